@@ -1,0 +1,35 @@
+"""Entry point of `mopeft`: collects the subcommands from the modules of this package."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import app.cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, one subparser per command module in app.cli."""
+    parser = argparse.ArgumentParser(prog="mopeft", description="MoPEFT Annotator, headless tools.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(app.cli.__path__), key=lambda m: m.name):
+        if info.name == "main":
+            continue
+        module = importlib.import_module(f"app.cli.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse `argv` and run the chosen command; returns its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Pick the compute device: CUDA, then Apple MPS, else CPU, and say why."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class DeviceChoice:
+    """The chosen torch device and a one-line human reason for the choice."""
+
+    device: torch.device
+    reason: str
+
+
+def choose_device(preferred: str | None = None) -> DeviceChoice:
+    """Return the device to run on. `preferred` ("cuda", "mps", "cpu") overrides the automatic order.
+
+    An unavailable preferred device raises ValueError naming what is missing.
+    """
+    cuda_ok = torch.cuda.is_available()
+    mps_ok = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    if preferred:
+        ok = {"cuda": cuda_ok, "mps": mps_ok, "cpu": True}.get(preferred)
+        if ok is None:
+            raise ValueError(f"unknown device {preferred!r}: use cuda, mps or cpu")
+        if not ok:
+            raise ValueError(f"device {preferred!r} was asked for but is not available in this torch build")
+        return DeviceChoice(torch.device(preferred), f"{preferred} asked for explicitly")
+    if cuda_ok:
+        name = torch.cuda.get_device_name(0)
+        return DeviceChoice(torch.device("cuda"), f"CUDA is available ({name})")
+    if mps_ok:
+        return DeviceChoice(torch.device("mps"), "Apple MPS is available (no CUDA)")
+    if torch.version.cuda is None:
+        why = "this torch build has no CUDA support"
+    else:
+        why = f"torch was built with CUDA {torch.version.cuda} but no CUDA GPU is visible"
+    return DeviceChoice(torch.device("cpu"), f"CPU: {why}, and Apple MPS is not available")

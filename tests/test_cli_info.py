@@ -1,0 +1,33 @@
+"""The CLI entry point and `mopeft info`."""
+import pytest
+import torch
+
+from app.cli.main import main
+from app.device import choose_device
+
+
+def test_info_prints_versions_and_device(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert f"torch                    {torch.__version__}" in out
+    assert f"device: {choose_device().device}" in out
+
+
+def test_device_falls_back_to_cpu_with_reason(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    choice = choose_device()
+    assert choice.device.type == "cpu"
+    assert "CPU" in choice.reason
+
+
+def test_unavailable_preferred_device_is_refused(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="cuda"):
+        choose_device("cuda")
+
+
+def test_unknown_command_exits_with_usage(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["no-such-command"])
+    assert exc.value.code == 2
