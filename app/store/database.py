@@ -1,0 +1,96 @@
+"""The SQLite connection of a project: WAL mode, one transaction per accepted change, usable from any thread."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from app.store.errors import ProjectCorruptError, ReadOnlyProjectError
+
+
+def utc_now() -> str:
+    """The current time as an ISO 8601 UTC string, to the millisecond."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Database:
+    """One SQLite connection shared by the tables of a project.
+
+    Every write goes through `transaction()`, which commits when its block ends (synchronous=FULL, so a commit
+    is on disk before the call returns); nested blocks become savepoints of the outer transaction. A lock
+    serialises the threads that share the connection.
+    """
+
+    def __init__(self, path: Path, readonly: bool):
+        self.path = path
+        self.readonly = readonly
+        mode = "ro" if readonly else "rwc"
+        try:
+            self._conn = sqlite3.connect(f"{path.as_uri()}?mode={mode}", uri=True, isolation_level=None,
+                                         check_same_thread=False, timeout=10.0)
+        except sqlite3.Error as exc:
+            raise ProjectCorruptError(path, str(exc)) from exc
+        self._lock = threading.RLock()
+        self._depth = 0
+        try:
+            if not readonly:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise ProjectCorruptError(path, str(exc)) from exc
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The raw connection (for schema migration only)."""
+        return self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A block whose writes are committed together at its end, or all rolled back if it raises."""
+        if self.readonly:
+            raise ReadOnlyProjectError(f"{self.path}: the project was opened read-only; it cannot be changed.")
+        with self._lock:
+            savepoint = f"nested_{self._depth}"
+            self._conn.execute("BEGIN IMMEDIATE" if self._depth == 0 else f"SAVEPOINT {savepoint}")
+            self._depth += 1
+            try:
+                yield self._conn
+            except BaseException:
+                self._depth -= 1
+                self._undo(savepoint)
+                raise
+            self._depth -= 1
+            try:
+                self._conn.execute("COMMIT" if self._depth == 0 else f"RELEASE {savepoint}")
+            except BaseException:
+                self._undo(savepoint)
+                raise
+
+    def _undo(self, savepoint: str) -> None:
+        if self._depth == 0:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        else:
+            self._conn.execute(f"ROLLBACK TO {savepoint}")
+            self._conn.execute(f"RELEASE {savepoint}")
+
+    def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """All rows of a query."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def row(self, sql: str, params: tuple = ()) -> tuple | None:
+        """The first row of a query, or None."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchone()
+
+    def close(self) -> None:
+        """Close the connection (SQLite checkpoints the WAL into the database file)."""
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,65 @@
+"""Errors of the project store; each message names the project or file and says what to do."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StoreError(Exception):
+    """Base class of every error the project store raises on purpose."""
+
+
+class ProjectNotFoundError(StoreError):
+    """The folder does not exist, or holds no project and `create` was not asked for."""
+
+
+class ProjectCorruptError(StoreError):
+    """The database file exists but SQLite cannot read it; it is left untouched."""
+
+    def __init__(self, db_path: Path, reason: str):
+        super().__init__(f"{db_path}: the project database is damaged or not a database ({reason}). "
+                         "It was left untouched; restore it from a backup or move it away to start afresh.")
+        self.db_path = db_path
+
+
+class ProjectLockedError(StoreError):
+    """Another process (or another `Project` in this one) has the project open for writing."""
+
+    def __init__(self, folder: Path, holder: dict | None):
+        who = "another process"
+        if holder:
+            who = f"process {holder.get('pid', '?')} on {holder.get('host', '?')}"
+            if holder.get("since"):
+                who += f" (since {holder['since']})"
+        super().__init__(f"The project in {folder} is already open for writing by {who}. "
+                         "Close it there first, or open this project read-only.")
+        self.folder = folder
+        self.holder = holder
+
+
+class SchemaVersionError(StoreError):
+    """The database schema is newer than this app reads, or older and cannot be upgraded read-only."""
+
+
+class ReadOnlyProjectError(StoreError):
+    """A change was asked of a project opened read-only."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """No image, label, instance, adapter version or training run with that id (or name)."""
+
+
+class LabelInUseError(StoreError):
+    """A label still has instances; deleting it needs a decision about them."""
+
+
+class MaskError(StoreError, ValueError):
+    """A mask is not a 2-D bool array of the image's size, or covers no pixel."""
+
+
+class ImageFileError(StoreError):
+    """An image file cannot be read, is not a supported type, or lies outside the project folder."""
+
+    def __init__(self, path: Path | str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason

@@ -1,0 +1,70 @@
+"""Image files on disk: which files of a folder are project images, and their size in pixels."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from app.formats import is_image_file
+from app.store.errors import ImageFileError
+
+# A folder holding this file is a PNG mask export (app.coco.png_export); its PNGs are not images to annotate.
+PNG_EXPORT_LEGEND = "mopeft_png_legend.json"
+
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
+
+
+def list_image_files(folder: Path) -> list[str]:
+    """Relative paths ('/' separators, sorted) of the supported image files under `folder`, recursively.
+
+    Hidden files and folders (names starting with '.', hence also `.mopeft`) are left out, and so are
+    folders holding a PNG mask export.
+    """
+    found = []
+    for root, dirs, files in os.walk(folder):
+        if PNG_EXPORT_LEGEND in files:
+            dirs[:] = []
+            continue
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        rel_root = Path(root).relative_to(folder)
+        found.extend((rel_root / name).as_posix() for name in files
+                     if not name.startswith(".") and is_image_file(name))
+    return sorted(found)
+
+
+def read_image_size(path: Path) -> tuple[int, int]:
+    """(width, height) of the image as displayed, read from its header without decoding the pixels.
+
+    TIFF files are read with tifffile (any axis order, e.g. YXS or ZYX stacks); other types with Pillow,
+    with width and height swapped when the EXIF orientation turns the picture by 90 degrees.
+    """
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            return _tiff_size(path)
+        return _pillow_size(path)
+    except ImageFileError:
+        raise
+    except Exception as exc:  # the readers raise many kinds on a broken file
+        raise ImageFileError(path, f"cannot read the image size ({exc})") from exc
+
+
+def _tiff_size(path: Path) -> tuple[int, int]:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series = tif.series[0]
+        axes, shape = series.axes, series.shape
+    if "Y" in axes and "X" in axes:
+        return int(shape[axes.index("X")]), int(shape[axes.index("Y")])
+    raise ImageFileError(path, f"a TIFF without Y and X axes (axes {axes}, shape {shape})")
+
+
+def _pillow_size(path: Path) -> tuple[int, int]:
+    from PIL import Image as PilImage
+
+    with PilImage.open(path) as im:
+        width, height = im.size
+        orientation = im.getexif().get(_EXIF_ORIENTATION)
+    if orientation in _TRANSPOSING_ORIENTATIONS:
+        width, height = height, width
+    return int(width), int(height)

@@ -1,0 +1,110 @@
+"""The instances of a project: one mask with a label on one image, stored as COCO RLE."""
+from __future__ import annotations
+
+import numpy as np
+
+from app.store.database import Database, utc_now
+from app.store.errors import MaskError, NotFoundError
+from app.store.masks import mask_to_rle, rle_area, rle_bbox
+from app.store.records import ImageStatus, Instance, InstanceSource
+
+_COLUMNS = ("i.id, i.image_id, i.label_id, i.rle, i.area, i.bbox_x, i.bbox_y, i.bbox_w, i.bbox_h, i.source, "
+            "i.created_at, i.updated_at, m.height, m.width")
+_FROM = "FROM instances i JOIN images m ON m.id = i.image_id"
+
+
+def _instance(row: tuple) -> Instance:
+    rle = {"size": [row[12], row[13]], "counts": row[3]}
+    return Instance(row[0], row[1], row[2], rle, row[4], (row[5], row[6], row[7], row[8]),
+                    InstanceSource(row[9]), row[10], row[11])
+
+
+class InstanceTable:
+    """`project.instances`: masks given and returned as HxW bool arrays, kept as compressed RLE."""
+
+    def __init__(self, db: Database):
+        self._db = db
+
+    def add(self, image_id: int, label_id: int, mask: np.ndarray,
+            source: InstanceSource | str = InstanceSource.MODEL) -> Instance:
+        """Store a new instance and commit it. A 'new' image becomes 'in progress'.
+
+        `mask` must be a bool array of the image's height x width with at least one pixel set (MaskError).
+        """
+        source = InstanceSource(source)
+        with self._db.transaction() as conn:
+            rle = self._encode(conn, image_id, mask)
+            self._check_label(conn, label_id)
+            now = utc_now()
+            instance_id = conn.execute(
+                "INSERT INTO instances (image_id, label_id, rle, area, bbox_x, bbox_y, bbox_w, bbox_h, source, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (image_id, label_id, rle["counts"], rle_area(rle), *rle_bbox(rle), source.value, now, now),
+            ).lastrowid
+            conn.execute("UPDATE images SET status = ? WHERE id = ? AND status = ?",
+                         (ImageStatus.IN_PROGRESS.value, image_id, ImageStatus.NEW.value))
+        return self.get(instance_id)
+
+    def update(self, instance_id: int, *, mask: np.ndarray | None = None, label_id: int | None = None,
+               source: InstanceSource | str | None = None) -> Instance:
+        """Change an instance's mask, label and/or source; what is not given stays as it was."""
+        with self._db.transaction() as conn:
+            current = self.get(instance_id)
+            now = utc_now()
+            if mask is not None:
+                rle = self._encode(conn, current.image_id, mask)
+                conn.execute("UPDATE instances SET rle = ?, area = ?, bbox_x = ?, bbox_y = ?, bbox_w = ?, "
+                             "bbox_h = ?, updated_at = ? WHERE id = ?",
+                             (rle["counts"], rle_area(rle), *rle_bbox(rle), now, instance_id))
+            if label_id is not None:
+                self._check_label(conn, label_id)
+                conn.execute("UPDATE instances SET label_id = ?, updated_at = ? WHERE id = ?",
+                             (label_id, now, instance_id))
+            if source is not None:
+                conn.execute("UPDATE instances SET source = ?, updated_at = ? WHERE id = ?",
+                             (InstanceSource(source).value, now, instance_id))
+        return self.get(instance_id)
+
+    def delete(self, instance_id: int) -> None:
+        """Delete an instance and commit."""
+        with self._db.transaction() as conn:
+            if conn.execute("DELETE FROM instances WHERE id = ?", (instance_id,)).rowcount == 0:
+                raise NotFoundError(f"no instance with id {instance_id} in this project")
+
+    def get(self, instance_id: int) -> Instance:
+        """The instance with this id; NotFoundError if there is none."""
+        row = self._db.row(f"SELECT {_COLUMNS} {_FROM} WHERE i.id = ?", (instance_id,))
+        if row is None:
+            raise NotFoundError(f"no instance with id {instance_id} in this project")
+        return _instance(row)
+
+    def for_image(self, image_id: int) -> list[Instance]:
+        """The instances of one image, oldest first."""
+        return [_instance(r) for r in self._db.rows(f"SELECT {_COLUMNS} {_FROM} WHERE i.image_id = ? "
+                                                    "ORDER BY i.id", (image_id,))]
+
+    def counts_per_image(self) -> dict[int, int]:
+        """Number of instances of every image (0 included), keyed by image id."""
+        return dict(self._db.rows("SELECT m.id, count(i.id) FROM images m "
+                                  "LEFT JOIN instances i ON i.image_id = m.id GROUP BY m.id"))
+
+    @staticmethod
+    def _encode(conn, image_id: int, mask: np.ndarray) -> dict:
+        row = conn.execute("SELECT path, height, width FROM images WHERE id = ?", (image_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no image with id {image_id} in this project")
+        path, height, width = row
+        if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.ndim != 2:
+            kind = f"{mask.dtype} array of shape {mask.shape}" if isinstance(mask, np.ndarray) else type(mask).__name__
+            raise MaskError(f"a mask must be a 2-D bool array; got a {kind}")
+        if mask.shape != (height, width):
+            raise MaskError(f"the mask is {mask.shape[1]}x{mask.shape[0]} pixels but image {path} is "
+                            f"{width}x{height}")
+        if not mask.any():
+            raise MaskError(f"the mask for image {path} covers no pixel")
+        return mask_to_rle(mask)
+
+    @staticmethod
+    def _check_label(conn, label_id: int) -> None:
+        if conn.execute("SELECT 1 FROM labels WHERE id = ?", (label_id,)).fetchone() is None:
+            raise NotFoundError(f"no label with id {label_id} in this project")

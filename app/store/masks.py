@@ -1,0 +1,27 @@
+"""Masks: HxW bool numpy arrays <-> COCO compressed RLE (pycocotools), with area and bounding box."""
+from __future__ import annotations
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+
+def mask_to_rle(mask: np.ndarray) -> dict:
+    """Encode an HxW bool mask as {'size': [h, w], 'counts': str}, the compressed COCO RLE."""
+    rle = mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
+    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode("ascii")}
+
+
+def rle_to_mask(rle: dict) -> np.ndarray:
+    """Decode a compressed COCO RLE (counts as str or bytes) into an HxW bool array."""
+    return mask_utils.decode(rle).astype(bool)
+
+
+def rle_area(rle: dict) -> int:
+    """Number of pixels set in the mask."""
+    return int(mask_utils.area(rle))
+
+
+def rle_bbox(rle: dict) -> tuple[int, int, int, int]:
+    """Tight bounding box (x, y, width, height) in whole pixels; (0, 0, 0, 0) for an empty mask."""
+    x, y, w, h = mask_utils.toBbox(rle)
+    return int(x), int(y), int(w), int(h)

@@ -1,0 +1,135 @@
+"""Plain records the store hands out: images, labels, instances, adapter versions, training runs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property
+
+import numpy as np
+
+from app.store.masks import rle_to_mask
+
+
+class ImageStatus(str, Enum):
+    """Where an image stands in the annotation work."""
+
+    NEW = "new"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class InstanceSource(str, Enum):
+    """Where an instance's mask came from."""
+
+    MODEL = "model"            # accepted as SAM proposed it
+    CORRECTED = "corrected"    # edited by the annotator
+    IMPORTED = "imported"      # read from a COCO file
+
+
+class RunStatus(str, Enum):
+    """State of a training run; INTERRUPTED marks runs whose process died before finishing."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image of the project; `path` is relative to the project folder, with '/' separators."""
+
+    id: int
+    path: str
+    width: int
+    height: int
+    content_hash: str
+    status: ImageStatus
+    added_at: str
+
+
+@dataclass(frozen=True)
+class Label:
+    """A label; `position` is its place in the label list (0 first), `colour` is '#rrggbb'."""
+
+    id: int
+    name: str
+    colour: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One object on one image. `rle` is COCO compressed RLE at full resolution; `mask` decodes it."""
+
+    id: int
+    image_id: int
+    label_id: int
+    rle: dict = field(repr=False)
+    area: int
+    bbox: tuple[int, int, int, int]   # x, y, width, height in pixels
+    source: InstanceSource
+    created_at: str
+    updated_at: str
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        """The mask as an HxW bool array (decoded once, then cached)."""
+        return rle_to_mask(self.rle)
+
+
+@dataclass(frozen=True)
+class AdapterVersion:
+    """A saved adapter; `path` is relative to the project folder, config and metrics are JSON objects."""
+
+    id: int
+    path: str
+    base_model: str
+    config: dict
+    metrics: dict
+    created_at: str
+    active: bool
+    training_run_id: int | None
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """One fine-tuning run; `finished_at` and `summary` are None while it runs."""
+
+    id: int
+    started_at: str
+    finished_at: str | None
+    status: RunStatus
+    settings: dict
+    summary: dict | None
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What a folder scan did: images added, and files left out with the reason."""
+
+    added: list[Image]
+    skipped: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class MovedImage:
+    """A registered image whose file is gone from its path but whose content was found at `new_path`."""
+
+    image: Image
+    new_path: str
+
+
+@dataclass(frozen=True)
+class ImageCheck:
+    """Result of checking the image files against their recorded content hashes."""
+
+    missing: list[Image]
+    changed: list[Image]
+    moved: list[MovedImage]
+
+    @property
+    def ok(self) -> bool:
+        """True when every image file is where it was and unchanged."""
+        return not (self.missing or self.changed or self.moved)

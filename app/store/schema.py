@@ -1,0 +1,118 @@
+"""The database schema as numbered migration steps, and the code that applies them.
+
+Step n is `MIGRATIONS[n - 1]`; the number of the last step applied is kept in SQLite's `user_version`. Opening a
+database applies the missing steps in order, each in its own transaction; a database whose version is higher
+than `SCHEMA_VERSION` was written by a newer app and is refused. Steps are never edited once released: a change
+to the schema is a new step at the end. See docs/decisions/0001-project-store.md.
+"""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from app.store.errors import SchemaVersionError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: images, labels, instances, adapter versions, training runs.
+    """
+    CREATE TABLE images (
+        id           INTEGER PRIMARY KEY,
+        path         TEXT NOT NULL UNIQUE,          -- relative to the project folder, '/' separators
+        width        INTEGER NOT NULL CHECK (width > 0),
+        height       INTEGER NOT NULL CHECK (height > 0),
+        content_hash TEXT NOT NULL,                 -- SHA-256 of the file, hex
+        status       TEXT NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'in_progress', 'done')),
+        added_at     TEXT NOT NULL
+    );
+    CREATE INDEX images_by_hash ON images (content_hash);
+
+    CREATE TABLE labels (
+        id       INTEGER PRIMARY KEY,
+        name     TEXT NOT NULL UNIQUE CHECK (name <> ''),
+        colour   TEXT NOT NULL,                     -- '#rrggbb'
+        position INTEGER NOT NULL                   -- 0 first; the order of the label list
+    );
+
+    CREATE TABLE instances (
+        id         INTEGER PRIMARY KEY,
+        image_id   INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+        label_id   INTEGER NOT NULL REFERENCES labels (id),
+        rle        TEXT NOT NULL,                   -- COCO compressed RLE counts at the image's full size
+        area       INTEGER NOT NULL CHECK (area > 0),
+        bbox_x     INTEGER NOT NULL,
+        bbox_y     INTEGER NOT NULL,
+        bbox_w     INTEGER NOT NULL,
+        bbox_h     INTEGER NOT NULL,
+        source     TEXT NOT NULL CHECK (source IN ('model', 'corrected', 'imported')),
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX instances_by_image ON instances (image_id);
+    CREATE INDEX instances_by_label ON instances (label_id);
+
+    CREATE TABLE training_runs (
+        id          INTEGER PRIMARY KEY,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        status      TEXT NOT NULL
+                    CHECK (status IN ('running', 'finished', 'failed', 'cancelled', 'interrupted')),
+        settings    TEXT NOT NULL,                  -- JSON object
+        summary     TEXT                            -- JSON object, once finished
+    );
+
+    CREATE TABLE adapter_versions (
+        id              INTEGER PRIMARY KEY,
+        path            TEXT NOT NULL UNIQUE,       -- relative to the project folder
+        base_model      TEXT NOT NULL,
+        config          TEXT NOT NULL,              -- JSON object
+        metrics         TEXT NOT NULL,              -- JSON object
+        created_at      TEXT NOT NULL,
+        active          INTEGER NOT NULL DEFAULT 0 CHECK (active IN (0, 1)),
+        training_run_id INTEGER REFERENCES training_runs (id)
+    );
+    -- At most one active adapter version; none active means the base model.
+    CREATE UNIQUE INDEX one_active_adapter ON adapter_versions (active) WHERE active = 1;
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The number of the last migration step applied to this database (0 for a new one)."""
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def check_readable(conn: sqlite3.Connection, db_path: Path, migrations: tuple[str, ...] = MIGRATIONS) -> None:
+    """Raise SchemaVersionError unless the database is exactly at the version this app writes."""
+    version = schema_version(conn)
+    _refuse_newer(version, db_path, len(migrations))
+    if version < len(migrations):
+        raise SchemaVersionError(
+            f"{db_path}: the project uses schema version {version}, older than this app's "
+            f"{len(migrations)}; open it once for writing to upgrade it.")
+
+
+def migrate(conn: sqlite3.Connection, db_path: Path, migrations: tuple[str, ...] = MIGRATIONS) -> None:
+    """Apply the steps the database lacks, in order, each in its own transaction.
+
+    `conn` must be in autocommit mode (isolation_level=None). A failing step is rolled back and re-raised;
+    the steps before it stay applied.
+    """
+    version = schema_version(conn)
+    _refuse_newer(version, db_path, len(migrations))
+    for number in range(version + 1, len(migrations) + 1):
+        try:
+            conn.executescript(f"BEGIN IMMEDIATE;\n{migrations[number - 1]};\n"
+                               f"PRAGMA user_version = {number};\nCOMMIT;")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+def _refuse_newer(version: int, db_path: Path, known: int) -> None:
+    if version > known:
+        raise SchemaVersionError(
+            f"{db_path}: this project was saved by a newer version of MoPEFT Annotator (schema version "
+            f"{version}; this version knows up to {known}). Update the app to open it; the file was not changed.")
