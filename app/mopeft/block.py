@@ -1,0 +1,72 @@
+"""MoPEFTBlock: SAM's encoder block with hook points for the PEFT kinds.
+
+The block re-uses the wrapped block's own norm1/attn/norm2/mlp modules under the same attribute names, so
+the base weights keep their state-dict keys and a SAM checkpoint loads into a wrapped model unchanged.
+"""
+from __future__ import annotations
+
+import torch
+from segment_anything.modeling.image_encoder import (
+    Block,
+    add_decomposed_rel_pos,
+    window_partition,
+    window_unpartition,
+)
+from torch import nn
+
+from app.mopeft.kinds import PEFTKind
+
+
+class MoPEFTBlock(nn.Module):
+    """An encoder block whose attention and MLP are adjusted by gated PEFT kinds (`self.peft`)."""
+
+    def __init__(self, block: Block, kinds: list[PEFTKind]) -> None:
+        super().__init__()
+        self.norm1 = block.norm1
+        self.attn = block.attn
+        self.norm2 = block.norm2
+        self.mlp = block.mlp
+        self.window_size = block.window_size
+        self.peft = nn.ModuleDict({k.name: k for k in kinds})
+
+    def _gates(self, sublayer: str, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {name: k.gate(x) for name, k in self.peft.items() if k.sublayer == sublayer}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut = x
+        x = self.norm1(x)
+        gates = self._gates("attn", x)
+        if self.window_size > 0:
+            H, W = x.shape[1], x.shape[2]
+            x, pad_hw = window_partition(x, self.window_size)
+            per_image = x.shape[0] // shortcut.shape[0]
+            gates = {name: g.repeat_interleave(per_image, dim=0) for name, g in gates.items()}
+        x = self._attention(x, gates)
+        if self.window_size > 0:
+            x = window_unpartition(x, self.window_size, pad_hw, (H, W))
+        x = shortcut + x
+
+        h = self.norm2(x)
+        m = self.mlp(h)
+        for name, g in self._gates("mlp", h).items():
+            m = self.peft[name].adjust_mlp(h, m, g)
+        return x + m
+
+    def _attention(self, x: torch.Tensor, gates: dict[str, torch.Tensor]) -> torch.Tensor:
+        """SAM's Attention.forward, step for step, with the kinds' qkv and output hooks."""
+        attn = self.attn
+        B, H, W, _ = x.shape
+        qkv = attn.qkv(x)
+        for name, g in gates.items():
+            qkv = self.peft[name].adjust_qkv(x, qkv, g)
+        qkv = qkv.reshape(B, H * W, 3, attn.num_heads, -1).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.reshape(3, B * attn.num_heads, H * W, -1).unbind(0)
+
+        weights = (q * attn.scale) @ k.transpose(-2, -1)
+        if attn.use_rel_pos:
+            weights = add_decomposed_rel_pos(weights, q, attn.rel_pos_h, attn.rel_pos_w, (H, W), (H, W))
+        out = weights.softmax(dim=-1) @ v
+        for name, g in gates.items():
+            out = self.peft[name].adjust_attention(q, out, g)
+        x = out.view(B, attn.num_heads, H, W, -1).permute(0, 2, 3, 1, 4).reshape(B, H, W, -1)
+        return attn.proj(x)

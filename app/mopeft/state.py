@@ -1,0 +1,81 @@
+"""Find the PEFT parts of a wrapped model: their parameters, their gates, their counts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from app.mopeft.block import MoPEFTBlock
+from app.mopeft.decoder_lora import GatedLoRAUpdate
+from app.mopeft.kinds import PEFTModule
+
+
+def _top_level_peft_modules(model: nn.Module):
+    """(name, module) of every PEFTModule that is not inside another PEFTModule."""
+    seen: list[str] = []
+    for name, module in model.named_modules():
+        if isinstance(module, PEFTModule) and not any(name.startswith(p + ".") for p in seen):
+            seen.append(name)
+            yield name, module
+
+
+def peft_parameter_names(model: nn.Module) -> set[str]:
+    """Full state-dict names of every PEFT parameter (empty for an unwrapped model)."""
+    return {
+        f"{name}.{pname}" for name, module in _top_level_peft_modules(model) for pname, _ in module.named_parameters()
+    }
+
+
+def peft_state_dict(model: nn.Module) -> dict:
+    """Only the PEFT tensors of a wrapped model, by full state-dict name."""
+    names = peft_parameter_names(model)
+    return {k: v for k, v in model.state_dict().items() if k in names}
+
+
+@dataclass(frozen=True)
+class ParameterCount:
+    """Trainable parameter counts per PEFT kind, and the model's total."""
+
+    per_kind: dict[str, int]
+    trainable: int
+    total: int
+
+    @property
+    def share(self) -> float:
+        """Trainable parameters as a fraction of all parameters."""
+        return self.trainable / self.total if self.total else 0.0
+
+
+def trainable_parameters(model: nn.Module) -> ParameterCount:
+    """Count the parameters that require grad, per PEFT kind ("decoder_lora" for the decoder's LoRA)."""
+    per_kind: dict[str, int] = {}
+    for _, module in _top_level_peft_modules(model):
+        kind = "decoder_lora" if isinstance(module, GatedLoRAUpdate) else module.name
+        n = sum(p.numel() for p in module.parameters() if p.requires_grad)
+        per_kind[kind] = per_kind.get(kind, 0) + n
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return ParameterCount(per_kind, trainable, total)
+
+
+def gate_values(model: nn.Module) -> dict[str, dict[str, float]]:
+    """Gate values of the last forward pass: {block name: {kind: mean gate}}, batch- and token-averaged.
+
+    Encoder blocks are named "blocks.<i>"; decoder attention layers (decoder_lora) by their module path
+    under "decoder.". Blocks not run yet are left out.
+    """
+    values: dict[str, dict[str, float]] = {}
+    for i, block in enumerate(model.image_encoder.blocks):
+        if isinstance(block, MoPEFTBlock):
+            kinds = {name: k.last_gate_value() for name, k in block.peft.items()}
+            kinds = {name: v for name, v in kinds.items() if v is not None}
+            if kinds:
+                values[f"blocks.{i}"] = kinds
+    decoder: dict[str, list[float]] = {}
+    for name, module in model.mask_decoder.named_modules():
+        if isinstance(module, GatedLoRAUpdate) and module.gate.last_value is not None:
+            layer = name.rsplit(".", 2)[0]  # "<attention path>.q_proj.peft" -> "<attention path>"
+            decoder.setdefault(f"decoder.{layer}", []).append(module.gate.last_value)
+    for layer, gates in decoder.items():
+        values[layer] = {"lora": sum(gates) / len(gates)}
+    return values

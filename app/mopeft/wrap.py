@@ -1,0 +1,52 @@
+"""wrap(sam, config): put gated PEFT modules into SAM in place and freeze everything else."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from segment_anything.modeling import Sam
+
+from app.mopeft.block import MoPEFTBlock
+from app.mopeft.config import MoPEFTConfig
+from app.mopeft.decoder_lora import wrap_decoder
+from app.mopeft.kinds import KIND_REGISTRY
+from app.mopeft.state import peft_parameter_names
+
+
+@dataclass(frozen=True)
+class WrapInfo:
+    """What a wrapped model remembers about its wrap: the config and the wrapped encoder blocks."""
+
+    config: MoPEFTConfig
+    block_indices: tuple[int, ...]
+
+
+def wrap(sam: Sam, config: MoPEFTConfig | None = None) -> Sam:
+    """Insert the configured PEFT kinds into `sam` in place, freeze every base parameter, return `sam`.
+
+    The wrapped model computes exactly what the plain one did until its PEFT parameters are trained.
+    Wrapping twice is refused.
+    """
+    if wrap_info(sam) is not None:
+        raise ValueError("this SAM model is already wrapped with MoPEFT")
+    config = config or MoPEFTConfig()
+    encoder = sam.image_encoder
+    indices = config.block_indices(len(encoder.blocks)) if config.kinds else []
+    device = encoder.patch_embed.proj.weight.device
+    for i in indices:
+        block = encoder.blocks[i]
+        dim = block.attn.qkv.in_features
+        kinds = [KIND_REGISTRY[name](dim, block.attn.num_heads, config) for name in config.kinds]
+        encoder.blocks[i] = MoPEFTBlock(block, kinds).to(device)
+    if config.decoder_lora:
+        wrap_decoder(sam.mask_decoder, config.lora_rank)
+        sam.mask_decoder.to(device)
+    peft = peft_parameter_names(sam)
+    for name, param in sam.named_parameters():
+        param.requires_grad_(name in peft)
+    sam._mopeft = WrapInfo(config, tuple(indices))
+    return sam
+
+
+def wrap_info(sam: Sam) -> WrapInfo | None:
+    """The WrapInfo of a wrapped model, None for a plain SAM."""
+    return getattr(sam, "_mopeft", None)

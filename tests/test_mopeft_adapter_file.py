@@ -1,0 +1,85 @@
+"""Adapter files: round trip, and refusal of other base weights, other configs and damaged files."""
+import copy
+
+import pytest
+import torch
+
+from app.mopeft import AdapterError, MoPEFTConfig, load_adapter, read_adapter_header, save_adapter, wrap, wrap_info
+from app.sam.variants import build_sam
+
+
+def _trained(sam):
+    """Move every PEFT parameter away from its initial value, as training would."""
+    with torch.no_grad():
+        for p in sam.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn_like(p) * 0.05)
+    return sam
+
+
+def _embed(sam, x):
+    with torch.no_grad():
+        return sam.image_encoder(x)
+
+
+@pytest.fixture
+def base():
+    return build_sam("tiny")
+
+
+def test_round_trip_gives_identical_outputs(base, tmp_path):
+    config = MoPEFTConfig(blocks="last:2", decoder_lora=True)
+    trained = _trained(wrap(copy.deepcopy(base), config))
+    path = save_adapter(trained, tmp_path / "a.safetensors", metadata={"miou": 0.8})
+    x = torch.randn(1, 3, 128, 128)
+
+    fresh = copy.deepcopy(base)  # a plain model: load_adapter wraps it with the file's config
+    assert load_adapter(fresh, path) == {"miou": 0.8}
+    assert wrap_info(fresh).config == config
+    assert torch.equal(_embed(trained, x), _embed(fresh, x))
+    assert not torch.equal(_embed(base, x), _embed(fresh, x))
+
+    rewrapped = wrap(copy.deepcopy(base), config)  # an already wrapped model with the same config
+    load_adapter(rewrapped, path)
+    assert torch.equal(_embed(trained, x), _embed(rewrapped, x))
+
+
+def test_file_holds_only_peft_tensors_and_header(base, tmp_path):
+    sam = wrap(copy.deepcopy(base), MoPEFTConfig(kinds=["adapter"]))
+    path = save_adapter(sam, tmp_path / "a.safetensors")
+    config, fingerprint, meta = read_adapter_header(path)
+    assert config.kinds == ["adapter"] and meta == {} and len(fingerprint) == 64
+    assert path.stat().st_size < 4 * sum(p.numel() for p in sam.parameters()) / 10
+
+
+def test_other_base_weights_are_refused(base, tmp_path):
+    path = save_adapter(wrap(copy.deepcopy(base), MoPEFTConfig()), tmp_path / "a.safetensors")
+    other = build_sam("tiny")  # same architecture, other random weights
+    with pytest.raises(AdapterError, match="other base SAM weights"):
+        load_adapter(other, path)
+    assert wrap_info(other) is None  # nothing changed
+
+
+def test_other_config_is_refused(base, tmp_path):
+    path = save_adapter(wrap(copy.deepcopy(base), MoPEFTConfig(kinds=["lora"])), tmp_path / "a.safetensors")
+    target = wrap(copy.deepcopy(base), MoPEFTConfig(kinds=["prefix"]))
+    before = {k: v.clone() for k, v in target.state_dict().items()}
+    with pytest.raises(AdapterError, match="config"):
+        load_adapter(target, path)
+    assert all(torch.equal(before[k], v) for k, v in target.state_dict().items())
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_damaged_files_are_refused_with_the_file_named(base, tmp_path, damage):
+    path = save_adapter(wrap(copy.deepcopy(base), MoPEFTConfig()), tmp_path / "a.safetensors")
+    data = path.read_bytes()
+    path.write_bytes({"truncate": data[: len(data) // 2], "garbage": b"\x00not safetensors" * 50,
+                      "empty": b""}[damage])
+    with pytest.raises(AdapterError, match="a.safetensors"):
+        load_adapter(copy.deepcopy(base), path)
+
+
+def test_save_needs_a_wrapped_model(base, tmp_path):
+    with pytest.raises(ValueError, match="wrapped"):
+        save_adapter(base, tmp_path / "a.safetensors")
+    assert not (tmp_path / "a.safetensors").exists()

@@ -1,0 +1,56 @@
+"""MoPEFTConfig: validation, block selection, JSON round trip, and the parameter budget on real SAM sizes."""
+import pytest
+import torch
+
+from app.mopeft import MoPEFTConfig, trainable_parameters, wrap
+from app.sam.variants import build_sam
+
+
+def test_json_round_trip():
+    config = MoPEFTConfig(kinds=["prefix", "lora"], blocks=[3, 1], lora_rank=4, adapter_dim=7, decoder_lora=True)
+    again = MoPEFTConfig.from_json(config.to_json())
+    assert again == config and again.blocks == [1, 3]
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"kinds": ["lora", "bitfit"]}, "unknown PEFT kind"),
+    ({"kinds": []}, "at least one"),
+    ({"kinds": ["lora", "lora"]}, "twice"),
+    ({"blocks": "first:3"}, "blocks must be"),
+    ({"lora_rank": 0}, "lora_rank"),
+])
+def test_invalid_configs_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MoPEFTConfig(**kwargs)
+
+
+def test_block_selection():
+    assert MoPEFTConfig(blocks="all").block_indices(4) == [0, 1, 2, 3]
+    assert MoPEFTConfig(blocks="last:3").block_indices(12) == [9, 10, 11]
+    with pytest.raises(ValueError, match="out of range"):
+        MoPEFTConfig(blocks=[12]).block_indices(12)
+    with pytest.raises(ValueError, match="has 4 blocks"):
+        MoPEFTConfig(blocks="last:5").block_indices(4)
+
+
+def test_unknown_json_keys_are_refused():
+    with pytest.raises(ValueError, match="unknown MoPEFT config keys"):
+        MoPEFTConfig.from_json('{"kinds": ["lora"], "alpha": 3}')
+
+
+def test_default_config_on_vit_b_trains_under_two_percent():
+    counts = trainable_parameters(wrap(build_sam("vit_b"), MoPEFTConfig()))
+    assert counts.share <= 0.02
+    # LoRA r=8 on q and v: 2 * 2 * 768 * 8 plus two gates, per block
+    assert counts.per_kind["lora"] == 12 * (2 * 2 * 768 * 8 + 2 * 769)
+    assert counts.per_kind["adapter"] == 12 * (768 * 48 + 48 + 48 * 768 + 768 + 769)
+
+
+@pytest.mark.parametrize("arch", ["vit_l", "vit_h"])
+def test_large_sams_wrap_and_run_on_the_meta_device(arch):
+    """vit_l and vit_h wrap and trace their shapes without allocating gigabytes."""
+    with torch.device("meta"):
+        sam = wrap(build_sam(arch), MoPEFTConfig(blocks="last:4"))
+        out = sam.image_encoder(torch.empty(1, 3, 1024, 1024))
+    assert out.shape == (1, 256, 64, 64)
+    assert trainable_parameters(sam).share <= 0.02
