@@ -1,0 +1,210 @@
+"""Load an image file (PNG, JPEG, BMP, TIFF) into the RGB that is shown and embedded, keeping its full grid.
+
+TIFF goes through tifffile, everything else through Pillow (16-bit colour PNG through OpenCV, which
+Pillow would cut to 8 bits). The size is read from the header and checked against a pixel limit
+before anything is decoded. How dtypes, channels and orientation are handled: docs/images.md.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import tifffile
+from PIL import Image
+
+from app.sam.image_normalise import to_display_rgb
+
+MAX_IMAGE_PIXELS = 16384 * 16384
+"""Largest image (width x height) loaded whole: 268 MP. Override with $MOPEFT_MAX_IMAGE_PIXELS or max_pixels."""
+
+MAX_PIXELS_ENV = "MOPEFT_MAX_IMAGE_PIXELS"
+
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_EXIF_ORIENTATION = 0x0112
+_PIL_LIMIT_LOCK = threading.Lock()
+
+
+class ImageLoadError(ValueError):
+    """An image file that cannot be loaded: missing, empty, corrupt, unsupported or too large."""
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """An image ready for display and embedding.
+
+    rgb: H x W x 3 uint8, read-only, on the source's full-resolution grid (after EXIF orientation).
+    path: the file it came from, or None for an array.
+    source_dtype: dtype of the source pixels ("uint8", "uint16", "float32", ...).
+    channels: channels in the source (1 grey, 2, 3 RGB, 4 RGBA or more for multichannel TIFF).
+    stretch: source values shown as 0 and 255 by the contrast stretch, or None when shown unchanged.
+    orientation: the EXIF orientation that was applied (1 = none).
+    """
+
+    rgb: np.ndarray
+    path: Path | None
+    source_dtype: str
+    channels: int
+    stretch: tuple[float, float] | None = None
+    orientation: int = 1
+
+    @property
+    def height(self) -> int:
+        """Rows of the image grid (masks have this height)."""
+        return self.rgb.shape[0]
+
+    @property
+    def width(self) -> int:
+        """Columns of the image grid (masks have this width)."""
+        return self.rgb.shape[1]
+
+
+def _image(array: np.ndarray, path: Path | None, channels: int, orientation: int = 1) -> ImageData:
+    rgb, stretch = to_display_rgb(array)
+    rgb = rgb.view()
+    rgb.flags.writeable = False
+    return ImageData(rgb, path, str(array.dtype), channels, stretch, orientation)
+
+
+def image_from_array(array: np.ndarray, path: str | Path | None = None) -> ImageData:
+    """ImageData for an H x W or H x W x C array of any dtype; the rgb may share memory with 8-bit input."""
+    array = np.asarray(array)
+    channels = 1 if array.ndim == 2 else array.shape[-1]
+    try:
+        return _image(array, Path(path) if path else None, channels)
+    except ValueError as exc:
+        raise ImageLoadError(f"{path or 'array'}: {exc}") from exc
+
+
+def max_image_pixels() -> int:
+    """The pixel limit in force: $MOPEFT_MAX_IMAGE_PIXELS if set, else MAX_IMAGE_PIXELS."""
+    value = os.environ.get(MAX_PIXELS_ENV)
+    if not value:
+        return MAX_IMAGE_PIXELS
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{MAX_PIXELS_ENV}={value!r} is not a whole number of pixels") from None
+
+
+def _check_size(path: Path, width: int, height: int, limit: int) -> None:
+    if width * height > limit:
+        raise ImageLoadError(
+            f"{path}: {width} x {height} pixels ({width * height / 1e6:.0f} MP) is above the limit of "
+            f"{limit / 1e6:.0f} MP; tile the image into smaller files (e.g. 4096 x 4096 pieces), or raise "
+            f"the limit with {MAX_PIXELS_ENV} if this machine has the memory")
+
+
+_ORIENT = {  # EXIF orientation -> the view that shows the image upright (as Pillow's exif_transpose)
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def _is_16bit_colour_png(head: bytes) -> bool:
+    # IHDR is always the first chunk: bit depth at byte 24, colour type at 25 (2 = RGB, 6 = RGBA).
+    return head[:8] == b"\x89PNG\r\n\x1a\n" and head[24:25] == b"\x10" and head[25:26] in (b"\x02", b"\x06")
+
+
+def _read_pillow(path: Path, head: bytes, limit: int) -> tuple[np.ndarray, int, int]:
+    with _PIL_LIMIT_LOCK:  # our limit, checked from the header below, stands in for Pillow's bomb check
+        pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            im = Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = pillow_limit
+    with im:
+        _check_size(path, im.width, im.height, limit)
+        orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+        if _is_16bit_colour_png(head):
+            array = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+            if array is None:
+                raise ImageLoadError(f"{path}: OpenCV cannot decode this 16-bit PNG (truncated or corrupt)")
+            array = cv2.cvtColor(array, cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+        else:
+            if im.mode in ("P", "PA"):
+                im = im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
+            elif im.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+                im = im.convert("RGB")
+            array = np.asarray(im)
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    if channels == 2:  # grey + alpha: the alpha is not shown
+        array = array[:, :, 0]
+    array = array.astype(array.dtype.newbyteorder("="), copy=False)
+    if orientation not in _ORIENT:
+        return array, channels, 1
+    return _ORIENT[orientation](array), channels, orientation
+
+
+def _tiff_first_plane(tif: tifffile.TiffFile) -> tuple[np.ndarray, int]:
+    """Y x X x C array of the first plane of series 0 (first three channels read) and its channel count."""
+    series = tif.series[0]
+    page = series.keyframe
+    n_lead = len(series.axes) - len(page.axes)
+    if n_lead < 0 or tuple(series.shape[n_lead:]) != tuple(page.shape) or not {"Y", "X"} <= set(page.axes):
+        raise ImageLoadError(f"unsupported TIFF layout: axes {series.axes}, page axes {page.axes}")
+    lead_axes, lead_shape = series.axes[:n_lead], tuple(series.shape[:n_lead])
+    n_channels = lead_shape[lead_axes.index("C")] if "C" in lead_axes else 1
+    # page index of channel c at the first position of every other leading axis (T, Z, ...)
+    keys = [int(np.ravel_multi_index([c if a == "C" else 0 for a in lead_axes], lead_shape)) if lead_axes else 0
+            for c in range(min(n_channels, 3))]
+    array = tif.asarray(key=keys, series=0)
+    axes = ("C" if len(keys) > 1 else "") + page.axes
+    order = [axes.index("Y"), axes.index("X")] + [i for i, a in enumerate(axes) if a not in "YX"]
+    array = array.transpose(order)
+    per_page = int(np.prod(array.shape[2:], dtype=np.int64)) // len(keys)
+    return array.reshape(array.shape[0], array.shape[1], -1), n_channels * per_page
+
+
+def _read_tiff(path: Path, limit: int) -> tuple[np.ndarray, int, int]:
+    with tifffile.TiffFile(path) as tif:
+        if not tif.series:
+            raise ImageLoadError(f"{path}: the TIFF holds no image")
+        series = tif.series[0]
+        if "Y" not in series.axes or "X" not in series.axes:
+            raise ImageLoadError(f"{path}: the TIFF image has axes {series.axes}, without Y and X")
+        height, width = series.shape[series.axes.index("Y")], series.shape[series.axes.index("X")]
+        _check_size(path, width, height, limit)
+        array, channels = _tiff_first_plane(tif)
+        if array.shape[2] == 2 and channels == 2 and series.keyframe.extrasamples:
+            array = array[:, :, :1]  # grey + alpha: the alpha is not shown
+    return array, channels, 1
+
+
+def load_image(path: str | Path, max_pixels: int | None = None) -> ImageData:
+    """Load an image file as ImageData; raises ImageLoadError naming the file and the problem.
+
+    max_pixels: refuse images whose width x height exceeds it (default: `max_image_pixels()`),
+    checked from the file header before any pixel is decoded. For TIFF stacks and hyperstacks
+    the first plane is loaded (all its channels counted, the first three read).
+    """
+    path = Path(path)
+    limit = max_image_pixels() if max_pixels is None else max_pixels
+    if not path.is_file():
+        raise ImageLoadError(f"{path}: no such image file")
+    if path.stat().st_size == 0:
+        raise ImageLoadError(f"{path}: the file is empty")
+    with open(path, "rb") as f:
+        head = f.read(32)
+    try:
+        if head[:4] in _TIFF_MAGIC:
+            array, channels, orientation = _read_tiff(path, limit)
+        else:
+            array, channels, orientation = _read_pillow(path, head, limit)
+        return _image(array, path, channels, orientation)
+    except ImageLoadError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ImageLoadError(f"{path}: {exc}") from exc
+    except Exception as exc:  # decoders raise OSError, SyntaxError, ValueError, struct.error... on bad files
+        reason = str(exc).strip().splitlines()
+        raise ImageLoadError(f"{path}: cannot read the image ({type(exc).__name__}: "
+                             f"{reason[0] if reason else 'no detail'})") from exc
