@@ -15,7 +15,7 @@ from app.sam.variants import build_sam
 
 
 class _RangeHandler(BaseHTTPRequestHandler):
-    """Serves the server's payload at any path, honours `Range: bytes=N-`, and can cut the first reply short."""
+    """Serves the payload at /sam_tiny.pth, honours `Range: bytes=N-` unless told not to, can cut the first reply."""
 
     def do_GET(self):
         srv = self.server
@@ -23,7 +23,7 @@ class _RangeHandler(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         body = srv.payload
-        match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
+        match = not srv.ignore_range and re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
         start = int(match.group(1)) if match else 0
         rest = body[start:]
         self.send_response(206 if match else 200)
@@ -53,7 +53,7 @@ def payload():
 @pytest.fixture
 def server(payload):
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _RangeHandler)
-    srv.payload, srv.log, srv.cut_first_after = payload, [], None
+    srv.payload, srv.log, srv.cut_first_after, srv.ignore_range = payload, [], None, False
     thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     srv.url = f"http://127.0.0.1:{srv.server_address[1]}/sam_tiny.pth"
@@ -84,6 +84,13 @@ def test_dropped_connection_is_resumed_with_a_range_request(server, payload, tmp
     assert path == tmp_path / "sam_tiny.pth"
     assert path.read_bytes() == payload
     assert server.log == [(None, half), (f"bytes={half}-", len(payload) - half)]
+
+
+def test_server_without_range_support_sends_the_whole_file_again(server, payload, tmp_path):
+    server.cut_first_after, server.ignore_range = 1000, True
+    path = download(server.url, tmp_path / "m.pth", _sha(payload), retry_wait=0)
+    assert path.read_bytes() == payload
+    assert server.log == [(None, 1000), ("bytes=1000-", len(payload))]
 
 
 def test_corrupted_transfer_is_refused_and_leaves_nothing(server, payload, tmp_path):
