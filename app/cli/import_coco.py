@@ -1,0 +1,32 @@
+"""`mopeft import`: add the annotations of a COCO instances file to a project."""
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("import", help="import a COCO instances file into a project",
+                       description="Import a COCO instances file (RLE or polygons). file_name is relative to the "
+                                   "project folder; labels are matched by name and created when missing. On any "
+                                   "problem nothing is imported.")
+    p.add_argument("--project", required=True, help="the project folder (a project is created there if it has none)")
+    p.add_argument("file", help="the COCO instances JSON file")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from app.coco.errors import CocoError
+    from app.coco.importer import import_coco
+    from app.store import Project, StoreError
+
+    try:
+        with Project.open(args.project, create=True) as project:
+            done = import_coco(project, args.file)
+    except (StoreError, CocoError, OSError) as exc:
+        print(f"mopeft import: error: {exc}", file=sys.stderr)
+        return 1
+    created = f"; new labels: {', '.join(done.labels_created)}" if done.labels_created else ""
+    skipped = f"; {done.duplicates_skipped} already there, skipped" if done.duplicates_skipped else ""
+    print(f"imported {done.annotations_added} annotations from {done.path} "
+          f"({done.images_added} new images{created}{skipped})")
+    return 0

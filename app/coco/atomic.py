@@ -1,0 +1,27 @@
+"""Atomic file writes: the file appears complete under its name, or not at all."""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+
+@contextmanager
+def atomic_output(path: Path, mode: str = "w") -> Iterator[IO]:
+    """A file object to write `path` through: written to a temporary file beside it, flushed to disk, then
+    renamed over `path` when the block ends. If the block raises, `path` is left as it was.
+    """
+    path = Path(path)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"})) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
