@@ -14,8 +14,13 @@ _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _COLUMNS = "id, name, colour, position"
 
 
+def is_colour(value) -> bool:
+    """True for a '#rrggbb' string."""
+    return isinstance(value, str) and _COLOUR.match(value) is not None
+
+
 def _colour(colour: str) -> str:
-    if not isinstance(colour, str) or not _COLOUR.match(colour):
+    if not is_colour(colour):
         raise ValueError(f"a label colour is '#rrggbb', not {colour!r}")
     return colour.lower()
 
