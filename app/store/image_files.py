@@ -10,6 +10,7 @@ from app.store.errors import ImageFileError
 # A folder holding this file is a PNG mask export (app.coco.png_export); its PNGs are not images to annotate.
 PNG_EXPORT_LEGEND = "mopeft_png_legend.json"
 
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")   # classic and BigTIFF, both byte orders
 _EXIF_ORIENTATION = 0x0112
 _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 
@@ -35,11 +36,14 @@ def list_image_files(folder: Path) -> list[str]:
 def read_image_size(path: Path) -> tuple[int, int]:
     """(width, height) of the image as displayed, read from its header without decoding the pixels.
 
-    TIFF files are read with tifffile (any axis order, e.g. YXS or ZYX stacks); other types with Pillow,
-    with width and height swapped when the EXIF orientation turns the picture by 90 degrees.
+    TIFF files (known by their first bytes, as app.sam.images does) are read with tifffile (any axis order,
+    e.g. YXS or ZYX stacks); other types with Pillow, with width and height swapped when the EXIF
+    orientation turns the picture by 90 degrees, as the image loader shows it.
     """
     try:
-        if path.suffix.lower() in (".tif", ".tiff"):
+        with open(path, "rb") as f:
+            head = f.read(4)
+        if head in _TIFF_MAGIC:
             return _tiff_size(path)
         return _pillow_size(path)
     except ImageFileError:
