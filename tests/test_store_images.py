@@ -7,6 +7,7 @@ import pytest
 import tifffile
 from PIL import Image as PilImage
 
+from app.sam.images import load_image
 from app.store import ImageFileError, Project, StoreError
 from app.store.image_files import PNG_EXPORT_LEGEND, read_image_size
 
@@ -49,6 +50,9 @@ def test_sizes_of_tiff_stacks_and_exif_rotated_jpegs(tmp_path):
     for name in ("rgb.tif", "stack.tif", "float.tiff"):
         assert read_image_size(tmp_path / name) == (40, 30)
     assert read_image_size(tmp_path / "rotated.jpg") == (30, 40)
+    for path in tmp_path.iterdir():     # masks are checked against these sizes: the loader must agree
+        loaded = load_image(path)
+        assert read_image_size(path) == (loaded.width, loaded.height)
 
 
 def test_changed_missing_and_moved_images_are_reported_not_matched(tmp_path):
