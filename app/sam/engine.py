@@ -1,0 +1,260 @@
+"""SamEngine: embed an image once (or load its embedding from the cache), then prompts -> masks.
+
+Preprocessing, prompt transforms and post-processing are segment_anything's own
+(`ResizeLongestSide` to the encoder's input size, normalise, pad), so any architecture works,
+and with `fast=False` the masks are exactly `SamPredictor`'s. The default fast path runs the
+same decoder maths in a faster layout (`app.sam.fast_decoder`, docs/engine.md).
+
+Threads: `set_image`, `prefetch` and `embedding_for` may run in a worker thread while another
+thread calls `predict`. `predict` works on the image that was current when it started;
+`set_image` swaps the current image in one step once its embedding is ready. Encoder runs are
+serialised (one at a time; a second request for the same image waits and then hits the cache).
+Changing the model's weights is not safe while the engine is using them: change them between
+calls, then call `refresh_model()`.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from segment_anything.modeling import Sam
+from segment_anything.utils.transforms import ResizeLongestSide
+
+from app.sam.embedding_cache import EmbeddingCache
+from app.sam.fast_decoder import DecoderImage, FastMaskDecoder
+from app.sam.prompts import check_prompts
+from app.sam.signature import embedding_key, image_signature, model_signature
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Masks for one prompt set.
+
+    masks: (N, H, W) bool at the original image size; N = 3 in multimask mode, else 1.
+    scores: (N,) float32, the model's predicted IoU of each mask.
+    low_res_logits: (N, S, S) float32 (S = 4 x embedding side, 256 for ViT models); pass a row
+      back as `mask_input` to refine with more clicks.
+    """
+
+    masks: np.ndarray
+    scores: np.ndarray
+    low_res_logits: np.ndarray
+
+    @property
+    def best(self) -> int:
+        """Index of the mask with the highest predicted IoU."""
+        return int(np.argmax(self.scores))
+
+
+@dataclass
+class PrefetchReport:
+    """What `SamEngine.prefetch` did: embeddings computed, found cached, and items that failed."""
+
+    total: int
+    embedded: int = 0
+    cached: int = 0
+    failed: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class _Image:
+    rgb: np.ndarray
+    key: str
+    embedding: torch.Tensor
+    original_size: tuple[int, int]
+    input_size: tuple[int, int]
+    decoder: DecoderImage | None
+
+
+def as_rgb(image) -> np.ndarray:
+    """The H x W x 3 uint8 pixels of an array, an ImageData, or an image file path (loaded)."""
+    if isinstance(image, (str, os.PathLike)):
+        from app.sam.images import load_image
+
+        image = load_image(image)
+    rgb = getattr(image, "rgb", image)
+    if not isinstance(rgb, np.ndarray):
+        raise ValueError(f"image must be an H x W x 3 uint8 array, an ImageData or a path, got {type(image).__name__}")
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3 or 0 in rgb.shape:
+        raise ValueError(f"image must be H x W x 3 uint8 RGB, got shape {rgb.shape} dtype {rgb.dtype} "
+                         "(app.sam.images.image_from_array converts grey, 16-bit and float arrays)")
+    return rgb
+
+
+class SamEngine:
+    """Predictor for one SAM model (a MoPEFT-wrapped one included) with an embedding cache.
+
+    `device` moves the model there; None leaves it where it is. `cache` defaults to a memory-only
+    `EmbeddingCache`; pass `EmbeddingCache()` for the per-user disk cache. `fast=False` runs
+    segment_anything's own decoder call, exactly as `SamPredictor.predict`.
+    """
+
+    def __init__(self, sam: Sam, device: str | torch.device | None = None,
+                 cache: EmbeddingCache | None = None, fast: bool = True) -> None:
+        if device is not None:
+            sam.to(device)
+        self.sam = sam.eval()
+        self.cache = cache if cache is not None else EmbeddingCache(disk=False)
+        self.fast = fast
+        self.transform = ResizeLongestSide(sam.image_encoder.img_size)
+        self._decoder = FastMaskDecoder(sam)
+        self._encode_lock = threading.Lock()
+        self._image: _Image | None = None
+        self.model_signature = model_signature(sam)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs."""
+        return self.sam.device
+
+    @property
+    def precision(self) -> str:
+        """Encoder precision, part of the cache key: bf16 autocast on CUDA, float32 elsewhere."""
+        return "bf16" if self.device.type == "cuda" else "fp32"
+
+    @property
+    def embedding_shape(self) -> tuple[int, int, int, int]:
+        """Shape of one image embedding, (1, C, side, side)."""
+        side = self.sam.prompt_encoder.image_embedding_size
+        return (1, self.sam.prompt_encoder.embed_dim, side[0], side[1])
+
+    @property
+    def image_embedding(self) -> torch.Tensor:
+        """Embedding of the current image, (1, C, side, side); shared with the cache, do not modify."""
+        return self._current().embedding
+
+    def cache_key(self, image) -> str:
+        """The cache key of an image under the current model (see app.sam.signature)."""
+        return self._key(as_rgb(image))
+
+    def set_image(self, image) -> bool:
+        """Make `image` (array, ImageData or path) the current image; True when its embedding was cached."""
+        rgb = as_rgb(image)
+        key = self._key(rgb)
+        embedding, hit = self._embedding(rgb, key)
+        h, w = rgb.shape[:2]
+        input_size = self.transform.get_preprocess_shape(h, w, self.transform.target_length)
+        decoder = self._decoder.prepare(embedding) if self.fast else None
+        self._image = _Image(rgb, key, embedding, (h, w), input_size, decoder)
+        return hit
+
+    def embedding_for(self, image) -> torch.Tensor:
+        """Embedding of any image (from the cache, or computed and cached); the current image is unchanged."""
+        rgb = as_rgb(image)
+        return self._embedding(rgb, self._key(rgb))[0]
+
+    def refresh_model(self) -> None:
+        """Re-read the model's weights after they changed in place (adapter loaded, training step).
+
+        Recomputes the model signature, so no embedding of the old weights is reused, and
+        re-embeds the current image (a cache hit when these weights were seen before).
+        """
+        self.model_signature = model_signature(self.sam)
+        if self._image is not None:
+            self.set_image(self._image.rgb)
+
+    def prefetch(self, images: Iterable, progress: Callable[[int, int, str], None] | None = None,
+                 cancel: Callable[[], bool] | None = None) -> PrefetchReport:
+        """Compute the embeddings of `images` (arrays, ImageData or paths) into the cache.
+
+        `progress(done, total, name)` is called after each item; `cancel()` is checked before
+        each and stops the loop when true. Items that cannot be loaded are listed in the report's
+        `failed`, each message naming the item; the others go on.
+        """
+        items = list(images)
+        report = PrefetchReport(total=len(items))
+        for i, item in enumerate(items):
+            if cancel is not None and cancel():
+                report.cancelled = True
+                break
+            name = str(item) if isinstance(item, (str, os.PathLike)) else f"image #{i}"
+            try:
+                rgb = as_rgb(item)
+            except ValueError as exc:
+                report.failed.append(str(exc) if name in str(exc) else f"{name}: {exc}")
+            else:
+                key = self._key(rgb)
+                if key in self.cache:
+                    report.cached += 1
+                else:
+                    self._embedding(rgb, key)
+                    report.embedded += 1
+            if progress is not None:
+                progress(i + 1, len(items), name)
+        return report
+
+    @torch.no_grad()
+    def predict(self, points=None, labels=None, box=None, mask_input=None, multimask: bool = True) -> Prediction:
+        """Masks for prompts on the current image.
+
+        points: (N, 2) x, y pixels; labels: (N,) 1 foreground / 0 background; box: x0, y0, x1, y1;
+        mask_input: a row of a previous `Prediction.low_res_logits`. `multimask` returns SAM's
+        three candidate masks (best for one ambiguous click), else its single mask.
+        """
+        image = self._current()
+        side = self.embedding_shape[-1] * 4
+        p = check_prompts(points, labels, box, mask_input, image.original_size, side)
+        dev = self.device
+        pts = boxes = masks_in = None
+        if p.points is not None:
+            coords = self.transform.apply_coords(p.points, image.original_size)
+            pts = (torch.as_tensor(coords, dtype=torch.float, device=dev)[None],
+                   torch.as_tensor(p.labels, dtype=torch.int, device=dev)[None])
+        if p.box is not None:
+            boxes = torch.as_tensor(self.transform.apply_boxes(p.box, image.original_size),
+                                    dtype=torch.float, device=dev)[None]
+        if p.mask_input is not None:
+            masks_in = torch.as_tensor(p.mask_input, dtype=torch.float, device=dev)[None]
+        sparse, dense = self.sam.prompt_encoder(points=pts, boxes=boxes, masks=masks_in)
+        if self.fast:
+            low, scores = self._decoder(image.decoder, sparse, dense if masks_in is not None else None, multimask)
+        else:
+            low, scores = self.sam.mask_decoder(
+                image_embeddings=image.embedding, image_pe=self.sam.prompt_encoder.get_dense_pe(),
+                sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=multimask)
+        masks = self.sam.postprocess_masks(low, image.input_size, image.original_size) > self.sam.mask_threshold
+        return Prediction(masks[0].cpu().numpy(), scores[0].float().cpu().numpy(), low[0].float().cpu().numpy())
+
+    def _current(self) -> _Image:
+        image = self._image
+        if image is None:
+            raise RuntimeError("no image set: call set_image(image) before predicting")
+        return image
+
+    def _key(self, rgb: np.ndarray) -> str:
+        return embedding_key(image_signature(rgb), self.model_signature,
+                             self.sam.image_encoder.img_size, self.precision)
+
+    def _cached(self, key: str) -> torch.Tensor | None:
+        embedding = self.cache.get(key)
+        if embedding is None or tuple(embedding.shape) != self.embedding_shape:
+            return None
+        return embedding.to(self.device)
+
+    def _embedding(self, rgb: np.ndarray, key: str) -> tuple[torch.Tensor, bool]:
+        embedding = self._cached(key)
+        if embedding is not None:
+            return embedding, True
+        with self._encode_lock:
+            embedding = self._cached(key)
+            if embedding is not None:
+                return embedding, True
+            embedding = self._encode(rgb)
+            self.cache.put(key, embedding)
+        return embedding, False
+
+    @torch.no_grad()
+    def _encode(self, rgb: np.ndarray) -> torch.Tensor:
+        resized = self.transform.apply_image(rgb)
+        x = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
+        x = self.sam.preprocess(x)
+        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
+                    else contextlib.nullcontext())
+        with autocast:
+            return self.sam.image_encoder(x).float()

@@ -1,0 +1,48 @@
+"""The fast decoder path against segment_anything's MaskDecoder on random prompts (the accuracy gate)."""
+import numpy as np
+import pytest
+import torch
+
+from app.sam.fast_decoder import FastMaskDecoder
+from app.sam.variants import build_sam
+
+
+def random_prompts(rng: np.random.Generator, size: int, side: int):
+    """1-6 points, a box half the time, a mask input a third of the time, in model input coordinates."""
+    n = int(rng.integers(1, 7))
+    points = (torch.tensor(rng.uniform(0, size, (1, n, 2)), dtype=torch.float),
+              torch.tensor(rng.integers(0, 2, (1, n)), dtype=torch.int))
+    box = None
+    if rng.random() < 0.5:
+        corners = np.sort(rng.uniform(0, size, (2, 2)), axis=0)
+        box = torch.tensor(corners.reshape(1, 4), dtype=torch.float)
+    mask = torch.tensor(rng.normal(0, 4, (1, 1, side, side)), dtype=torch.float) if rng.random() < 0.33 else None
+    return points, box, mask
+
+
+@pytest.mark.parametrize("arch", ["tiny", "demo"])
+def test_fast_decoder_matches_reference_on_random_prompts(arch):
+    torch.manual_seed(3)
+    sam = build_sam(arch)
+    enc = sam.prompt_encoder
+    size, side = sam.image_encoder.img_size, 4 * enc.image_embedding_size[0]
+    fast = FastMaskDecoder(sam)
+    rng = np.random.default_rng(3)
+    ious = []
+    with torch.no_grad():
+        for _ in range(3):
+            embedding = torch.randn(1, enc.embed_dim, *enc.image_embedding_size)
+            prepared = fast.prepare(embedding)
+            for _ in range(8):
+                points, box, mask = random_prompts(rng, size, side)
+                multimask = bool(rng.integers(0, 2))
+                sparse, dense = enc(points=points, boxes=box, masks=mask)
+                ref_low, ref_scores = sam.mask_decoder(embedding, enc.get_dense_pe(), sparse, dense, multimask)
+                low, scores = fast(prepared, sparse, dense if mask is not None else None, multimask)
+                assert low.shape == ref_low.shape and scores.shape == ref_scores.shape
+                torch.testing.assert_close(scores, ref_scores, atol=1e-5, rtol=1e-4)
+                torch.testing.assert_close(low, ref_low, atol=1e-4, rtol=1e-4)
+                a, b = low > 0, ref_low > 0
+                ious.extend(((a & b).sum((-1, -2)) / (a | b).sum((-1, -2)).clamp(min=1)).flatten().tolist())
+    assert min(ious) >= 0.99
+
