@@ -14,7 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mopeft", description="MoPEFT Annotator, headless tools.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(app.cli.__path__), key=lambda m: m.name):
-        if info.name == "main":
+        if info.name == "main" or info.name.startswith("_"):
             continue
         module = importlib.import_module(f"app.cli.{info.name}")
         module.register(sub)

@@ -1,0 +1,10 @@
+"""`mopeft bench overhead` prints its whole table (figures are not judged here: benchmarks, not tests)."""
+from app.cli.main import main
+
+
+def test_overhead_benchmark_prints_every_row(capsys):
+    assert main(["bench", "overhead", "--arch", "tiny", "--repeat", "1", "--cached-blocks", "2"]) == 0
+    out = capsys.readouterr().out
+    for row in ["ratio wrapped / plain", "trainable parameters, lora", "trainable parameters, prefix",
+                "trainable parameters, adapter", "training step, cached last:2 path", "speed-up cached vs full"]:
+        assert row in out
