@@ -1,0 +1,81 @@
+"""Training examples from a project: each annotated image with its accepted masks, split by image."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from segment_anything.modeling import Sam
+from segment_anything.utils.transforms import ResizeLongestSide
+
+from app.sam.images import ImageLoadError, load_image
+from app.store.project import Project
+
+
+@dataclass(frozen=True)
+class Example:
+    """One annotated image: its pixels (H x W x 3 uint8) and its instance masks (H x W bool each)."""
+
+    image_id: int
+    name: str
+    rgb: np.ndarray
+    masks: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Examples for training and for validation (validation may be empty: then say so)."""
+
+    train: list[Example]
+    validation: list[Example]
+
+
+def collect_examples(project: Project) -> tuple[list[Example], list[str]]:
+    """Every image with at least one accepted instance, and a warning for each image that could not be read."""
+    examples, warnings = [], []
+    for image in project.images.list():
+        instances = project.instances.for_image(image.id)
+        if not instances:
+            continue
+        try:
+            rgb = load_image(project.path_of(image.path)).rgb
+        except ImageLoadError as exc:
+            warnings.append(f"skipped {image.path}: {exc}")
+            continue
+        if rgb.shape[:2] != (image.height, image.width):
+            warnings.append(f"skipped {image.path}: its size changed on disk since it was annotated")
+            continue
+        examples.append(Example(image.id, image.path, rgb, tuple(i.mask for i in instances)))
+    return examples, warnings
+
+
+def split_examples(examples: list[Example], validation_fraction: float = 0.2, seed: int = 0) -> Split:
+    """Split by image: about `validation_fraction` for validation, at least one once there are two images."""
+    order = sorted(examples, key=lambda e: e.image_id)
+    random.Random(seed).shuffle(order)
+    if len(order) < 2:
+        return Split(order, [])
+    n_val = max(1, round(len(order) * validation_fraction))
+    return Split(order[n_val:], order[:n_val])
+
+
+def model_inputs(sam: Sam, example: Example) -> tuple[torch.Tensor, torch.Tensor]:
+    """The example in the model's input frame: the preprocessed image (1, 3, S, S) and masks (P, S, S) bool.
+
+    Same resize-longest-side and padding as SAM's predictor, so training sees what annotation sees.
+    """
+    side = sam.image_encoder.img_size
+    resize = ResizeLongestSide(side)
+    pixels = torch.as_tensor(resize.apply_image(example.rgb)).permute(2, 0, 1).float()
+    image = sam.preprocess(pixels[None].to(sam.device))
+    h, w = pixels.shape[-2:]
+    masks = []
+    for mask in example.masks:
+        small = resize.apply_image(np.repeat(mask[:, :, None].astype(np.uint8) * 255, 3, axis=2))[:, :, 0] > 127
+        padded = np.zeros((side, side), bool)
+        padded[:h, :w] = small
+        masks.append(padded)
+    targets = torch.as_tensor(np.stack(masks))
+    keep = targets.flatten(1).any(dim=1)  # an object smaller than a pixel at model scale cannot be trained on
+    return image, targets[keep].to(sam.device)

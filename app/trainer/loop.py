@@ -1,0 +1,120 @@
+"""The optimisation loop: simulated interactive sessions on cached frozen-block outputs, with safeguards."""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from segment_anything.modeling import Sam
+
+from app.mopeft import encode_from, encode_until, frozen_prefix_length, gate_values
+from app.trainer.events import StepEvent, TrainingCancelled, TrainingError
+from app.trainer.settings import TrainSettings
+from app.training.interactive import InteractiveConfig, interactive_loss
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One training image ready for the loop: frozen-block output (or the image itself) and target masks."""
+
+    tokens: torch.Tensor
+    targets: torch.Tensor
+
+
+def prepare(sam: Sam, inputs: list[tuple[torch.Tensor, torch.Tensor]]) -> list[Prepared]:
+    """Run the frozen first blocks once per image (the cached path); a no-op when every block trains."""
+    start = frozen_prefix_length(sam)
+    prepared = []
+    with torch.no_grad(), _autocast(sam):
+        for image, targets in inputs:
+            tokens = encode_until(sam, image, start).float() if start else image
+            prepared.append(Prepared(tokens, targets))
+    return prepared
+
+
+def _autocast(sam: Sam):
+    """bf16 autocast on CUDA; plain fp32 elsewhere."""
+    if sam.device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _embeddings(sam: Sam, batch: list[Prepared]) -> torch.Tensor:
+    start = frozen_prefix_length(sam)
+    x = torch.cat([p.tokens for p in batch])
+    return encode_from(sam, x, start) if start else sam.image_encoder(x)
+
+
+def _lr_factor(step: int, steps: int) -> float:
+    """Linear warm-up over the first 5 % of steps, then cosine decay to 10 %."""
+    warm = max(1, steps // 20)
+    if step < warm:
+        return (step + 1) / warm
+    progress = (step - warm) / max(1, steps - warm)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
+               on_step: Callable[[StepEvent], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> int:
+    """Train the PEFT parameters of a wrapped `sam` for `settings.steps` steps; returns the steps done.
+
+    Raises TrainingCancelled when `cancel()` turns true (checked before every step), and TrainingError on a
+    non-finite loss or when even one image per step does not fit in memory. On CUDA out-of-memory the step
+    is retried with half the images, then half the objects.
+    """
+    if not data:
+        raise TrainingError("no training images: accept some instances first")
+    params = [p for p in sam.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=1e-4)
+    generator = torch.Generator().manual_seed(settings.seed)
+    interactive = InteractiveConfig(max_clicks=settings.max_clicks)
+    images, objects = min(settings.images_per_step, len(data)), settings.objects_per_image
+    sam.train()
+    started = time.perf_counter()
+    step = 0
+    while step < settings.steps:
+        if cancel is not None and cancel():
+            raise TrainingCancelled(f"cancelled after {step} of {settings.steps} steps")
+        for group in optimizer.param_groups:
+            group["lr"] = settings.lr * _lr_factor(step, settings.steps)
+        pick = torch.randperm(len(data), generator=generator)[:images].tolist()
+        batch = [data[i] for i in pick]
+        targets = [p.targets[torch.randperm(len(p.targets), generator=generator)[:objects]] for p in batch]
+        try:
+            with _autocast(sam):
+                result = interactive_loss(sam, _embeddings(sam, batch), targets, interactive, generator)
+            loss = result.loss
+            if not torch.isfinite(loss):
+                raise TrainingError(f"the loss became {float(loss)} at step {step + 1}; training stopped")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+        except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:
+            if isinstance(exc, TrainingError) or not _is_out_of_memory(exc):
+                raise
+            optimizer.zero_grad(set_to_none=True)
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            if images > 1:
+                images //= 2
+            elif objects > 1:
+                objects //= 2
+            else:
+                raise TrainingError("out of GPU memory even with one image and one object per step") from exc
+            continue
+        step += 1
+        if on_step is not None:
+            elapsed = time.perf_counter() - started
+            on_step(StepEvent(step, settings.steps, float(loss.detach()), optimizer.param_groups[0]["lr"], gate_values(sam),
+                              elapsed / step * (settings.steps - step), result.first_iou, result.last_iou, images))
+    sam.eval()
+    return step

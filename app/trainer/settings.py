@@ -1,0 +1,48 @@
+"""TrainSettings: what a fine-tuning run does; JSON-able so it is stored with the run and the adapter."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from app.mopeft import MoPEFTConfig
+
+PRESETS = {
+    "mopeft": ["lora", "prefix", "adapter"],
+    "lora": ["lora"],
+    "prefix": ["prefix"],
+    "adapter": ["adapter"],
+}
+"""The choices offered to users: the full gated mixture, or one PEFT kind alone."""
+
+
+@dataclass
+class TrainSettings:
+    """Settings of one fine-tuning run.
+
+    kinds/blocks/lora_rank/prefix_length/adapter_dim: the MoPEFT config (blocks "last:N" enables the cached path).
+    steps: optimiser steps; lr: AdamW learning rate; images_per_step and objects_per_image: batch size.
+    max_clicks: correction clicks simulated after the first prompt.
+    continue_from_active: start from the project's active adapter (when its config matches) rather than base SAM.
+    seed: makes the split, the prompts and the initial PEFT weights reproducible.
+    """
+
+    kinds: list[str] = field(default_factory=lambda: list(PRESETS["mopeft"]))
+    blocks: str | list[int] = "last:4"
+    lora_rank: int = 8
+    prefix_length: int = 10
+    adapter_dim: int | None = None
+    steps: int = 200
+    lr: float = 3e-3
+    images_per_step: int = 2
+    objects_per_image: int = 8
+    max_clicks: int = 2
+    continue_from_active: bool = True
+    seed: int = 0
+
+    def mopeft_config(self) -> MoPEFTConfig:
+        """The MoPEFT config these settings wrap SAM with."""
+        return MoPEFTConfig(kinds=list(self.kinds), blocks=self.blocks, lora_rank=self.lora_rank,
+                            prefix_length=self.prefix_length, adapter_dim=self.adapter_dim)
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form, for the training-run record."""
+        return asdict(self)

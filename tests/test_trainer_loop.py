@@ -1,0 +1,108 @@
+"""The training loop: step events with gates, cancel, non-finite loss and out-of-memory handling."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import app.trainer.loop as loop
+from app.mopeft import wrap
+from app.sam.variants import build_sam
+from app.trainer.events import TrainingCancelled, TrainingError
+from app.trainer.examples import Example, model_inputs
+from app.trainer.loop import prepare, train_loop
+from app.trainer.settings import TrainSettings
+from toy_shapes import scenes
+
+FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"
+
+
+def _examples(n=3):
+    out = []
+    for i, (image, mask, _) in enumerate(scenes(n, seed=5, invert=True)):
+        out.append(Example(i, f"img{i}.png", image.permute(1, 2, 0).numpy().astype(np.uint8), (mask.numpy() > 0,)))
+    return out
+
+
+def _setup(settings):
+    sam = build_sam("tiny")
+    sam.load_state_dict(torch.load(FIXTURE, weights_only=True))
+    wrap(sam, settings.mopeft_config())
+    return sam, prepare(sam, [model_inputs(sam, e) for e in _examples()])
+
+
+def test_each_step_reports_loss_and_one_gate_per_block_and_kind():
+    settings = TrainSettings(blocks="last:2", steps=4)
+    sam, data = _setup(settings)
+    assert data[0].tokens.shape == (1, 8, 8, 64)  # cached output of the two frozen blocks
+    events = []
+    assert train_loop(sam, data, settings, on_step=events.append) == 4
+    assert [e.step for e in events] == [1, 2, 3, 4]
+    for e in events:
+        assert np.isfinite(e.loss) and e.lr > 0 and e.eta_seconds >= 0
+        assert sorted(e.gates) == ["blocks.2", "blocks.3"]
+        assert all(set(kinds) == {"lora", "prefix", "adapter"} for kinds in e.gates.values())
+        assert all(0 < v < 1 for kinds in e.gates.values() for v in kinds.values())
+    assert events[-1].eta_seconds == 0
+
+
+def test_training_moves_only_peft_parameters():
+    settings = TrainSettings(blocks="all", kinds=["adapter"], steps=3)
+    sam, data = _setup(settings)
+    before = {k: v.clone() for k, v in sam.state_dict().items()}
+    train_loop(sam, data, settings)
+    changed = {k for k, v in sam.state_dict().items() if not torch.equal(v, before[k])}
+    assert changed and all(".peft." in k for k in changed)
+
+
+def test_cancel_is_honoured_before_the_next_step():
+    settings = TrainSettings(steps=50)
+    sam, data = _setup(settings)
+    events = []
+    with pytest.raises(TrainingCancelled, match="after 2 of 50"):
+        train_loop(sam, data, settings, on_step=events.append, cancel=lambda: len(events) >= 2)
+    assert len(events) == 2
+
+
+def test_non_finite_loss_stops_with_a_clear_message(monkeypatch):
+    settings = TrainSettings(steps=5)
+    sam, data = _setup(settings)
+    real = loop.interactive_loss
+
+    def poisoned(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.loss = result.loss * float("nan")
+        return result
+
+    monkeypatch.setattr(loop, "interactive_loss", poisoned)
+    with pytest.raises(TrainingError, match="loss became nan at step 1"):
+        train_loop(sam, data, settings)
+
+
+def test_out_of_memory_retries_with_a_smaller_batch(monkeypatch):
+    settings = TrainSettings(steps=2, images_per_step=2)
+    sam, data = _setup(settings)
+    real, calls = loop.interactive_loss, []
+
+    def flaky(sam_, embeddings, targets, *args, **kwargs):
+        calls.append(len(targets))
+        if len(targets) > 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(sam_, embeddings, targets, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "interactive_loss", flaky)
+    events = []
+    assert train_loop(sam, data, settings, on_step=events.append) == 2
+    assert calls[0] == 2 and all(e.batch_images == 1 for e in events)
+
+
+def test_out_of_memory_at_the_smallest_batch_stops_cleanly(monkeypatch):
+    settings = TrainSettings(steps=2, images_per_step=1, objects_per_image=1)
+    sam, data = _setup(settings)
+
+    def always(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(loop, "interactive_loss", always)
+    with pytest.raises(TrainingError, match="out of GPU memory even with one image"):
+        train_loop(sam, data, settings)
