@@ -4,7 +4,7 @@ import pytest
 import torch
 from segment_anything import SamPredictor
 
-from app.sam.engine import SamEngine
+from app.sam.engine import SamEngine, full_size_masks
 from app.sam.variants import build_sam
 
 POINTS = np.array([[12.0, 20.0], [60.0, 33.0], [30.0, 45.0]])
@@ -136,3 +136,17 @@ def test_predict_before_set_image_and_bad_images_are_refused():
         engine.set_image(np.zeros((10, 10), np.uint8))
     with pytest.raises(ValueError, match="dtype float32"):
         engine.set_image(np.zeros((10, 10, 3), np.float32))
+
+
+
+@pytest.mark.parametrize("original, input_size", [((96, 128), (96, 128)), ((50, 75), (85, 128)), ((300, 700), (55, 128))])
+def test_full_size_masks_match_postprocess_masks(original, input_size):
+    """Up-scaled by OpenCV instead of torch: the same masks but for pixels whose logit is within rounding of 0."""
+    torch.manual_seed(5)
+    sam = build_sam("tiny")
+    low = torch.randn(1, 3, 32, 32) * 4
+    logits = sam.postprocess_masks(low, input_size, original)[0]
+    masks = full_size_masks(sam, low, input_size, original)
+    assert masks.shape == (3, *original) and masks.dtype == bool
+    differ = masks != (logits > 0).numpy()
+    assert np.all(logits.abs().numpy()[differ] < 1e-4)
