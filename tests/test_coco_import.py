@@ -139,7 +139,8 @@ CASES = {
                         r"annotation 3: has no 'segmentation'"),
     "duplicate image id": (set_in(["images", 1, "id"], 10), r"image 10: this image id appears twice"),
     "category without name": (set_in(["categories", 1, "name"], ""), r"category 4 has no name"),
-    "not a COCO file": (lambda d: d.pop("images"), r"not a COCO instances file: expected a JSON object with an 'images' list"),
+    "not a COCO file": (lambda d: d.pop("images"),
+                        r"not a COCO instances file: expected a JSON object with an 'images' list"),
 }
 
 

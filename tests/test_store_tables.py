@@ -69,6 +69,7 @@ def test_instances_round_trip_and_check_the_mask(project):
     m = mask((6, 9), 1, 4, 2, 8)
     instance = project.instances.add(a.id, label.id, m)
     assert np.array_equal(instance.mask, m)
+    assert instance.mask.flags.c_contiguous and not instance.mask.flags.writeable   # the record cannot drift
     assert (instance.area, instance.bbox, instance.source) == (18, (2, 1, 6, 3), InstanceSource.MODEL)
     assert project.images.get(a.id).status is ImageStatus.IN_PROGRESS
     with pytest.raises(MaskError, match=r"the mask is 5x7 pixels but image a.png is 9x6"):

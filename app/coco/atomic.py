@@ -10,9 +10,12 @@ from typing import IO
 
 
 @contextmanager
-def atomic_output(path: Path, mode: str = "w") -> Iterator[IO]:
-    """A file object to write `path` through: written to a temporary file beside it, flushed to disk, then
-    renamed over `path` when the block ends. If the block raises, `path` is left as it was.
+def atomic_output(path: Path, mode: str = "w", durable: bool = True) -> Iterator[IO]:
+    """A file object to write `path` through: written to a temporary file beside it, then renamed over `path`
+    when the block ends. If the block raises, `path` is left as it was.
+
+    durable: flush the file to disk (fsync) before the rename, so that it also survives a power cut; without
+    it the write is still all-or-nothing if the process dies, and many small files are written much faster.
     """
     path = Path(path)
     fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
@@ -20,7 +23,8 @@ def atomic_output(path: Path, mode: str = "w") -> Iterator[IO]:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": "\n"})) as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

@@ -2,8 +2,10 @@
 
 Outlines come from OpenCV's findContours on the mask doubled in size: contour points then lie a quarter pixel
 inside each boundary pixel's edge, so pycocotools, which fills the pixels whose centres fall inside the polygon,
-gives back exactly the mask's pixels (thin lines and single pixels included). Holes cannot be written as COCO
-polygons; `mask_to_polygons` reports them so that the caller can choose (see docs/coco.md).
+gives back exactly the mask's pixels (thin lines and single pixels included). Vertices within 0.225 pixel of
+a straight line through their neighbours are then dropped (approxPolyDP): pixel centres lie at least a quarter
+pixel from the outline, so none changes side, and files get about a third smaller. Holes cannot be written as
+COCO polygons; `mask_to_polygons` reports them so that the caller can choose (see docs/coco.md).
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
+
+_SIMPLIFY = 0.45   # approxPolyDP tolerance in doubled-mask pixels (0.225 image pixels, under the 0.25 margin)
 
 
 @dataclass(frozen=True)
@@ -25,11 +29,11 @@ class Outline:
 
 def mask_to_polygons(mask: np.ndarray) -> Outline:
     """The outer outline of each 8-connected part of an HxW bool mask, and whether any part has a hole."""
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
         return Outline([], False)
-    top, left = int(ys.min()), int(xs.min())
-    crop = mask[top:ys.max() + 1, left:xs.max() + 1].astype(np.uint8)
+    top, left = int(rows[0]), int(cols[0])
+    crop = mask[top:rows[-1] + 1, left:cols[-1] + 1].astype(np.uint8)
     doubled = np.pad(np.repeat(np.repeat(crop, 2, axis=0), 2, axis=1), 1)
     contours, hierarchy = cv2.findContours(doubled, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     polygons, has_holes = [], False
@@ -38,6 +42,7 @@ def mask_to_polygons(mask: np.ndarray) -> Outline:
             has_holes = True
             continue
         # doubled-crop pixel u (after the 1-pixel pad) has its centre at (u - 1 + 0.5) / 2 in crop pixels
+        contour = cv2.approxPolyDP(contour, _SIMPLIFY, True)
         points = (contour.reshape(-1, 2).astype(np.float64) - 0.5) / 2 + (left, top)
         polygons.append([float(v) for v in points.ravel()])
     return Outline(polygons, has_holes)

@@ -12,8 +12,8 @@ def mask_to_rle(mask: np.ndarray) -> dict:
 
 
 def rle_to_mask(rle: dict) -> np.ndarray:
-    """Decode a compressed COCO RLE (counts as str or bytes) into an HxW bool array."""
-    return mask_utils.decode(rle).astype(bool)
+    """Decode a compressed COCO RLE (counts as str or bytes) into a C-contiguous HxW bool array."""
+    return np.ascontiguousarray(mask_utils.decode(rle)).view(np.bool_)   # pycocotools writes only 0 and 1
 
 
 def rle_area(rle: dict) -> int:

@@ -75,8 +75,10 @@ class Instance:
 
     @cached_property
     def mask(self) -> np.ndarray:
-        """The mask as an HxW bool array (decoded once, then cached)."""
-        return rle_to_mask(self.rle)
+        """The mask as an HxW bool array, decoded once and read-only like the record (copy it to edit)."""
+        mask = rle_to_mask(self.rle)
+        mask.flags.writeable = False
+        return mask
 
 
 @dataclass(frozen=True)
