@@ -6,25 +6,20 @@ load hits all three alike. The fast path's masks are compared with SamPredictor'
 """
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 
 import numpy as np
-import torch
-from segment_anything import SamPredictor
-
-from app.sam.embedding_cache import EmbeddingCache
-from app.sam.engine import SamEngine
-from app.sam.signature import model_signature
-from app.sam.variants import ARCHS, build_sam
 
 
 def register(sub) -> None:
     p = sub.add_parser("latency", help="prompt->mask latency (engine vs SamPredictor), cache-hit set_image, "
                                        "embedding time")
-    p.add_argument("--archs", nargs="+", default=["vit_b", "demo"], choices=sorted(ARCHS),
-                   help="SAM architectures to measure, random weights (default: vit_b demo)")
+    p.add_argument("--archs", nargs="+", default=["vit_b", "demo"],
+                   help="SAM architectures to measure (vit_b, vit_l, vit_h, demo, tiny), random weights "
+                        "(default: vit_b demo)")
     p.add_argument("--prompts", type=int, default=20, help="random prompts timed per mode (default 20)")
     p.add_argument("--size", type=int, nargs=2, default=[1024, 1024], metavar=("H", "W"),
                    help="image height and width (default 1024 1024)")
@@ -76,6 +71,14 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def measure(arch: str, image: np.ndarray, n_prompts: int) -> list[tuple[str, str, str, str]]:
     """Rows (measure, p50, p95, note) of the latency table for one architecture."""
+    import torch
+    from segment_anything import SamPredictor
+
+    from app.sam.embedding_cache import EmbeddingCache
+    from app.sam.engine import SamEngine
+    from app.sam.signature import model_signature
+    from app.sam.variants import build_sam
+
     torch.manual_seed(0)
     sam = build_sam(arch)
     rows = []
@@ -124,6 +127,14 @@ def measure(arch: str, image: np.ndarray, n_prompts: int) -> list[tuple[str, str
 
 
 def run(args) -> int:
+    import torch
+
+    from app.sam.variants import ARCHS
+
+    unknown = [a for a in args.archs if a not in ARCHS]
+    if unknown:
+        print(f"error: unknown architecture {unknown[0]!r}; known: {', '.join(ARCHS)}", file=sys.stderr)
+        return 2
     if args.threads:
         torch.set_num_threads(args.threads)
     h, w = args.size
