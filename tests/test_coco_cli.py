@@ -1,5 +1,6 @@
 """`mopeft export` and `mopeft import` from the command line."""
 import json
+import re
 
 import cv2
 import numpy as np
@@ -60,3 +61,14 @@ def test_import_creates_the_project_and_reports_what_it_added(tmp_path, capsys):
     (tmp_path / "bad.json").write_text(json.dumps(data))
     assert main(["import", "--project", str(target), str(tmp_path / "bad.json")]) == 1
     assert "bad.json: annotation 2: refers to image id 42" in capsys.readouterr().err
+
+
+def test_bench_export_prints_its_table(capsys):
+    assert main(["bench", "export", "--images", "3", "--instances", "11", "--size", "40x30", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "3 images x 11 instances = 33 instances" in out
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    assert {"export COCO, RLE", "export COCO, polygons", "export PNG masks"} <= set(rows)
+    added, skipped, hashed = re.search(r"(\d+) annotations added, (\d+) identical ones skipped, (\d+) images",
+                                       rows["import the RLE file into a new project"]).groups()
+    assert (int(added) + int(skipped), int(hashed)) == (33, 3)

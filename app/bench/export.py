@@ -94,7 +94,7 @@ def run(args) -> int:
         project_dir.mkdir()
         start = time.perf_counter()
         _generate(project_dir, args.images, args.instances, width, height, rows)
-        rows.insert(0, ("generate the project (all of the above)", f"{time.perf_counter() - start:.1f} s", "", ""))
+        rows.insert(0, ("generate the project, in all", f"{time.perf_counter() - start:.1f} s", "", ""))
         out = workdir / "out"
         out.mkdir()
         with Project.open(project_dir, readonly=True) as project:
@@ -112,8 +112,9 @@ def run(args) -> int:
         with Project.open(project_dir, create=True) as fresh:
             start = time.perf_counter()
             done = import_coco(fresh, out / "RLE.json")
-            rows.append((f"import the RLE file into a new project", f"{time.perf_counter() - start:.2f} s", "",
-                         f"{done.annotations_added} annotations, {done.images_added} images hashed"))
+            rows.append(("import the RLE file into a new project", f"{time.perf_counter() - start:.2f} s", "",
+                         f"{done.annotations_added} annotations added, {done.duplicates_skipped} identical ones "
+                         f"skipped, {done.images_added} images hashed"))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
