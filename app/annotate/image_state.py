@@ -1,0 +1,97 @@
+"""What the session keeps for each image visited: its draft, its undo history and SAM's masks by prompts."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from app.annotate.draft import Draft, PromptRequest, Prompts
+from app.annotate.history import History
+from app.sam.engine import Prediction
+from app.store import Image
+
+PREDICTION_BYTES = 256 * 2**20
+"""Bound on the memory one image's remembered predictions take (the newest one is always kept)."""
+
+
+def _size(prediction: Prediction) -> int:
+    return prediction.masks.nbytes + prediction.low_res_logits.nbytes
+
+
+class ImageState:
+    """Draft, history and predictions of one image.
+
+    Predictions are remembered by prompts, so undo and redo show a draft's mask again without asking SAM.
+    While the draft's own prediction is on its way, `mask` keeps showing the last mask SAM gave, with the
+    draft's strokes over it.
+    """
+
+    def __init__(self, image: Image) -> None:
+        self.image = image
+        self.draft = Draft()
+        self.history = History()
+        self.mask: np.ndarray | None = None
+        self._predictions: OrderedDict[Prompts, Prediction] = OrderedDict()
+        self._base: tuple[Prompts, Prediction, int] | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Height and width of the image (and of every mask on it)."""
+        return self.image.height, self.image.width
+
+    @property
+    def pending(self) -> bool:
+        """True while the draft has prompts that SAM has not answered yet."""
+        return not self.draft.prompts.empty and self.draft.prompts not in self._predictions
+
+    @property
+    def candidates(self) -> tuple[Prediction, int] | None:
+        """SAM's answer to the draft's prompts and the index of the candidate shown, or None."""
+        prediction = self._predictions.get(self.draft.prompts)
+        if prediction is None:
+            return None
+        choice = self.draft.choice
+        return prediction, (choice if choice is not None and choice < len(prediction.scores) else prediction.best)
+
+    def remember(self, prompts: Prompts, prediction: Prediction) -> None:
+        """Keep SAM's answer to `prompts`, forgetting the oldest answers beyond PREDICTION_BYTES."""
+        self._predictions[prompts] = prediction
+        self._predictions.move_to_end(prompts)
+        total = sum(_size(p) for p in self._predictions.values())
+        while total > PREDICTION_BYTES and len(self._predictions) > 1:
+            _, dropped = self._predictions.popitem(last=False)
+            total -= _size(dropped)
+
+    def forget_others(self) -> None:
+        """Keep only the prediction the draft shows (called when the annotator leaves the image)."""
+        keep = {p: v for p, v in self._predictions.items() if p == self.draft.prompts}
+        self._predictions = OrderedDict(keep)
+
+    def update_mask(self) -> None:
+        """Recompute `mask` for the current draft."""
+        draft = self.draft
+        base = None
+        if draft.prompts.empty:
+            self._base = None
+        else:
+            found = self.candidates
+            if found is not None:
+                self._base = (draft.prompts, found[0], found[1])
+            if self._base is not None:
+                base = self._base[1].masks[self._base[2]]
+        if draft.empty:
+            self.mask = None
+        else:
+            self.mask = draft.paint(base if base is not None else np.zeros(self.shape, dtype=bool))
+
+    def request(self) -> PromptRequest | None:
+        """What to ask SAM for the draft's prompts (refining the last mask shown when they add to its prompts)."""
+        if not self.pending:
+            return None
+        prompts = self.draft.prompts
+        mask_input = None
+        if self._base is not None and prompts.refines(self._base[0]):
+            shown_prompts, prediction, index = self._base
+            if shown_prompts != prompts:
+                mask_input = prediction.low_res_logits[index]
+        return PromptRequest(self.image.id, prompts, mask_input, prompts.multimask)

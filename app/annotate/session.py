@@ -1,0 +1,311 @@
+"""AnnotationSession: the annotation work on one open project, driven by the UI or by tests directly.
+
+It holds the current image, the draft of each image visited (with its undo history) and the current
+label, and commits accepted instances, their deletion and relabelling, and their undo, to the project
+store at once. It asks for SAM masks through `predict_requested` and takes the answers in
+`prediction_ready`; it never runs the model itself, so the UI can run SAM in a worker thread.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+
+from app.annotate.commands import AcceptInstance, DeleteInstance, DraftEdit, InstanceRef, RelabelInstance
+from app.annotate.draft import Draft, PromptRequest, Stroke
+from app.annotate.events import Event
+from app.annotate.history import Command
+from app.annotate.image_state import ImageState
+from app.annotate.labels import LabelChoice
+from app.sam.engine import Prediction
+from app.store import Image, ImageStatus, Instance, InstanceSource, Project, StoreError
+
+DEFAULT_LABEL = "object"
+"""Label made for the first accepted instance of a project that has none."""
+
+STORE_ERRORS = (StoreError, sqlite3.Error, OSError)
+"""What a store write may raise; the session reports it as a message and stays usable."""
+
+
+class AnnotationSession:
+    """Annotation of one project. Events (plain callbacks, see `Event`):
+
+    images_changed(): image list, a status or an instance count changed.
+    image_opened(Image): another image became current.
+    draft_changed(): the draft, its mask or its candidates changed.
+    instances_changed(): the instances of the current image, their selection or visibility changed.
+    history_changed(): what undo/redo would do changed.
+    predict_requested(PromptRequest): SAM's masks are wanted; answer with `prediction_ready`.
+    message(str): something the annotator should read (nothing to accept, a store error...).
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.images_changed, self.image_opened, self.draft_changed = Event(), Event(), Event()
+        self.instances_changed, self.history_changed = Event(), Event()
+        self.predict_requested, self.message = Event(), Event()
+        self.labels = LabelChoice(project.labels)
+        self.selected: int | None = None
+        self.hidden: set[int] = set()
+        self._states: dict[int, ImageState] = {}
+        self._state: ImageState | None = None
+        self._refs: dict[int, InstanceRef] = {}
+        self._accept_when_ready = False
+
+    # Images -------------------------------------------------------------------------------------------
+    def images(self) -> list[Image]:
+        """Every image of the project, in list order (by path)."""
+        return self.project.images.list()
+
+    @property
+    def image(self) -> Image | None:
+        """The current image (its record as of when it was opened or last changed), or None."""
+        return None if self._state is None else self._state.image
+
+    def open_image(self, image_id: int) -> Image:
+        """Make an image current; its draft and history are as the annotator left them."""
+        if self._state is not None:
+            self._state.forget_others()
+        state = self._states.get(image_id)
+        if state is None:
+            state = self._states[image_id] = ImageState(self.project.images.get(image_id))
+        self._state, self.selected, self._accept_when_ready = state, None, False
+        state.update_mask()
+        self.image_opened.emit(state.image)
+        self.draft_changed.emit()
+        self.instances_changed.emit()
+        self.history_changed.emit()
+        self._request_if_pending()
+        return state.image
+
+    def step(self, offset: int) -> Image | None:
+        """Open the image `offset` places after the current one in the list (before, if negative)."""
+        images = self.images()
+        if not images:
+            return None
+        ids = [image.id for image in images]
+        here = ids.index(self.image.id) if self.image is not None and self.image.id in ids else -offset
+        target = max(0, min(len(ids) - 1, here + offset))
+        if self.image is not None and ids[target] == self.image.id:
+            return None
+        return self.open_image(ids[target])
+
+    def toggle_done(self) -> Image | None:
+        """Mark the current image done, or, if it is done, back to in progress (new without instances)."""
+        state = self._state
+        if state is None:
+            return None
+        status = self.project.images.get(state.image.id).status
+        if status == ImageStatus.DONE:
+            status = ImageStatus.IN_PROGRESS if self.instances() else ImageStatus.NEW
+        else:
+            status = ImageStatus.DONE
+        state.image = self.project.images.set_status(state.image.id, status)
+        self.images_changed.emit()
+        return state.image
+
+    # Draft --------------------------------------------------------------------------------------------
+    @property
+    def draft(self) -> Draft | None:
+        """The current image's draft, or None without an image."""
+        return None if self._state is None else self._state.draft
+
+    @property
+    def draft_mask(self) -> np.ndarray | None:
+        """The draft's mask (HxW bool) as shown, or None when the draft is empty."""
+        return None if self._state is None else self._state.mask
+
+    @property
+    def pending(self) -> bool:
+        """True while SAM's answer to the draft's prompts is awaited."""
+        return self._state is not None and self._state.pending
+
+    @property
+    def candidates(self) -> tuple[Prediction, int] | None:
+        """SAM's prediction for the draft's prompts and the index of the candidate shown, or None."""
+        return None if self._state is None else self._state.candidates
+
+    def add_point(self, x: float, y: float, positive: bool = True) -> None:
+        """Add a positive or negative point (image pixels) to the draft's prompts."""
+        if self._inside(x, y):
+            draft = self._state.draft
+            self._edit_draft(Draft(draft.prompts.with_point(x, y, positive), draft.strokes),
+                             "positive point" if positive else "negative point")
+
+    def set_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Set the draft's box (image pixels, clipped to the image)."""
+        if self._state is None:
+            return
+        h, w = self._state.shape
+        x0, x1 = (float(np.clip(v, 0, w - 1)) for v in (x0, x1))
+        y0, y1 = (float(np.clip(v, 0, h - 1)) for v in (y0, y1))
+        draft = self._state.draft
+        self._edit_draft(Draft(draft.prompts.with_box(x0, y0, x1, y1), draft.strokes), "box")
+
+    def paint(self, stroke: Stroke) -> None:
+        """Paint a brush or eraser stroke on the draft mask."""
+        if self._state is not None and stroke.points:
+            draft = self._state.draft
+            self._edit_draft(Draft(draft.prompts, draft.strokes + (stroke,), draft.choice),
+                             "eraser stroke" if stroke.erase else "brush stroke")
+
+    def cycle_candidate(self) -> None:
+        """Show SAM's next candidate mask for an ambiguous prompt."""
+        found = self.candidates
+        if found is None or len(found[0].scores) < 2:
+            return
+        prediction, index = found
+        draft = self._state.draft
+        self._edit_draft(Draft(draft.prompts, draft.strokes, (index + 1) % len(prediction.scores)), "candidate")
+
+    def clear_prompts(self) -> None:
+        """Drop the draft's prompts and strokes (undoable)."""
+        if self._state is not None and not self._state.draft.empty:
+            self._edit_draft(Draft(), "clear prompts")
+
+    def prediction_ready(self, request: PromptRequest, prediction: Prediction) -> None:
+        """SAM's answer to a request: shown if the draft still has those prompts, kept for undo either way."""
+        state = self._states.get(request.image_id)
+        if state is None:
+            return
+        state.remember(request.prompts, prediction)
+        if state is self._state and state.draft.prompts == request.prompts:
+            state.update_mask()
+            self.draft_changed.emit()
+            if self._accept_when_ready:
+                self.accept()
+
+    # Instances ----------------------------------------------------------------------------------------
+    def instances(self) -> list[Instance]:
+        """The instances of the current image, oldest first."""
+        return [] if self._state is None else self.project.instances.for_image(self._state.image.id)
+
+    def accept(self) -> Instance | None:
+        """Store the draft mask as an instance with the current label; waits for SAM if its answer is due."""
+        state = self._state
+        if state is None:
+            return None
+        if state.pending:
+            self._accept_when_ready = True
+            self.message.emit("Accepting as soon as SAM's mask arrives…")
+            return None
+        self._accept_when_ready = False
+        if state.mask is None or not state.mask.any():
+            self.message.emit("Nothing to accept: click the object, drag a box or paint with the brush first")
+            return None
+        label = self.labels.current or self.labels.add(DEFAULT_LABEL)
+        source = InstanceSource.CORRECTED if state.draft.strokes else InstanceSource.MODEL
+        command = AcceptInstance(self, state, label.id, state.mask.copy(), source, state.draft)
+        if self._run(command):
+            return self.project.instances.get(command.ref.id)
+        return None
+
+    def delete_instance(self, instance_id: int) -> None:
+        """Delete an instance of the current image from the store (undoable)."""
+        if self._state is not None:
+            self._run(DeleteInstance(self, self._state, self._ref(instance_id)))
+
+    def relabel_instance(self, instance_id: int, label_id: int) -> None:
+        """Give an instance of the current image another label (undoable)."""
+        if self._state is not None and self.project.instances.get(instance_id).label_id != label_id:
+            self._run(RelabelInstance(self, self._state, self._ref(instance_id), label_id))
+
+    def select_instance(self, instance_id: int | None) -> None:
+        """Highlight one instance of the current image (None: none)."""
+        if instance_id != self.selected:
+            self.selected = instance_id
+            self.instances_changed.emit()
+
+    def set_hidden(self, instance_id: int, hidden: bool) -> None:
+        """Hide or show an instance on the canvas (view only: the store is unchanged)."""
+        if hidden != (instance_id in self.hidden):
+            (self.hidden.add if hidden else self.hidden.discard)(instance_id)
+            self.instances_changed.emit()
+
+    # Undo ---------------------------------------------------------------------------------------------
+    @property
+    def history(self):
+        """The current image's undo history, or None."""
+        return None if self._state is None else self._state.history
+
+    def undo(self) -> None:
+        """Undo the current image's last edit (instance operations are undone in the store too)."""
+        self._step_history(lambda h: h.undo())
+
+    def redo(self) -> None:
+        """Redo the current image's last undone edit."""
+        self._step_history(lambda h: h.redo())
+
+    def unaccepted_drafts(self) -> list[Image]:
+        """Images whose draft has a mask that was not accepted (to warn before closing)."""
+        return [s.image for s in self._states.values() if s.mask is not None and s.mask.any()]
+
+    # For the commands ---------------------------------------------------------------------------------
+    def _show_draft(self, state: ImageState, draft: Draft) -> None:
+        state.draft = draft
+        state.update_mask()
+        if state is self._state:
+            self.draft_changed.emit()
+            self._request_if_pending()
+
+    def _track(self, ref: InstanceRef | None, instance_id: int) -> InstanceRef:
+        if ref is None:
+            ref = InstanceRef(instance_id)
+        else:
+            self._refs.pop(ref.id, None)
+            ref.id = instance_id
+        self._refs[instance_id] = ref
+        return ref
+
+    def _instances_edited(self, state: ImageState) -> None:
+        image = self.project.images.get(state.image.id)
+        if image.status == ImageStatus.IN_PROGRESS and not self.project.instances.for_image(image.id):
+            image = self.project.images.set_status(image.id, ImageStatus.NEW)
+        state.image = image
+        if self.selected is not None and self.selected not in {i.id for i in self.instances()}:
+            self.selected = None
+        self.instances_changed.emit()
+        self.images_changed.emit()
+
+    # Internals ----------------------------------------------------------------------------------------
+    def _ref(self, instance_id: int) -> InstanceRef:
+        return self._refs.get(instance_id) or self._track(None, instance_id)
+
+    def _inside(self, x: float, y: float) -> bool:
+        if self._state is None:
+            return False
+        h, w = self._state.shape
+        return 0 <= x < w and 0 <= y < h
+
+    def _edit_draft(self, draft: Draft, text: str) -> None:
+        state = self._state
+        self._accept_when_ready = False
+        state.history.push(DraftEdit(self, state, state.draft, draft, text))
+        self._show_draft(state, draft)
+        self.history_changed.emit()
+
+    def _run(self, command: Command) -> bool:
+        """Do a store command (`redo` does it the first time) and record it; False when the store refused."""
+        try:
+            command.redo()
+        except STORE_ERRORS as exc:
+            self.message.emit(f"Could not {command.text}: {exc}")
+            return False
+        self._state.history.push(command)
+        self.history_changed.emit()
+        return True
+
+    def _step_history(self, step) -> None:
+        if self._state is None:
+            return
+        self._accept_when_ready = False
+        try:
+            step(self._state.history)
+        except STORE_ERRORS as exc:
+            self.message.emit(f"Could not undo/redo: {exc}")
+        self.history_changed.emit()
+
+    def _request_if_pending(self) -> None:
+        request = self._state.request() if self._state is not None else None
+        if request is not None:
+            self.predict_requested.emit(request)
