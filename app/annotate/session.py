@@ -36,14 +36,15 @@ class AnnotationSession:
     instances_changed(): the instances of the current image, their selection or visibility changed.
     history_changed(): what undo/redo would do changed.
     predict_requested(PromptRequest): SAM's masks are wanted; answer with `prediction_ready`.
-    message(str): something the annotator should read (nothing to accept, a store error...).
+    message(str): a note for the annotator (nothing to accept, waiting for SAM...).
+    error(str): a store write failed; the session is unchanged and still usable.
     """
 
     def __init__(self, project: Project) -> None:
         self.project = project
         self.images_changed, self.image_opened, self.draft_changed = Event(), Event(), Event()
         self.instances_changed, self.history_changed = Event(), Event()
-        self.predict_requested, self.message = Event(), Event()
+        self.predict_requested, self.message, self.error = Event(), Event(), Event()
         self.labels = LabelChoice(project.labels)
         self.selected: int | None = None
         self.hidden: set[int] = set()
@@ -289,7 +290,7 @@ class AnnotationSession:
         try:
             command.redo()
         except STORE_ERRORS as exc:
-            self.message.emit(f"Could not {command.text}: {exc}")
+            self.error.emit(f"Could not {command.text}: {exc}")
             return False
         self._state.history.push(command)
         self.history_changed.emit()
@@ -302,7 +303,7 @@ class AnnotationSession:
         try:
             step(self._state.history)
         except STORE_ERRORS as exc:
-            self.message.emit(f"Could not undo/redo: {exc}")
+            self.error.emit(f"Could not undo/redo: {exc}")
         self.history_changed.emit()
 
     def _request_if_pending(self) -> None:

@@ -1,33 +1,39 @@
-"""Start the GUI (`python main.py`, `mopeft-annotator`)."""
+"""Start the annotator: `python main.py [--project FOLDER] [--checkpoint PATH | --model NAME] [--device DEV]`."""
 from __future__ import annotations
 
+import argparse
 import sys
+from functools import partial
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+from PySide6.QtWidgets import QApplication
 
-PLACEHOLDER = (
-    "<h2>MoPEFT Annotator</h2>"
-    "<p>This build holds the MoPEFT core library and the command line (<code>mopeft --help</code>).</p>"
-    "<p>Not here yet: the annotation canvas, the project browser and the fine-tuning dock.</p>"
-)
+from app.annotate.model_choice import ModelChoice, load_model
+from app.ui.app_paths import AppPaths
+from app.ui.main_window import MainWindow
 
 
-def build_window() -> QMainWindow:
-    """The main window of this build: for now an honest placeholder."""
-    window = QMainWindow()
-    window.setWindowTitle("MoPEFT Annotator")
-    label = QLabel(PLACEHOLDER)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setWordWrap(True)
-    window.setCentralWidget(label)
-    window.resize(720, 420)
-    return window
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line; with no arguments the demo project opens on the demo model."""
+    parser = argparse.ArgumentParser(prog="mopeft-annotator", description="Annotate images with SAM.")
+    parser.add_argument("--project", metavar="FOLDER", help="folder of images to open (its project is created "
+                                                             "on first use); default: the demo project")
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument("--checkpoint", metavar="PATH", help="SAM checkpoint file to load")
+    model.add_argument("--model", metavar="NAME", help="registered model: demo, vit_b, vit_l, vit_h")
+    parser.add_argument("--device", choices=("cuda", "mps", "cpu"), help="default: CUDA, then MPS, else CPU")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the Qt event loop with the main window until it is closed."""
-    qt_app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
-    window = build_window()
+    """Run the annotator until its window is closed."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+    qt_app.setApplicationName("MoPEFT Annotator")
+    choice = ModelChoice(checkpoint=args.checkpoint, model=args.model, device=args.device)
+    window = MainWindow(AppPaths.default(), partial(load_model, choice), device=args.device)
     window.show()
+    if args.project:
+        window.open_project(args.project)
+    else:
+        window.open_demo()
     return qt_app.exec()

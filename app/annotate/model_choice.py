@@ -1,0 +1,62 @@
+"""Which SAM the annotator runs: the checkpoint or model asked for, else the shipped demo model.
+
+A checkpoint that cannot be loaded is an error the annotator must see (it names the file), and the app
+goes on with the demo model. When the demo model's file is missing too, random weights of the demo
+architecture keep the app usable; that is a warning, since its masks mean nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.device import choose_device
+from app.sam.checkpoints import CheckpointError, LoadedSam, load_sam
+from app.sam.variants import build_sam
+
+DEMO = "demo"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """What was asked for: a checkpoint path, or a registered model name ('vit_b', 'demo', ...); a device."""
+
+    checkpoint: str | None = None
+    model: str | None = None
+    device: str | None = None
+
+    @property
+    def source(self) -> str:
+        """The checkpoint path or model name to load (the demo model when none was given)."""
+        return self.checkpoint or self.model or DEMO
+
+
+@dataclass
+class ModelLoad:
+    """A loaded model and what went wrong on the way: `errors` to show in a message, `warnings` to keep visible."""
+
+    loaded: LoadedSam
+    name: str
+    device_reason: str
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_model(choice: ModelChoice) -> ModelLoad:
+    """Load the chosen SAM; fall back to the demo model, then to random demo weights, reporting each step."""
+    errors: list[str] = []
+    try:
+        device = choose_device(choice.device)
+    except ValueError as exc:
+        errors.append(f"{exc}; using the device chosen automatically.")
+        device = choose_device()
+    if choice.source != DEMO:
+        try:
+            loaded = load_sam(choice.source, device=device.device)
+            return ModelLoad(loaded, choice.source, device.reason)
+        except (CheckpointError, ValueError, OSError) as exc:
+            errors.append(f"Could not load the SAM checkpoint {exc}\nUsing the demo model instead.")
+    try:
+        return ModelLoad(load_sam(DEMO, device=device.device), DEMO, device.reason, errors)
+    except CheckpointError as exc:
+        sam = build_sam(DEMO).to(device.device)
+        warning = f"demo model with RANDOM weights: masks are meaningless ({exc})"
+        return ModelLoad(LoadedSam(sam, DEMO, None), "demo (random weights)", device.reason, errors, [warning])

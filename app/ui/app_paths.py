@@ -1,0 +1,33 @@
+"""Where the annotator keeps per-user files: config (shortcuts, window layout), data (demo project), cache."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_cache_path, user_config_path, user_data_path
+
+APP_NAME = "mopeft-annotator"
+
+
+@dataclass(frozen=True)
+class AppPaths:
+    """The three per-user folders; tests pass temporary ones."""
+
+    config_dir: Path
+    data_dir: Path
+    cache_dir: Path
+
+    @classmethod
+    def default(cls) -> "AppPaths":
+        """platformdirs' folders for "mopeft-annotator"."""
+        return cls(user_config_path(APP_NAME), user_data_path(APP_NAME), user_cache_path(APP_NAME))
+
+    @property
+    def embeddings_dir(self) -> Path:
+        """The on-disk embedding cache (the same folder `mopeft embed` fills by default)."""
+        return self.cache_dir / "embeddings"
+
+    @property
+    def window_settings(self) -> Path:
+        """The QSettings file for window geometry and dock layout (nothing else goes there)."""
+        return self.config_dir / "window.ini"

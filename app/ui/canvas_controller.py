@@ -1,0 +1,119 @@
+"""Keeps the canvas showing the session (image, instances, draft, prompts) and turns gestures into edits."""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from app.annotate import AnnotationSession
+from app.annotate.overlay import OverlayMask, compose
+from app.sam.images import ImageData
+from app.store import Image
+from app.ui.canvas_view import PROMPT, CanvasView
+from app.ui.qt_images import to_qimage
+
+DRAFT_COLOUR = "#ffeb3b"
+"""Draft fill colour before the project has any label."""
+
+
+class CanvasController(QObject):
+    """Binds a CanvasView to the session. `tool_changed(text)` describes the tool for the status bar."""
+
+    tool_changed = Signal(str)
+
+    def __init__(self, view: CanvasView) -> None:
+        super().__init__(view)
+        self.view = view
+        self._session: AnnotationSession | None = None
+        self._shown: int | None = None
+        view.point_clicked.connect(lambda x, y, positive: self._edit(lambda s: s.add_point(x, y, positive)))
+        view.box_dragged.connect(lambda *box: self._edit(lambda s: s.set_box(*box)))
+        view.stroke_drawn.connect(lambda stroke: self._edit(lambda s: s.paint(stroke)))
+        view.brush_changed.connect(lambda _radius: self._describe_tool())
+
+    def bind(self, session: AnnotationSession | None) -> None:
+        """Show this session (None: an empty canvas)."""
+        self._session, self._shown = session, None
+        self.view.show_image(None)
+        self.view.set_hud("")
+        if session is not None:
+            session.image_opened.connect(self._image_opened)
+            session.draft_changed.connect(self.draw_draft)
+            session.instances_changed.connect(self.draw_instances)
+            session.labels.changed.connect(self.draw_instances)
+            session.labels.changed.connect(self.draw_draft)
+
+    def show_pixels(self, image_id: int, data: ImageData) -> None:
+        """Show an image's pixels once loaded (ignored if the annotator has moved on)."""
+        if self._session is None or self._session.image is None or self._session.image.id != image_id:
+            return
+        self.view.show_image(to_qimage(data.rgb))
+        self._shown = image_id
+        self.draw_instances()
+        self.draw_draft()
+
+    def show_unreadable(self, image_id: int, message: str) -> None:
+        """Say on the canvas that the current image cannot be shown."""
+        if self._session is not None and self._session.image is not None and self._session.image.id == image_id:
+            self.view.set_hud(f"Cannot show this image: {message}")
+
+    def toggle_tool(self, tool: str) -> None:
+        """Switch to the brush or eraser, or back to prompts if it is already on."""
+        self.view.set_tool(PROMPT if self.view.tool == tool else tool)
+        self._describe_tool()
+        self.draw_draft()
+
+    def resize_brush(self, factor: float) -> None:
+        """Make the brush `factor` times larger."""
+        self.view.set_brush_radius(self.view.brush_radius * factor)
+
+    def draw_instances(self) -> None:
+        """Redraw the accepted instances of the current image (hidden ones left out)."""
+        session = self._session
+        if session is None or self._shown is None or session.image is None:
+            return
+        colours = {label.id: label.colour for label in session.labels.list()}
+        masks = [OverlayMask(i.mask, colours[i.label_id], i.bbox, i.id == session.selected)
+                 for i in session.instances() if i.id not in session.hidden]
+        image = session.image
+        self.view.layers.set_instances(compose((image.height, image.width), masks) if masks else None)
+
+    def draw_draft(self) -> None:
+        """Redraw the draft mask, the prompts and the line over the canvas."""
+        session = self._session
+        if session is None or self._shown is None or session.draft is None:
+            return
+        label = session.labels.current
+        self.view.layers.set_draft(session.draft_mask, label.colour if label else DRAFT_COLOUR, session.pending)
+        self.view.layers.set_prompts(session.draft.prompts)
+        self.view.set_hud(self._hud_text())
+
+    def _hud_text(self) -> str:
+        session = self._session
+        parts = []
+        if session.pending:
+            parts.append("SAM is working…")
+        elif session.candidates is not None:
+            prediction, index = session.candidates
+            if len(prediction.scores) > 1:
+                parts.append(f"Candidate {index + 1}/{len(prediction.scores)} · score {prediction.scores[index]:.2f}"
+                             " · Tab: next")
+            else:
+                parts.append(f"Score {prediction.scores[index]:.2f}")
+        if self.view.tool != PROMPT:
+            parts.append(f"{self.view.tool.capitalize()} · radius {self.view.brush_radius:.0f} px")
+        return "   ".join(parts)
+
+    def _describe_tool(self) -> None:
+        tool = self.view.tool
+        text = "Tool: prompts" if tool == PROMPT else f"Tool: {tool} ({self.view.brush_radius:.0f} px)"
+        self.tool_changed.emit(text)
+        if self._shown is not None:
+            self.view.set_hud(self._hud_text())
+
+    def _image_opened(self, _image: Image) -> None:
+        self._shown = None
+        self.view.show_image(None)
+        self.view.set_hud("Loading the image…")
+
+    def _edit(self, change) -> None:
+        if self._session is not None and self._shown is not None:
+            change(self._session)

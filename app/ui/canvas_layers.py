@@ -1,0 +1,88 @@
+"""The scene items that show the session: image, accepted instances, the draft mask, points and box.
+
+One scene unit is one image pixel, with the image's top-left corner at (0, 0).
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsScene
+
+from app.annotate.draft import Prompts
+from app.annotate.overlay import outlines, tint
+from app.ui.qt_images import to_qimage
+
+DRAFT_ALPHA = 110
+DRAFT_OUTLINE = QColor("#ffeb3b")
+POSITIVE, NEGATIVE = QColor("#2ecc40"), QColor("#ff4136")
+BOX_COLOUR = QColor("#00e5ff")
+POINT_RADIUS = 5.0  # screen pixels
+
+
+def _cosmetic(colour: QColor, width: float = 2.0, style=Qt.PenStyle.SolidLine) -> QPen:
+    pen = QPen(colour, width, style)
+    pen.setCosmetic(True)
+    return pen
+
+
+class CanvasLayers:
+    """Image, instance overlay, draft (fill and dashed outline), prompt points and box, in z order."""
+
+    def __init__(self, scene: QGraphicsScene) -> None:
+        self.image = scene.addPixmap(QPixmap())
+        self.instances = scene.addPixmap(QPixmap())
+        self.draft_fill = scene.addPixmap(QPixmap())
+        self.draft_outline = scene.addPath(QPainterPath(), _cosmetic(DRAFT_OUTLINE, 2, Qt.PenStyle.DashLine))
+        self.box = scene.addRect(QRectF(), _cosmetic(BOX_COLOUR, 2))
+        for z, item in enumerate((self.image, self.instances, self.draft_fill, self.draft_outline, self.box)):
+            item.setZValue(z)
+        self._scene = scene
+        self._points: list[QGraphicsEllipseItem] = []
+
+    def set_image(self, image: QImage | None) -> None:
+        """Show an image (None: nothing) and clear everything drawn over the previous one."""
+        self.image.setPixmap(QPixmap.fromImage(image) if image is not None else QPixmap())
+        self.set_instances(None)
+        self.set_draft(None, "#ffffff")
+        self.set_prompts(Prompts())
+
+    def set_instances(self, rgba: np.ndarray | None) -> None:
+        """Show the accepted instances as one RGBA overlay (None: none)."""
+        self.instances.setPixmap(QPixmap.fromImage(to_qimage(rgba)) if rgba is not None else QPixmap())
+
+    def set_draft(self, mask: np.ndarray | None, colour: str, waiting: bool = False) -> None:
+        """Show the draft mask filled in the label's colour with a dashed outline (dotted while SAM works)."""
+        if mask is None or not mask.any():
+            self.draft_fill.setPixmap(QPixmap())
+            self.draft_outline.setPath(QPainterPath())
+            return
+        self.draft_fill.setPixmap(QPixmap.fromImage(to_qimage(tint(mask, colour, DRAFT_ALPHA))))
+        path = QPainterPath()
+        for polygon in outlines(mask):
+            path.addPolygon(QPolygonF([QPointF(x + 0.5, y + 0.5) for x, y in polygon]))
+            path.closeSubpath()
+        self.draft_outline.setPath(path)
+        style = Qt.PenStyle.DotLine if waiting else Qt.PenStyle.DashLine
+        self.draft_outline.setPen(_cosmetic(DRAFT_OUTLINE, 2, style))
+
+    def set_prompts(self, prompts: Prompts) -> None:
+        """Show points as green (positive) and red (negative) dots, and the box as a rectangle."""
+        for item in self._points:
+            self._scene.removeItem(item)
+        self._points = []
+        r = POINT_RADIUS
+        for x, y, positive in prompts.points:
+            dot = self._scene.addEllipse(QRectF(-r, -r, 2 * r, 2 * r), _cosmetic(QColor("white"), 1.5),
+                                         QBrush(POSITIVE if positive else NEGATIVE))
+            dot.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            dot.setPos(x + 0.5, y + 0.5)
+            dot.setZValue(10)
+            self._points.append(dot)
+        if prompts.box is None:
+            self.box.setRect(QRectF())
+            self.box.hide()
+        else:
+            x0, y0, x1, y1 = prompts.box
+            self.box.setRect(QRectF(QPointF(x0, y0), QPointF(x1 + 1, y1 + 1)))
+            self.box.show()

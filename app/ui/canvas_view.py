@@ -1,0 +1,209 @@
+"""The canvas: a QGraphicsView that zooms, pans and turns mouse gestures into prompts and strokes.
+
+Left click = positive point, right click = negative point, left drag = box (prompt tool); with the
+brush or eraser, a drag paints (right drag always erases). Wheel zooms at the cursor, Ctrl+wheel sizes
+the brush, middle drag or Space+drag pans. Gestures come out as signals in image pixels; the view
+changes nothing itself.
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QLabel
+
+from app.annotate.draft import Stroke
+from app.ui.canvas_layers import CanvasLayers
+
+PROMPT, BRUSH, ERASER = "prompt", "brush", "eraser"
+DRAG_THRESHOLD = 4  # screen pixels a press must move to be a box rather than a click
+MIN_RADIUS, MAX_RADIUS = 1.0, 200.0
+
+
+class CanvasView(QGraphicsView):
+    """Shows `layers`; emits `point_clicked(x, y, positive)`, `box_dragged(x0, y0, x1, y1)`, `stroke_drawn(Stroke)`."""
+
+    point_clicked = Signal(float, float, bool)
+    box_dragged = Signal(float, float, float, float)
+    stroke_drawn = Signal(object)
+    brush_changed = Signal(float)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.layers = CanvasLayers(self.scene())
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setBackgroundBrush(QColor("#262626"))
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        self.tool, self.brush_radius, self.has_image = PROMPT, 8.0, False
+        self._press: tuple[Qt.MouseButton, QPoint, QPointF] | None = None
+        self._pan_from: QPoint | None = None
+        self._space = False
+        self._stroke: list[QPointF] = []
+        pen = QPen(QColor("#00e5ff"), 1.5, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        self._rubber = self.scene().addRect(QRectF(), pen)
+        self._trail = self.scene().addPath(QPainterPath())
+        self._cursor = self.scene().addEllipse(QRectF(), QPen(QColor("white"), 0))
+        for z, item in enumerate((self._rubber, self._trail, self._cursor), start=20):
+            item.setZValue(z)
+            item.hide()
+        self.hud = QLabel(self.viewport())
+        self.hud.setStyleSheet("background: rgba(0,0,0,150); color: white; padding: 3px 6px; border-radius: 3px;")
+        self.hud.move(8, 8)
+        self.hud.hide()
+
+    # Display ----------------------------------------------------------------------------------------
+    def show_image(self, image: QImage | None) -> None:
+        """Show an image (None: an empty canvas) and fit it to the window."""
+        self.layers.set_image(image)
+        self.has_image = image is not None
+        self.setSceneRect(QRectF(0, 0, image.width(), image.height()) if image is not None else QRectF())
+        self.fit()
+
+    def fit(self) -> None:
+        """Fit the whole image in the window."""
+        if self.has_image:
+            self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def zoom(self) -> float:
+        """Screen pixels per image pixel."""
+        return self.transform().m11()
+
+    def set_hud(self, text: str) -> None:
+        """Show a line over the canvas's top-left corner (empty: hide it)."""
+        self.hud.setText(text)
+        self.hud.adjustSize()
+        self.hud.setVisible(bool(text))
+
+    def set_tool(self, tool: str) -> None:
+        """PROMPT, BRUSH or ERASER."""
+        self.tool = tool
+        self._cursor.setVisible(tool != PROMPT and self.underMouse())
+        self.viewport().setCursor(Qt.CursorShape.CrossCursor if tool == PROMPT else Qt.CursorShape.BlankCursor)
+
+    def set_brush_radius(self, radius: float) -> None:
+        """Brush radius in image pixels (clamped)."""
+        self.brush_radius = float(min(MAX_RADIUS, max(MIN_RADIUS, radius)))
+        self._place_cursor(self._cursor.rect().center())
+        self.brush_changed.emit(self.brush_radius)
+
+    # Events -----------------------------------------------------------------------------------------
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.set_brush_radius(self.brush_radius * 1.15 ** steps)
+        elif steps and self.has_image:
+            factor = 1.25 ** steps
+            if 0.02 < self.zoom() * factor < 64:
+                self.scale(factor, factor)
+        event.accept()
+
+    def mousePressEvent(self, event) -> None:
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space):
+            self._pan_from = event.position().toPoint()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif self.has_image and button in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            scene = self.mapToScene(event.position().toPoint())
+            self._press = (button, event.position().toPoint(), scene)
+            if self.tool != PROMPT:
+                self._stroke = [scene]
+                self._draw_trail()
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:
+        pos = event.position().toPoint()
+        scene = self.mapToScene(pos)
+        if self._pan_from is not None:
+            delta = pos - self._pan_from
+            self._pan_from = pos
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            return
+        self._place_cursor(scene)
+        if self._press is None:
+            return
+        if self._stroke:
+            self._stroke.append(scene)
+            self._draw_trail()
+        elif self._press[0] == Qt.MouseButton.LeftButton and self._beyond_click(pos):
+            self._rubber.setRect(QRectF(self._press[2], scene).normalized())
+            self._rubber.show()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.set_tool(self.tool)
+            return
+        press, self._press = self._press, None
+        if press is None or event.button() != press[0]:
+            return
+        button, pressed_at, start = press
+        end = self.mapToScene(event.position().toPoint())
+        dragged = self._beyond_click(event.position().toPoint(), pressed_at)
+        if self._stroke:
+            points = tuple((p.x() - 0.5, p.y() - 0.5) for p in self._stroke)
+            erase = self.tool == ERASER or button == Qt.MouseButton.RightButton
+            self._stroke = []
+            self._trail.hide()
+            self.stroke_drawn.emit(Stroke(points, self.brush_radius, erase))
+        elif button == Qt.MouseButton.LeftButton and dragged:
+            self._rubber.hide()
+            self.box_dragged.emit(math.floor(start.x()), math.floor(start.y()), math.floor(end.x()),
+                                  math.floor(end.y()))
+        else:
+            self.point_clicked.emit(math.floor(end.x()), math.floor(end.y()), button == Qt.MouseButton.LeftButton)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.set_tool(self.tool)
+        else:
+            super().keyReleaseEvent(event)
+
+    def leaveEvent(self, event) -> None:
+        self._cursor.hide()
+        super().leaveEvent(event)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.has_image and self.sceneRect().width() * self.zoom() <= self.viewport().width() + 2:
+            self.fit()
+
+    # Helpers ----------------------------------------------------------------------------------------
+    def _beyond_click(self, pos: QPoint, pressed_at: QPoint | None = None) -> bool:
+        start = pressed_at if pressed_at is not None else self._press[1]
+        return (pos - start).manhattanLength() > DRAG_THRESHOLD
+
+    def _place_cursor(self, centre: QPointF) -> None:
+        r = self.brush_radius
+        self._cursor.setRect(QRectF(centre.x() - r, centre.y() - r, 2 * r, 2 * r))
+        colour = QColor("#ff4136") if self.tool == ERASER else QColor("white")
+        pen = QPen(colour, 1.5)
+        pen.setCosmetic(True)
+        self._cursor.setPen(pen)
+        self._cursor.setVisible(self.tool != PROMPT and self.has_image)
+
+    def _draw_trail(self) -> None:
+        path = QPainterPath(self._stroke[0])
+        for point in self._stroke[1:] or [self._stroke[0] + QPointF(0.01, 0)]:
+            path.lineTo(point)
+        erase = self.tool == ERASER or (self._press is not None and self._press[0] == Qt.MouseButton.RightButton)
+        pen = QPen(QColor(255, 65, 54, 140) if erase else QColor(46, 204, 64, 140), 2 * self.brush_radius,
+                   Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+        self._trail.setPen(pen)
+        self._trail.setPath(path)
+        self._trail.show()

@@ -1,0 +1,73 @@
+"""The image list: every image of the project with its status and instance count; choosing one opens it."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QTreeWidget, QTreeWidgetItem
+
+from app.annotate import AnnotationSession
+from app.store import ImageStatus
+
+STATUS_TEXT = {ImageStatus.NEW: "new", ImageStatus.IN_PROGRESS: "in progress", ImageStatus.DONE: "done"}
+STATUS_COLOUR = {ImageStatus.NEW: "#9e9e9e", ImageStatus.IN_PROGRESS: "#ff9800", ImageStatus.DONE: "#2e7d32"}
+UNREADABLE = "#d32f2f"
+
+
+class ImageDock(QDockWidget):
+    """Lists the session's images; emits `image_chosen(id)` when the annotator picks one."""
+
+    image_chosen = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Images", parent)
+        self.setObjectName("images_dock")
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Image", "Status", "Instances"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.currentItemChanged.connect(self._chosen)
+        self.setWidget(self.tree)
+        self.unreadable: dict[int, str] = {}
+        self._session: AnnotationSession | None = None
+
+    def bind(self, session: AnnotationSession | None) -> None:
+        """Show this session's images (None: an empty list)."""
+        self._session, self.unreadable = session, {}
+        if session is not None:
+            session.images_changed.connect(self.refresh)
+            session.image_opened.connect(lambda _image: self.refresh())
+        self.refresh()
+
+    def mark_unreadable(self, image_id: int, message: str) -> None:
+        """Flag an image whose file could not be read."""
+        self.unreadable[image_id] = message
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the list from the store."""
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        session = self._session
+        if session is not None:
+            counts = session.project.instances.counts_per_image()
+            current = session.image.id if session.image is not None else None
+            for image in session.images():
+                item = QTreeWidgetItem([image.path, STATUS_TEXT[image.status], str(counts.get(image.id, 0))])
+                item.setData(0, Qt.ItemDataRole.UserRole, image.id)
+                item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                item.setForeground(1, QBrush(QColor(STATUS_COLOUR[image.status])))
+                if image.id in self.unreadable:
+                    item.setText(1, "unreadable")
+                    item.setForeground(1, QBrush(QColor(UNREADABLE)))
+                    item.setToolTip(0, self.unreadable[image.id])
+                self.tree.addTopLevelItem(item)
+                if image.id == current:
+                    self.tree.setCurrentItem(item)
+            for column in range(3):
+                self.tree.resizeColumnToContents(column)
+        self.tree.blockSignals(False)
+
+    def _chosen(self, item: QTreeWidgetItem | None, _previous) -> None:
+        if item is not None:
+            self.image_chosen.emit(item.data(0, Qt.ItemDataRole.UserRole))

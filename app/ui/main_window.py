@@ -1,0 +1,238 @@
+"""The annotator window: composes the canvas, the docks, the model controller and the actions.
+
+Each part owns one concern: CanvasController (what the canvas shows and its gestures), ImageDock,
+LabelDock, InstanceDock (lists), ModelController (worker threads and their status). The window only
+opens projects, wires the parts to the session, and keeps window geometry.
+"""
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+
+from app.annotate import AnnotationSession, prepare_demo_project
+from app.annotate.model_choice import ModelChoice, ModelLoad, load_model
+from app.store import Project, ProjectLockedError, StoreError
+from app.ui.app_paths import AppPaths
+from app.ui.canvas_controller import CanvasController
+from app.ui.canvas_view import CanvasView
+from app.ui.help_dialog import HelpDialog
+from app.ui.image_dock import ImageDock
+from app.ui.instance_dock import InstanceDock
+from app.ui.keymap import Keymap, load_keymap
+from app.ui.label_dock import LabelDock
+from app.ui.model_controller import ModelController
+from app.ui.notices import Notices
+from app.ui.status_fields import StatusFields
+from app.ui.window_actions import build_actions
+
+TITLE = "MoPEFT Annotator"
+TRAINING_DOCK_AREA = Qt.DockWidgetArea.BottomDockWidgetArea
+"""Where the "Fine-tune on my corrections" dock goes (a later issue): `add_dock(dock, TRAINING_DOCK_AREA)`."""
+
+
+class MainWindow(QMainWindow):
+    """The window. `model_loader` runs in the model worker thread and returns the SAM to use."""
+
+    def __init__(self, paths: AppPaths, model_loader: Callable[[], ModelLoad], keymap: Keymap | None = None,
+                 device: str | None = None) -> None:
+        super().__init__()
+        self.paths, self.device = paths, device
+        self.session: AnnotationSession | None = None
+        self.notices = Notices(self)
+        self.keymap = keymap or load_keymap(paths.config_dir)
+        self.canvas = CanvasView(self)
+        self.setCentralWidget(self._central())
+        self.canvas_controller = CanvasController(self.canvas)
+        self.image_dock = ImageDock(self)
+        self.label_dock = LabelDock(self.notices.error, self)
+        self.instance_dock = InstanceDock(self)
+        self.status = StatusFields(self.statusBar())
+        self.model = ModelController(paths.embeddings_dir, self)
+        self.actions, self.menus = build_actions(self, self.keymap)
+        self.add_dock(self.image_dock, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.add_dock(self.label_dock, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.add_dock(self.instance_dock, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._requests: weakref.WeakSet = weakref.WeakSet()
+        self._wire()
+        self._settings = QSettings(str(paths.window_settings), QSettings.Format.IniFormat)
+        self.resize(1400, 900)
+        self.restoreGeometry(self._settings.value("geometry", b""))
+        self.restoreState(self._settings.value("state", b""))
+        self.setWindowTitle(TITLE)
+        self._bind(None)
+        if self.keymap.problems:
+            self.notices.error("Some shortcuts could not be used; their defaults are kept:\n\n"
+                               + "\n".join(self.keymap.problems), "Shortcuts")
+        self.model.load_model(model_loader)
+
+    def add_dock(self, dock: QDockWidget, area: Qt.DockWidgetArea) -> None:
+        """Add a dock and its show/hide entry in the View menu."""
+        self.addDockWidget(area, dock)
+        self.menus["&View"].addAction(dock.toggleViewAction())
+
+    # Projects ---------------------------------------------------------------------------------------
+    def open_project(self, folder: str | Path) -> bool:
+        """Open (or create) the project of a folder and show its first image not done; False on failure."""
+        folder = Path(folder).expanduser().resolve()
+        if self.session is not None and self.session.project.folder == folder:
+            return True
+        try:
+            project = Project.open(folder, create=True)
+        except ProjectLockedError as exc:
+            self.notices.error(str(exc), "Project already open")
+            return False
+        except (StoreError, OSError) as exc:
+            self.notices.error(f"Could not open the project in {folder}:\n{exc}")
+            return False
+        try:
+            scan = project.images.scan()
+        except (StoreError, OSError) as exc:
+            project.close()
+            self.notices.error(f"Could not scan {folder} for images:\n{exc}")
+            return False
+        self.close_project()
+        self._bind(AnnotationSession(project))
+        if scan.skipped:
+            self.notices.error("These files were left out of the project:\n\n"
+                               + "\n".join(f"{path}: {reason}" for path, reason in scan.skipped), "Unreadable files")
+        images = self.session.images()
+        if images:
+            first = next((i for i in images if i.status.value != "done"), images[0])
+            self.session.open_image(first.id)
+        else:
+            self.notices.info(f"{folder} holds no image yet (PNG, JPEG, BMP or TIFF)")
+        return True
+
+    def open_demo(self) -> bool:
+        """Open the demo project (made in the user data folder on first use)."""
+        try:
+            folder = prepare_demo_project(self.paths.data_dir)
+        except OSError as exc:
+            self.notices.error(f"Could not prepare the demo project in {self.paths.data_dir}:\n{exc}")
+            return False
+        return self.open_project(folder)
+
+    def close_project(self) -> None:
+        """Close the current project (everything accepted is already in its store)."""
+        if self.session is not None:
+            project = self.session.project
+            self._bind(None)
+            project.close()
+
+    def choose_folder(self) -> None:
+        """File > Open folder."""
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        if folder:
+            self.open_project(folder)
+
+    def choose_checkpoint(self) -> None:
+        """Model > Load a SAM checkpoint."""
+        path, _ = QFileDialog.getOpenFileName(self, "Load a SAM checkpoint", "", "Checkpoints (*.pth *.pt);;All (*)")
+        if path:
+            self.model.load_model(partial(load_model, ModelChoice(checkpoint=path, device=self.device)))
+
+    def show_help(self) -> None:
+        """Help > Keyboard shortcuts."""
+        HelpDialog(self.keymap.keys, self.keymap.path, self).open()
+
+    # Closing ----------------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:
+        drafts = self.session.unaccepted_drafts() if self.session is not None else []
+        if drafts:
+            names = "\n".join(image.path for image in drafts[:10])
+            answer = QMessageBox.question(self, "Unaccepted masks", "These images have a mask that was not "
+                                          f"accepted:\n\n{names}\n\nQuit and drop them?")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Save the window layout, close the project and stop the worker threads."""
+        self._settings.setValue("geometry", self.saveGeometry())
+        self._settings.setValue("state", self.saveState())
+        self._settings.sync()
+        self.close_project()
+        self.model.shutdown()
+
+    # Wiring -----------------------------------------------------------------------------------------
+    def _central(self) -> QWidget:
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.notices.bar)
+        layout.addWidget(self.canvas, 1)
+        return central
+
+    def _wire(self) -> None:
+        model = self.model
+        model.model_ready.connect(self._model_ready)
+        model.image_loaded.connect(self.canvas_controller.show_pixels)
+        model.image_failed.connect(self._image_failed)
+        model.predicted.connect(self._predicted)
+        model.error.connect(self.notices.error)
+        model.embedding_state.connect(self.status.set_embedding)
+        model.prefetch_state.connect(self.status.set_prefetch)
+        self.image_dock.image_chosen.connect(lambda image_id: self.session and self.session.open_image(image_id))
+        self.canvas_controller.tool_changed.connect(self.status.set_tool)
+        self.status.set_tool("Tool: prompts")
+
+    def _bind(self, session: AnnotationSession | None) -> None:
+        self.session = session
+        self._requests = weakref.WeakSet()
+        for part in (self.canvas_controller, self.image_dock, self.label_dock, self.instance_dock):
+            part.bind(session)
+        if session is None:
+            self.setWindowTitle(TITLE)
+            self.status.set_position("No project: File > Open folder")
+        else:
+            self.setWindowTitle(f"{TITLE} — {session.project.folder.name}")
+            session.image_opened.connect(self._image_opened)
+            session.predict_requested.connect(self._ask)
+            session.history_changed.connect(self._history_changed)
+            session.message.connect(self.notices.info)
+            session.error.connect(self.notices.error)
+        self._history_changed()
+
+    def _image_opened(self, image) -> None:
+        images = self.session.images()
+        index = next(i for i, other in enumerate(images) if other.id == image.id)
+        ahead = [self.session.project.path_of(i.path) for i in images[index + 1:] + images[:index]]
+        self.status.set_position(f"Image {index + 1} of {len(images)}")
+        self.model.show_image(image.id, self.session.project.path_of(image.path), ahead)
+
+    def _image_failed(self, image_id: int, message: str) -> None:
+        self.image_dock.mark_unreadable(image_id, message)
+        self.canvas_controller.show_unreadable(image_id, message)
+        self.notices.error(f"Cannot read this image; the other images still work.\n\n{message}", "Unreadable image")
+
+    def _ask(self, request) -> None:
+        self._requests.add(request)
+        self.model.predict(request)
+
+    def _predicted(self, request, prediction) -> None:
+        if self.session is not None and request in self._requests:
+            self.session.prediction_ready(request, prediction)
+
+    def _model_ready(self, model: ModelLoad) -> None:
+        loaded = model.loaded
+        where = f"{loaded.path}" if loaded.path is not None else "random weights"
+        self.status.set_model(f"SAM {model.name} · {loaded.sam.device.type}",
+                              f"{loaded.arch} from {where}\nDevice: {model.device_reason}",
+                              "; ".join(model.warnings) or None)
+        for error in model.errors:
+            self.notices.error(error, "Checkpoint not loaded")
+
+    def _history_changed(self) -> None:
+        history = self.session.history if self.session is not None else None
+        for name, text in (("undo", history.undo_text if history else None),
+                           ("redo", history.redo_text if history else None)):
+            self.actions[name].setEnabled(text is not None)
+            self.actions[name].setText(f"{name.capitalize()} {text}" if text else name.capitalize())

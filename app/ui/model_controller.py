@@ -1,0 +1,137 @@
+"""The model side of the window: worker threads for image loading, SAM and prefetch, and their status.
+
+The GUI thread never runs the model or decodes an image: it posts tasks to the workers through queued
+signals and takes their answers the same way.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from app.annotate.draft import PromptRequest
+from app.annotate.model_choice import ModelLoad
+from app.sam.engine import SamEngine
+from app.sam.images import ImageData
+from app.ui.model_workers import ImageLoader, ModelWorker, Prefetcher, Tickets
+
+PREFETCH_AHEAD = 2
+"""How many of the next images are embedded in the background."""
+
+
+class ModelController(QObject):
+    """Starts the workers, routes tasks to them and reports what they do.
+
+    Signals: model_ready(ModelLoad), image_loaded(id, ImageData), image_failed(id, message), predicted(request,
+    prediction), error(message), embedding_state(text, busy), prefetch_state(text).
+    """
+
+    model_ready = Signal(object)
+    image_loaded = Signal(int, object)
+    image_failed = Signal(int, str)
+    predicted = Signal(object, object)
+    error = Signal(str)
+    embedding_state = Signal(str, bool)
+    prefetch_state = Signal(str)
+
+    _load_model = Signal(object)
+    _load_image = Signal(int, int, str)
+    _embed = Signal(int, int, object)
+    _predict = Signal(object, int)
+    _prefetch = Signal(int, list)
+    _set_engine = Signal(object)
+
+    def __init__(self, cache_dir: Path, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.model: ModelLoad | None = None
+        self.engine: SamEngine | None = None
+        self._images, self._prompts, self._prefetches = Tickets(), Tickets(), Tickets()
+        self._current: tuple[int, ImageData] | None = None
+        self._ahead: list[str] = []
+        self._threads: list[QThread] = []
+        threads = max(1, (os.cpu_count() or 2) // 2)
+        self._loader = self._start(ImageLoader(self._images), "image loader")
+        self._worker = self._start(ModelWorker(cache_dir, threads, self._images, self._prompts), "SAM")
+        self._prefetcher = self._start(Prefetcher(self._prefetches), "prefetch")
+        self._load_model.connect(self._worker.load_model)
+        self._load_image.connect(self._loader.load)
+        self._embed.connect(self._worker.embed)
+        self._predict.connect(self._worker.predict)
+        self._prefetch.connect(self._prefetcher.prefetch)
+        self._set_engine.connect(self._prefetcher.set_engine)
+        self._loader.loaded.connect(self._on_image_loaded)
+        self._loader.failed.connect(self._on_image_failed)
+        self._worker.model_ready.connect(self._on_model_ready)
+        self._worker.model_failed.connect(self.error)
+        self._worker.failed.connect(self.error)
+        self._worker.embedding_started.connect(lambda _id: self.embedding_state.emit("Embedding the image…", True))
+        self._worker.embedding_ready.connect(self._on_embedded)
+        self._worker.predicted.connect(self.predicted)
+        self._prefetcher.progress.connect(lambda done, total: self.prefetch_state.emit(f"Prefetch {done}/{total}"))
+        self._prefetcher.finished.connect(self._on_prefetched)
+
+    def load_model(self, loader: Callable[[], ModelLoad]) -> None:
+        """Load a model in the worker (`loader` runs there); the current image is embedded again once it is in."""
+        self._prefetches.next()
+        self.embedding_state.emit("Loading the model…", True)
+        self._load_model.emit(loader)
+
+    def show_image(self, image_id: int, path: Path, ahead: list[Path]) -> None:
+        """Load and embed an image, then prefetch `ahead` (the images likely to come next)."""
+        self._current, self._ahead = None, [str(p) for p in ahead[:PREFETCH_AHEAD]]
+        self._prefetches.next()
+        self._load_image.emit(self._images.next(), image_id, str(path))
+
+    def predict(self, request: PromptRequest) -> None:
+        """Ask SAM for a prompt request; an older request still waiting is dropped."""
+        self._predict.emit(request, self._prompts.next())
+
+    def shutdown(self) -> None:
+        """Drop pending tasks and stop the threads (waits for a running model call to end)."""
+        for tickets in (self._images, self._prompts, self._prefetches):
+            tickets.next()
+        for thread in self._threads:
+            thread.quit()
+        for thread in self._threads:
+            thread.wait()
+
+    def _start(self, worker: QObject, name: str):
+        thread = QThread(self)
+        thread.setObjectName(name)
+        worker.moveToThread(thread)
+        thread.finished.connect(worker.deleteLater)
+        thread.start()
+        self._threads.append(thread)
+        return worker
+
+    def _on_model_ready(self, model: ModelLoad, engine: SamEngine) -> None:
+        self.model, self.engine = model, engine
+        self._set_engine.emit(engine)
+        self.model_ready.emit(model)
+        if self._current is not None:
+            self._embed.emit(self._images.latest, *self._current)
+        else:
+            self.embedding_state.emit("", False)
+
+    def _on_image_loaded(self, ticket: int, image_id: int, data: ImageData) -> None:
+        if self._images.is_latest(ticket):
+            self._current = (image_id, data)
+            self.image_loaded.emit(image_id, data)
+            self._embed.emit(ticket, image_id, data)
+
+    def _on_image_failed(self, ticket: int, image_id: int, message: str) -> None:
+        if self._images.is_latest(ticket):
+            self.embedding_state.emit("", False)
+            self.image_failed.emit(image_id, message)
+
+    def _on_embedded(self, image_id: int, cached: bool, seconds: float) -> None:
+        how = "from the cache" if cached else f"computed in {seconds:.1f} s"
+        self.embedding_state.emit(f"Embedding ready ({how})", False)
+        if self._ahead:
+            self._prefetch.emit(self._prefetches.next(), list(self._ahead))
+
+    def _on_prefetched(self, report) -> None:
+        text = f"Next {report.total} image(s) ready: {report.embedded} embedded, {report.cached} cached"
+        self.prefetch_state.emit(text + (f", {len(report.failed)} unreadable" if report.failed else ""))

@@ -1,0 +1,82 @@
+"""The window's actions: one QAction per keymap entry, what each does, and the menus that list them."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+from app.ui.canvas_view import BRUSH, ERASER
+from app.ui.keymap import ACTIONS, Keymap
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
+
+MENUS: dict[str, list[str | None]] = {
+    "&File": ["open_folder", "open_demo", None, "quit"],
+    "&Edit": ["undo", "redo", None, "accept", "clear_prompts", "next_candidate", None,
+              "delete_instance", "relabel_instance", "hide_instance"],
+    "&Image": ["previous_image", "next_image", "mark_done", None, "fit"],
+    "&Tools": ["brush", "eraser", "brush_smaller", "brush_larger"],
+    "&Labels": [f"label_{n}" for n in range(1, 10)],
+    "&Model": ["load_checkpoint"],
+    "&View": [],
+    "&Help": ["help"],
+}
+"""Menus in order, None for a separator. View lists the docks; Model is where the fine-tuning actions will go."""
+
+BRUSH_STEP = 1.25
+
+
+def _handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
+    def on_session(change: Callable) -> Callable[[], object]:
+        return lambda: change(w.session) if w.session is not None else None
+
+    return {
+        "open_folder": w.choose_folder,
+        "open_demo": w.open_demo,
+        "load_checkpoint": w.choose_checkpoint,
+        "quit": w.close,
+        "previous_image": on_session(lambda s: s.step(-1)),
+        "next_image": on_session(lambda s: s.step(1)),
+        "mark_done": on_session(lambda s: s.toggle_done()),
+        "fit": w.canvas.fit,
+        "accept": on_session(lambda s: s.accept()),
+        "clear_prompts": on_session(lambda s: s.clear_prompts()),
+        "next_candidate": on_session(lambda s: s.cycle_candidate()),
+        "brush": lambda: w.canvas_controller.toggle_tool(BRUSH),
+        "eraser": lambda: w.canvas_controller.toggle_tool(ERASER),
+        "brush_smaller": lambda: w.canvas_controller.resize_brush(1 / BRUSH_STEP),
+        "brush_larger": lambda: w.canvas_controller.resize_brush(BRUSH_STEP),
+        "undo": on_session(lambda s: s.undo()),
+        "redo": on_session(lambda s: s.redo()),
+        "delete_instance": w.instance_dock.delete_selected,
+        "relabel_instance": lambda: w.instance_dock.relabel_selected(),
+        "hide_instance": w.instance_dock.toggle_selected,
+        **{f"label_{n}": on_session(lambda s, i=n - 1: s.labels.select_at(i)) for n in range(1, 10)},
+        "help": w.show_help,
+    }
+
+
+def build_actions(window: MainWindow, keymap: Keymap) -> tuple[dict[str, QAction], dict[str, QMenu]]:
+    """Make every action with its keys from `keymap`, add them to the window (so keys work everywhere in it)
+    and to the menus of the menu bar; returns the actions and the menus by name."""
+    handlers = _handlers(window)
+    actions: dict[str, QAction] = {}
+    for name, (text, _) in ACTIONS.items():
+        action = QAction(text, window)
+        action.setObjectName(name)
+        action.setShortcuts([QKeySequence(k) for k in keymap.keys[name]])
+        action.triggered.connect(lambda _checked=False, run=handlers[name]: run())
+        window.addAction(action)
+        actions[name] = action
+    menus: dict[str, QMenu] = {}
+    for title, names in MENUS.items():
+        menu = menus[title] = window.menuBar().addMenu(title)
+        for name in names:
+            if name is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(actions[name])
+    return actions, menus

@@ -1,0 +1,80 @@
+"""Annotating in the real window: clicks to SAM masks, accept/undo/redo in the store, brush and eraser, Tab, Esc."""
+import numpy as np
+from PySide6.QtCore import Qt
+
+from app.store import InstanceSource
+from test_ui_harness import (DEMO_WEIGHTS, DISC, click, drag, folder, key, make_window, object_scene,  # noqa: F401
+                             paths, stored, wait_mask)
+
+
+def test_click_gives_the_engines_mask_and_accept_undo_redo_reach_the_store(qtbot, make_window, folder):
+    window = make_window(folder)
+    x, y, _ = DISC
+    click(qtbot, window, x, y)
+    wait_mask(qtbot, window)
+    engine = window.model.engine
+    expected = engine.predict(np.array([[x, y]], dtype=np.float32), np.array([1]), multimask=True)
+    shown = window.session.draft_mask
+    assert np.array_equal(shown, expected.masks[expected.best])
+    assert window.canvas.layers.draft_fill.pixmap().width() == 160 * shown.any()
+    if DEMO_WEIGHTS:
+        disc = object_scene()[1]
+        assert (shown & disc).sum() / (shown | disc).sum() > 0.5
+    if not shown.any():  # random weights may give an empty mask; a brush dab keeps the accept meaningful
+        key(qtbot, window, Qt.Key.Key_B)
+        drag(window, [(x, y), (x + 3, y)])
+        key(qtbot, window, Qt.Key.Key_B)
+    key(qtbot, window, Qt.Key.Key_Return)
+    (instance,) = stored(window)
+    assert np.array_equal(instance.mask, window.session.instances()[0].mask)
+    assert window.instance_dock.list.count() == 1 and window.image_dock.tree.topLevelItem(0).text(2) == "1"
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert stored(window) == [] and window.instance_dock.list.count() == 0
+    assert window.image_dock.tree.topLevelItem(0).text(1) == "new"
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    (again,) = stored(window)
+    assert np.array_equal(again.mask, instance.mask)
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    key(qtbot, window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert len(stored(window)) == 1 and window.image_dock.tree.topLevelItem(0).text(1) == "in progress"
+
+
+def test_brush_and_eraser_change_the_stored_mask(qtbot, make_window, folder):
+    window = make_window(folder)
+    click(qtbot, window, *DISC[:2])
+    wait_mask(qtbot, window)
+    sam_mask = window.session.draft_mask.copy()
+    key(qtbot, window, Qt.Key.Key_B)
+    drag(window, [(110, 20), (130, 20), (150, 20)])
+    key(qtbot, window, Qt.Key.Key_E)
+    drag(window, [(60, 64), (60, 70)])
+    key(qtbot, window, Qt.Key.Key_N)
+    (instance,) = stored(window)
+    assert instance.source == InstanceSource.CORRECTED
+    assert instance.mask[20, 110:151].all() and not sam_mask[20, 110:151].all()
+    assert not instance.mask[64:71, 60].any()
+    untouched = np.ones_like(sam_mask)
+    untouched[10:31, 100:160] = False
+    untouched[54:81, 50:71] = False
+    assert np.array_equal(instance.mask[untouched], sam_mask[untouched])
+
+
+def test_negative_click_box_tab_and_esc(qtbot, make_window, folder):
+    window = make_window(folder)
+    click(qtbot, window, *DISC[:2])
+    wait_mask(qtbot, window)
+    prediction, first = window.session.candidates
+    assert "Candidate" in window.canvas.hud.text() and f"{prediction.scores[first]:.2f}" in window.canvas.hud.text()
+    key(qtbot, window, Qt.Key.Key_Tab)
+    assert window.session.candidates[1] == (first + 1) % 3
+    assert np.array_equal(window.session.draft_mask, prediction.masks[(first + 1) % 3])
+    click(qtbot, window, 10, 10, Qt.MouseButton.RightButton)
+    drag(window, [(30, 35), (60, 70), (95, 95)])
+    wait_mask(qtbot, window)
+    prompts = window.session.draft.prompts
+    assert prompts.points == ((60.0, 64.0, True), (10.0, 10.0, False)) and prompts.box == (30.0, 35.0, 95.0, 95.0)
+    assert window.canvas.layers.box.isVisible()
+    key(qtbot, window, Qt.Key.Key_Escape)
+    assert window.session.draft.empty and not window.canvas.layers.box.isVisible()
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.session.draft.prompts == prompts

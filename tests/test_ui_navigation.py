@@ -1,0 +1,90 @@
+"""Moving between images, image status, reopening a project, unreadable images and locked projects."""
+from PySide6.QtCore import Qt
+
+from app.store import ImageStatus, Project
+from test_ui_harness import (click, drag, folder, key, make_window, paths, stored, wait_mask,  # noqa: F401
+                             wait_ready)
+
+
+def _current_row(window):
+    return window.image_dock.tree.indexOfTopLevelItem(window.image_dock.tree.currentItem())
+
+
+def test_next_and_previous_with_keys_and_the_list(qtbot, make_window, folder):
+    window = make_window(folder)
+    names = [window.image_dock.tree.topLevelItem(i).text(0) for i in range(3)]
+    assert names == ["a_scene.png", "b_generated_1.png", "b_generated_2.png"]
+    key(qtbot, window, Qt.Key.Key_D)
+    wait_ready(qtbot, window)
+    assert window.session.image.path == names[1] and _current_row(window) == 1
+    key(qtbot, window, Qt.Key.Key_PageDown)
+    assert window.session.image.path == names[2] and window.status.position.text() == "Image 3 of 3"
+    key(qtbot, window, Qt.Key.Key_PageDown)
+    assert window.session.image.path == names[2]
+    key(qtbot, window, Qt.Key.Key_PageUp)
+    key(qtbot, window, Qt.Key.Key_A)
+    assert window.session.image.path == names[0]
+    window.image_dock.tree.setCurrentItem(window.image_dock.tree.topLevelItem(2))
+    assert window.session.image.path == names[2]
+    wait_ready(qtbot, window)
+    assert "Prefetch" in window.status.prefetch.text() or "ready" in window.status.prefetch.text()
+
+
+def test_mark_done_and_reopen_restores_instances(qtbot, make_window, folder):
+    window = make_window(folder)
+    key(qtbot, window, Qt.Key.Key_B)
+    drag(window, [(20, 20), (40, 20)])
+    key(qtbot, window, Qt.Key.Key_Return)
+    drag(window, [(20, 80), (40, 90)])
+    key(qtbot, window, Qt.Key.Key_Return)
+    key(qtbot, window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    row = window.image_dock.tree.topLevelItem(0)
+    assert (row.text(1), row.text(2)) == ("done", "2")
+    masks = [i.mask.copy() for i in stored(window)]
+    window.shutdown()
+    again = make_window(folder)
+    assert again.session.image.path == "b_generated_1.png"  # the first image not done
+    key(qtbot, again, Qt.Key.Key_A)
+    wait_ready(qtbot, again)
+    assert again.instance_dock.list.count() == 2
+    assert [(m == i.mask).all() for m, i in zip(masks, stored(again))] == [True, True]
+    assert again.session.project.images.get(again.session.image.id).status == ImageStatus.DONE
+    assert again.canvas.layers.instances.pixmap().width() == 160
+
+
+def test_unreadable_images_are_named_and_the_rest_works(qtbot, make_window, folder):
+    good = (folder / "b_generated_1.png").read_bytes()
+    (folder / "a_broken.png").write_bytes(good)
+    with Project.open(folder, create=True) as project:
+        project.images.scan()
+    (folder / "a_broken.png").write_bytes(good[: len(good) // 3])  # registered, then damaged on disk
+    (folder / "a_garbage.png").write_bytes(b"not an image at all")  # never registered
+    window = make_window(folder, ready=False)
+    qtbot.waitUntil(lambda: window.image_dock.tree.topLevelItem(0).text(1) == "unreadable", timeout=15000)
+    errors = "\n".join(text for level, text in window.notices.history if level == "error")
+    assert "a_garbage.png" in errors and "a_broken.png" in errors
+    assert "a_broken.png" in window.canvas.hud.text()
+    click(qtbot, window, 10, 10)
+    assert window.session.draft.empty
+    key(qtbot, window, Qt.Key.Key_D)
+    wait_ready(qtbot, window)
+    click(qtbot, window, 60, 64)
+    wait_mask(qtbot, window)
+    key(qtbot, window, Qt.Key.Key_B)
+    drag(window, [(5, 5), (9, 5)])
+    key(qtbot, window, Qt.Key.Key_Return)
+    assert len(stored(window)) == 1
+
+
+def test_project_open_in_another_writer_gives_a_clear_message(qtbot, make_window, folder):
+    holder = Project.open(folder, create=True)
+    try:
+        window = make_window(ready=False)
+        assert not window.open_project(folder)
+        level, text = window.notices.history[-1]
+        assert level == "error" and "already open for writing" in text and str(folder) in text
+        assert window.session is None and window.windowTitle() == "MoPEFT Annotator"
+    finally:
+        holder.close()
+    assert window.open_project(folder)
+    assert window.windowTitle() == "MoPEFT Annotator — images"
