@@ -79,6 +79,8 @@ def make_window(qtbot, paths):
         window = MainWindow(paths, loader or demo_model(), keymap=keymap)
         windows.append(window)
         window.show()
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)  # shortcuts reach only the active window
         if folder is not None:
             assert window.open_project(folder)
         if ready:

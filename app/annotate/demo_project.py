@@ -1,6 +1,7 @@
 """The demo project: a copy of `resources/samples/` in the user data folder, or generated images until it has some."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from app.formats import is_image_file
+from app.store import Project
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "samples"
 DEMO_FOLDER = "demo-project"
@@ -18,9 +20,11 @@ def prepare_demo_project(data_dir: Path, samples: Path = SAMPLES_DIR) -> Path:
     """The demo project folder in `data_dir`, with every sample image copied in (files already there are kept).
 
     When there are no samples and the folder holds no image, a few generated images are written instead,
-    so the demo is never empty.
+    so the demo is never empty. A new demo project gets the samples' COCO categories as labels (their
+    annotations are ground truth for evaluation, not instances to start from).
     """
     folder = Path(data_dir) / DEMO_FOLDER
+    new = not (folder / ".mopeft").exists()
     folder.mkdir(parents=True, exist_ok=True)
     if samples.is_dir():
         for source in sorted(samples.rglob("*")):
@@ -31,7 +35,20 @@ def prepare_demo_project(data_dir: Path, samples: Path = SAMPLES_DIR) -> Path:
     if not any(is_image_file(p.name) for p in folder.rglob("*") if ".mopeft" not in p.parts):
         for index in range(5):
             Image.fromarray(generated_image(index)).save(folder / f"generated_{index + 1:02d}.png")
+    if new:
+        with Project.open(folder, create=True) as project:
+            for name in sample_categories(samples):
+                project.labels.add(name)
     return folder
+
+
+def sample_categories(samples: Path) -> list[str]:
+    """Category names of the samples' `annotations.json` (COCO), in id order; none when it is absent or unreadable."""
+    try:
+        categories = json.loads((samples / "annotations.json").read_text(encoding="utf-8"))["categories"]
+        return [c["name"] for c in sorted(categories, key=lambda c: c["id"])]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def generated_image(index: int, size: tuple[int, int] = (480, 360)) -> np.ndarray:

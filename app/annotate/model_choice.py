@@ -58,5 +58,5 @@ def load_model(choice: ModelChoice) -> ModelLoad:
         return ModelLoad(load_sam(DEMO, device=device.device), DEMO, device.reason, errors)
     except CheckpointError as exc:
         sam = build_sam(DEMO).to(device.device)
-        warning = f"demo model with RANDOM weights: masks are meaningless ({exc})"
+        warning = f"RANDOM weights: masks are meaningless\n{exc}"
         return ModelLoad(LoadedSam(sam, DEMO, None), "demo (random weights)", device.reason, errors, [warning])

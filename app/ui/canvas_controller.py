@@ -1,6 +1,7 @@
 """Keeps the canvas showing the session (image, instances, draft, prompts) and turns gestures into edits."""
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from app.annotate import AnnotationSession
@@ -24,6 +25,7 @@ class CanvasController(QObject):
         self.view = view
         self._session: AnnotationSession | None = None
         self._shown: int | None = None
+        self._masks: dict[tuple[int, str], np.ndarray] = {}  # decoded masks of the image shown, by (id, updated_at)
         view.point_clicked.connect(lambda x, y, positive: self._edit(lambda s: s.add_point(x, y, positive)))
         view.box_dragged.connect(lambda *box: self._edit(lambda s: s.set_box(*box)))
         view.stroke_drawn.connect(lambda stroke: self._edit(lambda s: s.paint(stroke)))
@@ -71,8 +73,12 @@ class CanvasController(QObject):
         if session is None or self._shown is None or session.image is None:
             return
         colours = {label.id: label.colour for label in session.labels.list()}
-        masks = [OverlayMask(i.mask, colours[i.label_id], i.bbox, i.id == session.selected)
-                 for i in session.instances() if i.id not in session.hidden]
+        known, self._masks, masks = self._masks, {}, []
+        for i in session.instances():
+            key = (i.id, i.updated_at)
+            mask = self._masks[key] = known[key] if key in known else i.mask
+            if i.id not in session.hidden:
+                masks.append(OverlayMask(mask, colours[i.label_id], i.bbox, i.id == session.selected))
         image = session.image
         self.view.layers.set_instances(compose((image.height, image.width), masks) if masks else None)
 

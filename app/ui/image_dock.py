@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QTreeWidget, QTreeWidgetItem
+from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QTreeWidget, QTreeWidgetItem
 
 from app.annotate import AnnotationSession
 from app.store import ImageStatus
@@ -26,6 +26,12 @@ class ImageDock(QDockWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideLeft)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.currentItemChanged.connect(self._chosen)
         self.setWidget(self.tree)
         self.unreadable: dict[int, str] = {}
@@ -55,6 +61,7 @@ class ImageDock(QDockWidget):
             for image in session.images():
                 item = QTreeWidgetItem([image.path, STATUS_TEXT[image.status], str(counts.get(image.id, 0))])
                 item.setData(0, Qt.ItemDataRole.UserRole, image.id)
+                item.setToolTip(0, image.path)
                 item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 item.setForeground(1, QBrush(QColor(STATUS_COLOUR[image.status])))
                 if image.id in self.unreadable:
@@ -64,8 +71,6 @@ class ImageDock(QDockWidget):
                 self.tree.addTopLevelItem(item)
                 if image.id == current:
                     self.tree.setCurrentItem(item)
-            for column in range(3):
-                self.tree.resizeColumnToContents(column)
         self.tree.blockSignals(False)
 
     def _chosen(self, item: QTreeWidgetItem | None, _previous) -> None:

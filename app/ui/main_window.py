@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self._wire()
         self._settings = QSettings(str(paths.window_settings), QSettings.Format.IniFormat)
         self.resize(1400, 900)
+        self.resizeDocks([self.image_dock, self.label_dock], [300, 300], Qt.Orientation.Horizontal)
         self.restoreGeometry(self._settings.value("geometry", b""))
         self.restoreState(self._settings.value("state", b""))
         self.setWindowTitle(TITLE)
@@ -112,7 +113,7 @@ class MainWindow(QMainWindow):
         """Open the demo project (made in the user data folder on first use)."""
         try:
             folder = prepare_demo_project(self.paths.data_dir)
-        except OSError as exc:
+        except (OSError, StoreError) as exc:
             self.notices.error(f"Could not prepare the demo project in {self.paths.data_dir}:\n{exc}")
             return False
         return self.open_project(folder)

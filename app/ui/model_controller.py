@@ -82,6 +82,7 @@ class ModelController(QObject):
         """Load and embed an image, then prefetch `ahead` (the images likely to come next)."""
         self._current, self._ahead = None, [str(p) for p in ahead[:PREFETCH_AHEAD]]
         self._prefetches.next()
+        self.embedding_state.emit("Loading the image…", True)
         self._load_image.emit(self._images.next(), image_id, str(path))
 
     def predict(self, request: PromptRequest) -> None:
@@ -127,7 +128,8 @@ class ModelController(QObject):
             self.image_failed.emit(image_id, message)
 
     def _on_embedded(self, image_id: int, cached: bool, seconds: float) -> None:
-        how = "from the cache" if cached else f"computed in {seconds:.1f} s"
+        how = "from the cache" if cached else f"computed in {seconds:.1f} s" if seconds >= 1 else \
+            f"computed in {seconds * 1000:.0f} ms"
         self.embedding_state.emit(f"Embedding ready ({how})", False)
         if self._ahead:
             self._prefetch.emit(self._prefetches.next(), list(self._ahead))

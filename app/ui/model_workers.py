@@ -86,6 +86,7 @@ class ModelWorker(_Worker):
         self._cache_dir, self._images, self._prompts = cache_dir, images, prompts
         self._engine: SamEngine | None = None
         self._image_id: int | None = None
+        self._data: ImageData | None = None
 
     @Slot(object)
     def load_model(self, loader: Callable[[], ModelLoad]) -> None:
@@ -96,13 +97,13 @@ class ModelWorker(_Worker):
         except Exception as exc:  # any failure must reach the annotator, and the old model stays
             self.model_failed.emit(f"Could not load the model: {exc}")
             return
-        self._engine, self._image_id = engine, None
+        self._engine, self._image_id, self._data = engine, None, None
         self.model_ready.emit(model, engine)
 
     @Slot(int, int, object)
     def embed(self, ticket: int, image_id: int, data: ImageData) -> None:
-        if self._engine is None or not self._images.is_latest(ticket) or image_id == self._image_id:
-            return
+        if self._engine is None or not self._images.is_latest(ticket) or data is self._data:
+            return  # a stale request, or the same pixels already embedded by this engine
         self._start()
         self.embedding_started.emit(image_id)
         started = time.perf_counter()
@@ -111,7 +112,7 @@ class ModelWorker(_Worker):
         except (RuntimeError, ValueError, OSError) as exc:
             self.failed.emit(f"Could not embed {data.path}: {exc}")
             return
-        self._image_id = image_id
+        self._image_id, self._data = image_id, data
         self.embedding_ready.emit(image_id, cached, time.perf_counter() - started)
 
     @Slot(object, int)

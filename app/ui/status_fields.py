@@ -17,8 +17,8 @@ class StatusFields:
             bar.addPermanentWidget(widget)
 
     def set_model(self, text: str, tooltip: str, warning: str | None = None) -> None:
-        """Model name and device; a warning (e.g. random weights) is shown in red."""
-        self.model.setText(text + (f"  ⚠ {warning}" if warning else ""))
+        """Model name and device; a warning's first line (e.g. random weights) is shown in red, all of it in the tip."""
+        self.model.setText(text + (f"  ⚠ {warning.splitlines()[0]}" if warning else ""))
         self.model.setStyleSheet("color: #d32f2f; font-weight: bold;" if warning else "")
         self.model.setToolTip(tooltip + (f"\n{warning}" if warning else ""))
 
