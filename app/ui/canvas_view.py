@@ -33,7 +33,7 @@ class CanvasView(QGraphicsView):
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self.layers = CanvasLayers(self.scene())
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setBackgroundBrush(QColor("#262626"))
         self.setMouseTracking(True)
@@ -100,7 +100,7 @@ class CanvasView(QGraphicsView):
         elif steps and self.has_image:
             factor = 1.25 ** steps
             if 0.02 < self.zoom() * factor < 64:
-                self.scale(factor, factor)
+                self._zoom_at(event.position().toPoint(), factor)
         event.accept()
 
     def mousePressEvent(self, event) -> None:
@@ -183,6 +183,14 @@ class CanvasView(QGraphicsView):
             self.fit()
 
     # Helpers ----------------------------------------------------------------------------------------
+    def _zoom_at(self, pos: QPoint, factor: float) -> None:
+        """Scale by `factor` keeping the image pixel under `pos` (viewport pixels) where it is."""
+        anchor = self.mapToScene(pos)
+        self.scale(factor, factor)
+        shift = self.mapFromScene(anchor) - pos
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + shift.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + shift.y())
+
     def _beyond_click(self, pos: QPoint, pressed_at: QPoint | None = None) -> bool:
         start = pressed_at if pressed_at is not None else self._press[1]
         return (pos - start).manhattanLength() > DRAG_THRESHOLD
