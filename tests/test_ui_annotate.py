@@ -17,9 +17,10 @@ def test_click_gives_the_engines_mask_and_accept_undo_redo_reach_the_store(qtbot
     shown = window.session.draft_mask
     assert np.array_equal(shown, expected.masks[expected.best])
     assert window.canvas.layers.draft_fill.pixmap().width() == 160 * shown.any()
-    if DEMO_WEIGHTS:
+    if DEMO_WEIGHTS:  # trained weights: the mask lies on the clicked disc and covers a good part of it
         disc = object_scene()[1]
-        assert (shown & disc).sum() / (shown | disc).sum() > 0.5
+        on_disc = (shown & disc).sum()
+        assert on_disc >= 0.8 * shown.sum() and on_disc >= 0.25 * disc.sum()
     if not shown.any():  # random weights may give an empty mask; a brush dab keeps the accept meaningful
         key(qtbot, window, Qt.Key.Key_B)
         drag(window, [(x, y), (x + 3, y)])
