@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from app.annotate import AnnotationSession, prepare_demo_project
 from app.annotate.model_choice import ModelChoice, ModelLoad, load_model
-from app.store import Project, ProjectLockedError, StoreError
+from app.store import ImageStatus, Project, ProjectLockedError, StoreError
 from app.ui.app_paths import AppPaths
 from app.ui.canvas_controller import CanvasController
 from app.ui.canvas_view import CanvasView
@@ -82,6 +82,8 @@ class MainWindow(QMainWindow):
         folder = Path(folder).expanduser().resolve()
         if self.session is not None and self.session.project.folder == folder:
             return True
+        if not self._may_drop_drafts("Open another project"):
+            return False
         try:
             project = Project.open(folder, create=True)
         except ProjectLockedError as exc:
@@ -103,7 +105,7 @@ class MainWindow(QMainWindow):
                                + "\n".join(f"{path}: {reason}" for path, reason in scan.skipped), "Unreadable files")
         images = self.session.images()
         if images:
-            first = next((i for i in images if i.status.value != "done"), images[0])
+            first = next((i for i in images if i.status != ImageStatus.DONE), images[0])
             self.session.open_image(first.id)
         else:
             self.notices.info(f"{folder} holds no image yet (PNG, JPEG, BMP or TIFF)")
@@ -143,16 +145,21 @@ class MainWindow(QMainWindow):
 
     # Closing ----------------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
-        drafts = self.session.unaccepted_drafts() if self.session is not None else []
-        if drafts:
-            names = "\n".join(image.path for image in drafts[:10])
-            answer = QMessageBox.question(self, "Unaccepted masks", "These images have a mask that was not "
-                                          f"accepted:\n\n{names}\n\nQuit and drop them?")
-            if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
+        if not self._may_drop_drafts("Quit"):
+            event.ignore()
+            return
         self.shutdown()
         super().closeEvent(event)
+
+    def _may_drop_drafts(self, doing: str) -> bool:
+        """True when no image has an unaccepted mask, or the annotator agrees to drop them."""
+        drafts = self.session.unaccepted_drafts() if self.session is not None else []
+        if not drafts:
+            return True
+        names = "\n".join(image.path for image in drafts[:10])
+        answer = QMessageBox.question(self, "Unaccepted masks", "These images have a mask that was not "
+                                      f"accepted:\n\n{names}\n\n{doing} and drop them?")
+        return answer == QMessageBox.StandardButton.Yes
 
     def shutdown(self) -> None:
         """Save the window layout, close the project and stop the worker threads."""
