@@ -16,7 +16,7 @@ def test_click_gives_the_engines_mask_and_accept_undo_redo_reach_the_store(qtbot
     expected = engine.predict(np.array([[x, y]], dtype=np.float32), np.array([1]), multimask=True)
     shown = window.session.draft_mask
     assert np.array_equal(shown, expected.masks[expected.best])
-    assert window.canvas.layers.draft_fill.pixmap().width() == 160 * shown.any()
+    assert window.canvas.layers.draft_fill.pixmap().isNull() != shown.any()
     if DEMO_WEIGHTS:  # trained weights: the mask lies on the clicked disc and covers a good part of it
         disc = object_scene()[1]
         on_disc = (shown & disc).sum()

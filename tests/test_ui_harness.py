@@ -129,6 +129,13 @@ def key(qtbot, window, key, modifier=Qt.KeyboardModifier.NoModifier):
     qtbot.keyClick(window.canvas, key, modifier)
 
 
+def overlay_alpha(item, x, y):
+    """Opacity of an overlay pixmap item (drawn over part of the image) at image pixel (x, y); 0 outside it."""
+    image, offset = item.pixmap().toImage(), item.offset()
+    px, py = int(x - offset.x()), int(y - offset.y())
+    return image.pixelColor(px, py).alpha() if image.valid(px, py) else 0
+
+
 def stored(window):
     """The instances of the current image as the project store has them."""
     return window.session.project.instances.for_image(window.session.image.id)

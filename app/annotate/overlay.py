@@ -1,4 +1,8 @@
-"""Masks drawn for display, without Qt: instance overlays as one RGBA image, and mask outlines as polygons."""
+"""Masks drawn for display, without Qt: instance overlays as one RGBA image, and mask outlines as polygons.
+
+Images are made only over the masks' bounding box (returned with its top-left corner), so a small object on a
+large image costs little to redraw.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,40 +30,64 @@ def rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
-def compose(shape: tuple[int, int], masks: list[OverlayMask]) -> np.ndarray:
-    """An H x W x 4 uint8 RGBA image: each mask filled translucent in its colour with an opaque edge.
+def bounds(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1), end exclusive, of a mask's set pixels; None when it has none."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
-    Later masks are drawn over earlier ones; a selected mask is filled more strongly and edged in white.
+
+def _box(item: OverlayMask) -> tuple[int, int, int, int] | None:
+    if item.bbox is None:
+        return bounds(item.mask)
+    x, y, w, h = item.bbox
+    return (x, y, x + w, y + h) if w > 0 and h > 0 else None
+
+
+def compose(shape: tuple[int, int], masks: list[OverlayMask]) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """An RGBA uint8 image over the masks' joint bounding box and its top-left (x, y); None if nothing to draw.
+
+    Each mask is filled translucent in its colour with an opaque edge; later masks are drawn over earlier ones,
+    and a selected mask is filled more strongly and edged in white.
     """
-    out = np.zeros((*shape, 4), dtype=np.uint8)
-    for item in masks:
-        x, y, w, h = item.bbox if item.bbox is not None else (0, 0, shape[1], shape[0])
-        x0, y0 = max(0, x - 1), max(0, y - 1)
-        x1, y1 = min(shape[1], x + w + 1), min(shape[0], y + h + 1)
+    drawn = [(item, box) for item in masks for box in [_box(item)] if box is not None]
+    if not drawn:
+        return None
+    height, width = shape
+    ox, oy = max(0, min(b[0] for _, b in drawn) - 1), max(0, min(b[1] for _, b in drawn) - 1)
+    ex, ey = min(width, max(b[2] for _, b in drawn) + 1), min(height, max(b[3] for _, b in drawn) + 1)
+    out = np.zeros((ey - oy, ex - ox, 4), dtype=np.uint8)
+    for item, (x0, y0, x1, y1) in drawn:
+        x0, y0, x1, y1 = max(0, x0 - 1), max(0, y0 - 1), min(width, x1 + 1), min(height, y1 + 1)
         sub = np.ascontiguousarray(item.mask[y0:y1, x0:x1])
-        if not sub.any():
-            continue
         inner = cv2.erode(sub.view(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
                           borderValue=0).astype(bool)
         edge = sub & ~inner
-        region = out[y0:y1, x0:x1]
-        fill = (*rgb(item.colour), SELECTED_FILL_ALPHA if item.selected else FILL_ALPHA)
-        region[inner] = fill
+        region = out[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
+        region[inner] = (*rgb(item.colour), SELECTED_FILL_ALPHA if item.selected else FILL_ALPHA)
         region[edge] = (255, 255, 255, 255) if item.selected else (*rgb(item.colour), EDGE_ALPHA)
-    return out
+    return out, (ox, oy)
 
 
-def outlines(mask: np.ndarray) -> list[np.ndarray]:
-    """The outer and hole boundaries of a mask as closed polygons (N x 2 int32 x, y pixel corners)."""
+def outlines(mask: np.ndarray, origin: tuple[int, int] = (0, 0)) -> list[np.ndarray]:
+    """The outer and hole boundaries of a mask as closed polygons (N x 2 int32 x, y pixels, shifted by `origin`)."""
     if mask is None or not mask.any():
         return []
     padded = np.pad(mask.view(np.uint8), 1)
     contours, _ = cv2.findContours(padded, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    return [c.reshape(-1, 2) - 1 for c in contours if len(c) >= 2]
+    shift = np.array(origin) - 1
+    return [c.reshape(-1, 2) + shift for c in contours if len(c) >= 2]
 
 
-def tint(mask: np.ndarray, colour: str, alpha: int) -> np.ndarray:
-    """An H x W x 4 uint8 RGBA image: `mask` filled with `colour` at `alpha`, transparent elsewhere."""
-    out = np.zeros((*mask.shape, 4), dtype=np.uint8)
-    out[mask] = (*rgb(colour), alpha)
-    return out
+def tint(mask: np.ndarray, colour: str, alpha: int) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """`mask` filled with `colour` at `alpha` as RGBA uint8 over its bounding box, and the box's top-left (x, y);
+    None for an empty mask."""
+    box = bounds(mask)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    crop = mask[y0:y1, x0:x1]
+    out = np.zeros((*crop.shape, 4), dtype=np.uint8)
+    out[crop] = (*rgb(colour), alpha)
+    return out, (x0, y0)

@@ -80,7 +80,7 @@ class CanvasController(QObject):
             if i.id not in session.hidden:
                 masks.append(OverlayMask(mask, colours[i.label_id], i.bbox, i.id == session.selected))
         image = session.image
-        self.view.layers.set_instances(compose((image.height, image.width), masks) if masks else None)
+        self.view.layers.set_instances(compose((image.height, image.width), masks))
 
     def draw_draft(self) -> None:
         """Redraw the draft mask, the prompts and the line over the canvas."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPixmap, QPolygonF
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsScene
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene
 
 from app.annotate.draft import Prompts
 from app.annotate.overlay import outlines, tint
@@ -24,6 +24,14 @@ def _cosmetic(colour: QColor, width: float = 2.0, style=Qt.PenStyle.SolidLine) -
     pen = QPen(colour, width, style)
     pen.setCosmetic(True)
     return pen
+
+
+def _show(item: QGraphicsPixmapItem, drawn: tuple[np.ndarray, tuple[int, int]] | None) -> None:
+    if drawn is None:
+        item.setPixmap(QPixmap())
+    else:
+        item.setPixmap(QPixmap.fromImage(to_qimage(drawn[0])))
+        item.setOffset(*drawn[1])
 
 
 class CanvasLayers:
@@ -47,21 +55,20 @@ class CanvasLayers:
         self.set_draft(None, "#ffffff")
         self.set_prompts(Prompts())
 
-    def set_instances(self, rgba: np.ndarray | None) -> None:
-        """Show the accepted instances as one RGBA overlay (None: none)."""
-        self.instances.setPixmap(QPixmap.fromImage(to_qimage(rgba)) if rgba is not None else QPixmap())
+    def set_instances(self, drawn: tuple[np.ndarray, tuple[int, int]] | None) -> None:
+        """Show the accepted instances: an RGBA image and its top-left corner, as `compose` makes (None: none)."""
+        _show(self.instances, drawn)
 
     def set_draft(self, mask: np.ndarray | None, colour: str, waiting: bool = False) -> None:
         """Show the draft mask filled in the label's colour with a dashed outline (dotted while SAM works)."""
-        if mask is None or not mask.any():
-            self.draft_fill.setPixmap(QPixmap())
-            self.draft_outline.setPath(QPainterPath())
-            return
-        self.draft_fill.setPixmap(QPixmap.fromImage(to_qimage(tint(mask, colour, DRAFT_ALPHA))))
+        drawn = tint(mask, colour, DRAFT_ALPHA) if mask is not None else None
+        _show(self.draft_fill, drawn)
         path = QPainterPath()
-        for polygon in outlines(mask):
-            path.addPolygon(QPolygonF([QPointF(x + 0.5, y + 0.5) for x, y in polygon]))
-            path.closeSubpath()
+        if drawn is not None:
+            (h, w), (x, y) = drawn[0].shape[:2], drawn[1]
+            for polygon in outlines(mask[y:y + h, x:x + w], (x, y)):
+                path.addPolygon(QPolygonF([QPointF(px + 0.5, py + 0.5) for px, py in polygon]))
+                path.closeSubpath()
         self.draft_outline.setPath(path)
         style = Qt.PenStyle.DotLine if waiting else Qt.PenStyle.DashLine
         self.draft_outline.setPen(_cosmetic(DRAFT_OUTLINE, 2, style))

@@ -1,0 +1,29 @@
+"""Overlay drawing: images cover only the masks' bounding box, at the right place, edges opaque."""
+import numpy as np
+
+from app.annotate.overlay import EDGE_ALPHA, FILL_ALPHA, OverlayMask, compose, outlines, tint
+
+
+def _mask(x0, y0, x1, y1, shape=(300, 400)):
+    mask = np.zeros(shape, dtype=bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+def test_compose_covers_the_joint_box_with_fill_and_edges():
+    a, b = _mask(10, 20, 30, 40), _mask(100, 50, 120, 60)
+    rgba, (x, y) = compose(a.shape, [OverlayMask(a, "#ff0000", (10, 20, 20, 20)), OverlayMask(b, "#0000ff", None)])
+    assert (x, y) == (9, 19) and rgba.shape == (60 - 19 + 1, 120 - 9 + 1, 4)
+    assert tuple(rgba[25 - y, 15 - x]) == (255, 0, 0, FILL_ALPHA)
+    assert tuple(rgba[20 - y, 15 - x]) == (255, 0, 0, EDGE_ALPHA)
+    assert tuple(rgba[55 - y, 110 - x]) == (0, 0, 255, FILL_ALPHA) and rgba[45 - y, 60 - x, 3] == 0
+    assert compose(a.shape, []) is None
+
+
+def test_tint_and_outlines_are_placed_in_image_pixels():
+    mask = _mask(200, 100, 260, 150)
+    rgba, (x, y) = tint(mask, "#00ff00", 99)
+    assert (x, y) == (200, 100) and rgba.shape == (50, 60, 4) and (rgba[..., 3] == 99).all()
+    (polygon,) = outlines(mask[y:, x:], (x, y))
+    assert polygon.min(0).tolist() == [200, 100] and polygon.max(0).tolist() == [259, 149]
+    assert tint(np.zeros((5, 5), bool), "#00ff00", 99) is None
