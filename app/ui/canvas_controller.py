@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
 
 from app.annotate import AnnotationSession
 from app.annotate.overlay import OverlayMask, compose
-from app.sam.images import ImageData
 from app.store import Image
 from app.ui.canvas_view import PROMPT, CanvasView
-from app.ui.qt_images import to_qimage
 
 DRAFT_COLOUR = "#ffeb3b"
 """Draft fill colour before the project has any label."""
@@ -43,11 +42,11 @@ class CanvasController(QObject):
             session.labels.changed.connect(self.draw_instances)
             session.labels.changed.connect(self.draw_draft)
 
-    def show_pixels(self, image_id: int, data: ImageData) -> None:
+    def show_pixels(self, image_id: int, image: QImage) -> None:
         """Show an image's pixels once loaded (ignored if the annotator has moved on)."""
         if self._session is None or self._session.image is None or self._session.image.id != image_id:
             return
-        self.view.show_image(to_qimage(data.rgb))
+        self.view.show_image(image)
         self._shown = image_id
         self.draw_instances()
         self.draw_draft()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtGui import QImage
 
 from app.annotate.draft import PromptRequest
 from app.annotate.model_choice import ModelLoad
@@ -24,7 +25,7 @@ PREFETCH_AHEAD = 2
 class ModelController(QObject):
     """Starts the workers, routes tasks to them and reports what they do.
 
-    Signals: model_ready(ModelLoad), image_loaded(id, ImageData), image_failed(id, message), predicted(request,
+    Signals: model_ready(ModelLoad), image_loaded(id, QImage), image_failed(id, message), predicted(request,
     prediction), error(message), embedding_state(text, busy), prefetch_state(text).
     """
 
@@ -116,10 +117,10 @@ class ModelController(QObject):
         else:
             self.embedding_state.emit("", False)
 
-    def _on_image_loaded(self, ticket: int, image_id: int, data: ImageData) -> None:
+    def _on_image_loaded(self, ticket: int, image_id: int, data: ImageData, image: QImage) -> None:
         if self._images.is_latest(ticket):
             self._current = (image_id, data)
-            self.image_loaded.emit(image_id, data)
+            self.image_loaded.emit(image_id, image)
             self._embed.emit(ticket, image_id, data)
 
     def _on_image_failed(self, ticket: int, image_id: int, message: str) -> None:

@@ -17,6 +17,7 @@ from app.annotate.model_choice import ModelLoad
 from app.sam.embedding_cache import EmbeddingCache
 from app.sam.engine import SamEngine
 from app.sam.images import ImageData, ImageLoadError, load_image
+from app.ui.qt_images import to_qimage
 
 
 class Tickets:
@@ -50,9 +51,9 @@ class _Worker(QObject):
 
 
 class ImageLoader(QObject):
-    """Reads image files (`load_image`) off the GUI thread."""
+    """Reads image files (`load_image`) and makes their QImage off the GUI thread."""
 
-    loaded = Signal(int, int, object)   # ticket, image id, ImageData
+    loaded = Signal(int, int, object, object)   # ticket, image id, ImageData, QImage of its pixels
     failed = Signal(int, int, str)      # ticket, image id, message naming the file
 
     def __init__(self, tickets: Tickets) -> None:
@@ -68,7 +69,7 @@ class ImageLoader(QObject):
         except (ImageLoadError, OSError, ValueError) as exc:
             self.failed.emit(ticket, image_id, str(exc) if path in str(exc) else f"{path}: {exc}")
             return
-        self.loaded.emit(ticket, image_id, data)
+        self.loaded.emit(ticket, image_id, data, to_qimage(data.rgb))
 
 
 class ModelWorker(_Worker):
