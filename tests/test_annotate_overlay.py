@@ -1,7 +1,7 @@
 """Overlay drawing: images cover only the masks' bounding box, at the right place, edges opaque."""
 import numpy as np
 
-from app.annotate.overlay import EDGE_ALPHA, FILL_ALPHA, OverlayMask, compose, outlines, tint
+from app.annotate.overlay import EDGE_ALPHA, FILL_ALPHA, SELECTED_FILL_ALPHA, OverlayMask, compose, outlines, tint
 
 
 def _mask(x0, y0, x1, y1, shape=(300, 400)):
@@ -27,3 +27,10 @@ def test_tint_and_outlines_are_placed_in_image_pixels():
     (polygon,) = outlines(mask[y:, x:], (x, y))
     assert polygon.min(0).tolist() == [200, 100] and polygon.max(0).tolist() == [259, 149]
     assert tint(np.zeros((5, 5), bool), "#00ff00", 99) is None
+
+
+def test_the_selected_mask_is_drawn_over_the_others():
+    a, b = _mask(10, 10, 50, 50), _mask(20, 20, 60, 60)
+    rgba, (x, y) = compose(a.shape, [OverlayMask(a, "#ff0000", selected=True), OverlayMask(b, "#0000ff")])
+    assert tuple(rgba[30 - y, 30 - x]) == (255, 0, 0, SELECTED_FILL_ALPHA)
+    assert tuple(rgba[49 - y, 30 - x]) == (255, 255, 255, 255)

@@ -59,9 +59,10 @@ def compose(shape: tuple[int, int], masks: list[OverlayMask]) -> tuple[np.ndarra
     """An RGBA uint8 image over the masks' joint bounding box and its top-left (x, y); None if nothing to draw.
 
     Each mask is filled translucent in its colour with an opaque edge; later masks are drawn over earlier ones,
-    and a selected mask is filled more strongly and edged in white.
+    and a selected mask, filled more strongly and edged in white, over all of them.
     """
-    drawn = [(item, box) for item in masks for box in [_box(item)] if box is not None]
+    ordered = sorted(masks, key=lambda item: item.selected)
+    drawn = [(item, box) for item in ordered for box in [_box(item)] if box is not None]
     if not drawn:
         return None
     height, width = shape
