@@ -9,7 +9,8 @@ import app.trainer.loop as loop
 from app.mopeft import wrap
 from app.sam.variants import build_sam
 from app.trainer.events import TrainingCancelled, TrainingError
-from app.trainer.examples import Example, model_inputs
+from app.metrics.dataset import EvalImage
+from app.trainer.examples import model_inputs
 from app.trainer.loop import prepare, train_loop
 from app.trainer.settings import TrainSettings
 from toy_shapes import scenes
@@ -20,7 +21,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"
 def _examples(n=3):
     out = []
     for i, (image, mask, _) in enumerate(scenes(n, seed=5, invert=True)):
-        out.append(Example(i, f"img{i}.png", image.permute(1, 2, 0).numpy().astype(np.uint8), (mask.numpy() > 0,)))
+        out.append(EvalImage(f"img{i}.png", image.permute(1, 2, 0).numpy().astype(np.uint8), [mask.numpy() > 0], [i]))
     return out
 
 

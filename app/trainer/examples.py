@@ -1,4 +1,8 @@
-"""Training examples from a project: each annotated image with its accepted masks, split by image."""
+"""Training examples from a project: each annotated image with its accepted masks, split by image.
+
+An example is the evaluation code's `EvalImage` (name = the image's project path, instance_ids = instance ids),
+so the same objects feed the training loop and the before/after validation.
+"""
 from __future__ import annotations
 
 import random
@@ -9,29 +13,20 @@ import torch
 from segment_anything.modeling import Sam
 from segment_anything.utils.transforms import ResizeLongestSide
 
+from app.metrics.dataset import EvalImage
 from app.sam.images import ImageLoadError, load_image
 from app.store.project import Project
-
-
-@dataclass(frozen=True)
-class Example:
-    """One annotated image: its pixels (H x W x 3 uint8) and its instance masks (H x W bool each)."""
-
-    image_id: int
-    name: str
-    rgb: np.ndarray
-    masks: tuple[np.ndarray, ...]
 
 
 @dataclass(frozen=True)
 class Split:
     """Examples for training and for validation (validation may be empty: then say so)."""
 
-    train: list[Example]
-    validation: list[Example]
+    train: list[EvalImage]
+    validation: list[EvalImage]
 
 
-def collect_examples(project: Project) -> tuple[list[Example], list[str]]:
+def collect_examples(project: Project) -> tuple[list[EvalImage], list[str]]:
     """Every image with at least one accepted instance, and a warning for each image that could not be read."""
     examples, warnings = [], []
     for image in project.images.list():
@@ -46,13 +41,13 @@ def collect_examples(project: Project) -> tuple[list[Example], list[str]]:
         if rgb.shape[:2] != (image.height, image.width):
             warnings.append(f"skipped {image.path}: its size changed on disk since it was annotated")
             continue
-        examples.append(Example(image.id, image.path, rgb, tuple(i.mask for i in instances)))
+        examples.append(EvalImage(image.path, rgb, [i.mask for i in instances], [i.id for i in instances]))
     return examples, warnings
 
 
-def split_examples(examples: list[Example], validation_fraction: float = 0.2, seed: int = 0) -> Split:
+def split_examples(examples: list[EvalImage], validation_fraction: float = 0.2, seed: int = 0) -> Split:
     """Split by image: about `validation_fraction` for validation, at least one once there are two images."""
-    order = sorted(examples, key=lambda e: e.image_id)
+    order = sorted(examples, key=lambda e: e.name)
     random.Random(seed).shuffle(order)
     if len(order) < 2:
         return Split(order, [])
@@ -60,7 +55,7 @@ def split_examples(examples: list[Example], validation_fraction: float = 0.2, se
     return Split(order[n_val:], order[:n_val])
 
 
-def model_inputs(sam: Sam, example: Example) -> tuple[torch.Tensor, torch.Tensor]:
+def model_inputs(sam: Sam, example: EvalImage) -> tuple[torch.Tensor, torch.Tensor]:
     """The example in the model's input frame: the preprocessed image (1, 3, S, S) and masks (P, S, S) bool.
 
     Same resize-longest-side and padding as SAM's predictor, so training sees what annotation sees.

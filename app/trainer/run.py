@@ -1,0 +1,121 @@
+"""A whole fine-tuning run: split, start model, validation before, training, validation after, adapter file.
+
+`fine_tune` never touches the project database, so it can run in a worker thread while the GUI keeps the
+project open for writing; `record_outcome` then stores the result from the thread that owns the project.
+"""
+from __future__ import annotations
+
+import copy
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+from segment_anything.modeling import Sam
+
+from app.metrics.evaluate import evaluate_sam
+from app.mopeft import AdapterError, MoPEFTConfig, gate_values, load_adapter, save_adapter, wrap, wrap_info
+from app.store.project import Project
+from app.store.records import RunStatus
+from app.trainer.events import MetricsEvent, PhaseEvent, TrainingError
+from app.trainer.examples import model_inputs, split_examples
+from app.trainer.loop import prepare, train_loop
+from app.trainer.settings import TrainSettings
+
+
+@dataclass
+class TrainingOutcome:
+    """What a finished run produced. `before`/`after` are metric summaries, None without validation images."""
+
+    adapter_path: Path
+    config: MoPEFTConfig
+    settings: TrainSettings
+    before: dict | None
+    after: dict | None
+    steps: int
+    seconds: float
+    train_images: int
+    validation_images: int
+    gates: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """Plain-JSON summary (what `mopeft train --json` prints and the training-run record keeps)."""
+        return {"before": self.before, "after": self.after, "adapter": str(self.adapter_path), "steps": self.steps,
+                "seconds": round(self.seconds, 2), "train_images": self.train_images,
+                "validation_images": self.validation_images, "warnings": self.warnings}
+
+
+def _start_model(base: Sam, settings: TrainSettings, start_adapter: Path | None, warnings: list[str]) -> Sam:
+    """A trainable copy of the base model: wrapped fresh, or continuing from the active adapter when it fits."""
+    if wrap_info(base) is not None:
+        raise ValueError("fine_tune needs the plain base SAM, not a wrapped one")
+    sam = copy.deepcopy(base)
+    config = settings.mopeft_config()
+    if settings.continue_from_active and start_adapter is not None:
+        try:
+            load_adapter(sam, start_adapter)
+            if wrap_info(sam).config == config:
+                return sam
+            warnings.append(f"started from base SAM: the active adapter {start_adapter.name} uses another config")
+        except AdapterError as exc:
+            warnings.append(f"started from base SAM: {exc}")
+        sam = copy.deepcopy(base)
+    with torch.random.fork_rng():
+        torch.manual_seed(settings.seed)
+        return wrap(sam, config)
+
+
+def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
+              start_adapter: Path | None = None, on_event: Callable[[object], None] | None = None,
+              cancel: Callable[[], bool] | None = None, metadata: dict | None = None) -> TrainingOutcome:
+    """Fine-tune a copy of `base` on `examples` (EvalImages) and save the adapter into `adapters_dir`.
+
+    The base model is left as it was. Raises TrainingCancelled, TrainingError (nothing saved in either case).
+    """
+    emit = on_event or (lambda event: None)
+    started = time.perf_counter()
+    warnings: list[str] = []
+    split = split_examples(list(examples), seed=settings.seed)
+    if not split.train:
+        raise TrainingError("nothing to train on: accept at least one instance first")
+    if not split.validation:
+        warnings.append("only one annotated image: trained on it, no validation image to measure progress")
+    sam = _start_model(base, settings, start_adapter, warnings)
+
+    def validate(when: str) -> dict | None:
+        if not split.validation:
+            return None
+        emit(PhaseEvent(f"validating ({when})"))
+        result = evaluate_sam(sam, split.validation, cancel=cancel)
+        metrics = result.summary()
+        emit(MetricsEvent(when, metrics))
+        return metrics
+
+    before = validate("before")
+    emit(PhaseEvent("preparing training images"))
+    data = prepare(sam, [model_inputs(sam, example) for example in split.train])
+    emit(PhaseEvent("training"))
+    steps = train_loop(sam, data, settings, on_step=emit, cancel=cancel)
+    gates = gate_values(sam)
+    after = validate("after")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    # the random suffix keeps two runs finished in the same second from sharing (and overwriting) a file
+    path = Path(adapters_dir) / f"adapter-{stamp}-{uuid.uuid4().hex[:6]}-{'+'.join(settings.kinds)}.safetensors"
+    outcome = TrainingOutcome(path, sam._mopeft.config, settings, before, after, steps,
+                              time.perf_counter() - started, len(split.train), len(split.validation), gates, warnings)
+    save_adapter(sam, path, metadata={**(metadata or {}), **outcome.summary(), "settings": settings.to_dict()})
+    return outcome
+
+
+def record_outcome(project: Project, outcome: TrainingOutcome, base_model: str, run_id: int):
+    """Store the adapter version, make it the active one and close the training run, in one transaction."""
+    with project.transaction():
+        version = project.adapters.add(outcome.adapter_path, base_model, outcome.settings.to_dict(),
+                                       {"before": outcome.before, "after": outcome.after}, run_id)
+        project.adapters.set_active(version.id)
+        project.training_runs.finish(run_id, RunStatus.FINISHED, outcome.summary())
+    return version

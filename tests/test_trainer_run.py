@@ -1,0 +1,132 @@
+"""Whole runs: before/after validation, adapter versions in the project, cancel, `mopeft train` headless."""
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from app.cli.main import main
+from app.mopeft import load_adapter, read_adapter_header
+from app.sam.variants import build_sam
+from app.store.project import Project
+from app.store.records import RunStatus
+from app.trainer.events import MetricsEvent, StepEvent, TrainingCancelled
+from app.trainer.examples import collect_examples
+from app.trainer.run import fine_tune, record_outcome
+from app.trainer.settings import TrainSettings
+from toy_shapes import scenes
+
+FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"
+
+
+@pytest.fixture
+def project_dir(tmp_path):
+    """A project of 5 inverted toy images (a domain the tiny SAM fails on), one accepted instance each."""
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    data = scenes(5, seed=11, invert=True)
+    for i, (image, _, _) in enumerate(data):
+        cv2.imwrite(str(folder / f"img{i}.png"), image.permute(1, 2, 0).numpy().astype(np.uint8)[:, :, ::-1])
+    with Project.open(folder, create=True) as project:
+        project.images.scan()
+        label = project.labels.add("object")
+        for i, (_, mask, _) in enumerate(data):
+            image = project.images.find(folder / f"img{i}.png")
+            project.instances.add(image.id, label.id, mask.numpy() > 0)
+    return folder
+
+
+@pytest.fixture
+def tiny_sam():
+    sam = build_sam("tiny")
+    sam.load_state_dict(torch.load(FIXTURE, weights_only=True))
+    return sam
+
+
+def test_a_short_run_improves_validation_and_becomes_the_active_adapter(project_dir, tiny_sam):
+    settings = TrainSettings(blocks="last:2", steps=120, lr=3e-2)
+    events = []
+    with Project.open(project_dir) as project:
+        examples, warnings = collect_examples(project)
+        assert len(examples) == 5 and warnings == []
+        run = project.training_runs.start(settings.to_dict())
+        outcome = fine_tune(tiny_sam, examples, settings, project.adapters_dir, on_event=events.append)
+        version = record_outcome(project, outcome, "tiny-fixture", run.id)
+        assert project.adapters.active().id == version.id
+        assert project.training_runs.get(run.id).status is RunStatus.FINISHED
+    assert (outcome.train_images, outcome.validation_images) == (4, 1)
+    assert outcome.after["miou_1click"] > outcome.before["miou_1click"] + 0.2
+    assert [e.when for e in events if isinstance(e, MetricsEvent)] == ["before", "after"]
+    assert len([e for e in events if isinstance(e, StepEvent)]) == 120
+    assert outcome.adapter_path.is_file()
+    assert read_adapter_header(outcome.adapter_path)[2]["after"] == outcome.after
+
+    # the adapter changes predictions of a fresh base model once loaded
+    fresh = build_sam("tiny")
+    fresh.load_state_dict(torch.load(FIXTURE, weights_only=True))
+    x = torch.randn(1, 3, 128, 128)
+    with torch.no_grad():
+        plain = fresh.image_encoder(x)
+        load_adapter(fresh, outcome.adapter_path)
+        assert not torch.allclose(plain, fresh.image_encoder(x))
+
+
+def test_base_model_is_left_untouched(project_dir, tiny_sam):
+    before = {k: v.clone() for k, v in tiny_sam.state_dict().items()}
+    with Project.open(project_dir) as project:
+        examples, _ = collect_examples(project)
+        fine_tune(tiny_sam, examples, TrainSettings(steps=2), project.adapters_dir)
+    assert all(torch.equal(v, before[k]) for k, v in tiny_sam.state_dict().items())
+    assert not hasattr(tiny_sam, "_mopeft")
+
+
+def test_cancel_saves_nothing(project_dir, tiny_sam):
+    with Project.open(project_dir) as project:
+        examples, _ = collect_examples(project)
+        steps = []
+        with pytest.raises(TrainingCancelled):
+            fine_tune(tiny_sam, examples, TrainSettings(steps=100), project.adapters_dir,
+                      on_event=lambda e: isinstance(e, StepEvent) and steps.append(e), cancel=lambda: len(steps) >= 3)
+        assert list(project.adapters_dir.iterdir()) == []
+        assert project.adapters.list() == []
+
+
+def test_single_image_trains_without_validation(project_dir, tiny_sam):
+    with Project.open(project_dir) as project:
+        examples, _ = collect_examples(project)
+        outcome = fine_tune(tiny_sam, examples[:1], TrainSettings(steps=2), project.adapters_dir)
+    assert outcome.before is None and outcome.validation_images == 0
+    assert any("no validation image" in w for w in outcome.warnings)
+
+
+def test_unreadable_image_is_skipped_with_a_warning(project_dir):
+    (project_dir / "img0.png").write_bytes(b"not a png any more")
+    with Project.open(project_dir) as project:
+        examples, warnings = collect_examples(project)
+    assert len(examples) == 4 and len(warnings) == 1 and "img0.png" in warnings[0]
+
+
+def test_mopeft_train_runs_headless_and_continues_from_the_active_adapter(project_dir, tmp_path, capsys):
+    model = tmp_path / "tiny.pth"
+    shutil.copy(FIXTURE, model)
+    args = ["train", "--project", str(project_dir), "--model", str(model), "--steps", "3", "--blocks", "last:2",
+            "--json"]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(first) >= {"before", "after", "adapter", "steps", "seconds"}
+    assert first["steps"] == 3 and Path(first["adapter"]).is_file()
+    assert main(args) == 0
+    second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # the second run started from the first adapter: its "before" is the first run's "after"
+    assert second["before"] == pytest.approx(first["after"])
+    with Project.open(project_dir, readonly=True) as project:
+        versions = project.adapters.list()
+        assert len(versions) == 2 and versions[1].active and versions[0].base_model == str(model)
+
+
+def test_mopeft_train_reports_a_bad_project(tmp_path, capsys):
+    assert main(["train", "--project", str(tmp_path)]) == 2
+    assert "holds no MoPEFT project" in capsys.readouterr().err
