@@ -1,4 +1,4 @@
-"""Start MoPEFT Annotator: `python main.py`."""
+"""Start MoPEFT Annotator: `python main.py [--project FOLDER] [--checkpoint PATH | --model NAME] [--device DEV]`."""
 import sys
 
 from app.ui.launch import main

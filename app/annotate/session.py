@@ -164,6 +164,10 @@ class AnnotationSession:
         if self._state is not None and not self._state.draft.empty:
             self._edit_draft(Draft(), "clear prompts")
 
+    def ask_again(self) -> None:
+        """Ask SAM again for the draft's prompts if their answer is still due (e.g. a new model dropped the request)."""
+        self._request_if_pending()
+
     def prediction_ready(self, request: PromptRequest, prediction: Prediction) -> None:
         """SAM's answer to a request: shown if the draft still has those prompts, kept for undo either way."""
         state = self._states.get(request.image_id)

@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         model = self.model
         model.model_ready.connect(self._model_ready)
         model.image_loaded.connect(self.canvas_controller.show_pixels)
+        model.embedded.connect(self._embedded)
         model.image_failed.connect(self._image_failed)
         model.predicted.connect(self._predicted)
         model.error.connect(self.notices.error)
@@ -220,6 +221,10 @@ class MainWindow(QMainWindow):
         self.image_dock.mark_unreadable(image_id, message)
         self.canvas_controller.show_unreadable(image_id, message)
         self.notices.error(f"Cannot read this image; the other images still work.\n\n{message}", "Unreadable image")
+
+    def _embedded(self, image_id: int) -> None:
+        if self.session is not None and self.session.image is not None and self.session.image.id == image_id:
+            self.session.ask_again()
 
     def _ask(self, request) -> None:
         self._requests.add(request)

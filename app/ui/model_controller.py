@@ -25,11 +25,12 @@ PREFETCH_AHEAD = 2
 class ModelController(QObject):
     """Starts the workers, routes tasks to them and reports what they do.
 
-    Signals: model_ready(ModelLoad), image_loaded(id, QImage), image_failed(id, message), predicted(request,
+    Signals: model_ready(ModelLoad), embedded(image id), image_loaded(id, QImage), image_failed(id, message), predicted(request,
     prediction), error(message), embedding_state(text, busy), prefetch_state(text).
     """
 
     model_ready = Signal(object)
+    embedded = Signal(int)
     image_loaded = Signal(int, object)
     image_failed = Signal(int, str)
     predicted = Signal(object, object)
@@ -132,6 +133,7 @@ class ModelController(QObject):
         how = "from the cache" if cached else f"computed in {seconds:.1f} s" if seconds >= 1 else \
             f"computed in {seconds * 1000:.0f} ms"
         self.embedding_state.emit(f"Embedding ready ({how})", False)
+        self.embedded.emit(image_id)
         if self._ahead:
             self._prefetch.emit(self._prefetches.next(), list(self._ahead))
 
