@@ -1,8 +1,9 @@
 """Starting the app: `main()` opens the demo project; a bad checkpoint is named and the demo model takes over."""
 from functools import partial
+from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from app.annotate.model_choice import ModelChoice, load_model
 from app.ui import launch
@@ -47,3 +48,17 @@ def test_command_line():
     assert (args.project, args.checkpoint, args.model, args.device) == ("imgs", "sam.pth", None, "cpu")
     with pytest.raises(SystemExit):
         launch.parse_args(["--checkpoint", "a.pth", "--model", "vit_b"])
+
+
+def test_model_menu_swaps_the_checkpoint_and_prompting_goes_on(qtbot, make_window, folder, monkeypatch):
+    window = make_window(folder)
+    tiny = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(tiny), "")))
+    window.menus["&Model"].actions()[0].trigger()
+    qtbot.waitUntil(lambda: window.model.model is not None and window.model.model.loaded.arch == "tiny",
+                    timeout=20000)
+    qtbot.waitUntil(lambda: window.status.embedding.text().startswith("Embedding ready"), timeout=20000)
+    assert window.status.model.text().startswith(f"SAM {tiny}")
+    click(qtbot, window, 60, 64)
+    wait_mask(qtbot, window)
+    assert window.session.candidates[0].low_res_logits.shape[-1] == 32  # the tiny model's 128-px input / 4
