@@ -93,7 +93,7 @@ def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
                 result = interactive_loss(sam, _embeddings(sam, batch), targets, interactive, generator)
             loss = result.loss
             if not torch.isfinite(loss):
-                raise TrainingError(f"the loss became {float(loss)} at step {step + 1}; training stopped")
+                raise TrainingError(f"the loss became {float(loss.detach())} at step {step + 1}; training stopped")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
