@@ -52,9 +52,9 @@ class CanvasView(QGraphicsView):
         for z, item in enumerate((self._rubber, self._trail, self._cursor), start=20):
             item.setZValue(z)
             item.hide()
-        self.hud = QLabel(self.viewport())
+        self.hud = QLabel(self)  # a child of the view, not of the viewport, which scrolling moves with its contents
         self.hud.setStyleSheet("background: rgba(0,0,0,150); color: white; padding: 3px 6px; border-radius: 3px;")
-        self.hud.move(8, 8)
+        self.hud.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.hud.hide()
 
     # Display ----------------------------------------------------------------------------------------
@@ -78,7 +78,9 @@ class CanvasView(QGraphicsView):
         """Show a line over the canvas's top-left corner (empty: hide it)."""
         self.hud.setText(text)
         self.hud.adjustSize()
+        self.hud.move(self.viewport().geometry().topLeft() + QPoint(8, 8))
         self.hud.setVisible(bool(text))
+        self.hud.raise_()
 
     def set_tool(self, tool: str) -> None:
         """PROMPT, BRUSH or ERASER."""
