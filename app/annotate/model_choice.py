@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import torch
+
 from app.device import choose_device
 from app.sam.checkpoints import CheckpointError, LoadedSam, load_sam
 from app.sam.variants import build_sam
@@ -57,6 +59,8 @@ def load_model(choice: ModelChoice) -> ModelLoad:
     try:
         return ModelLoad(load_sam(DEMO, device=device.device), DEMO, device.reason, errors)
     except CheckpointError as exc:
-        sam = build_sam(DEMO).to(device.device)
+        with torch.random.fork_rng(devices=[]):  # the same random weights every run, so cached embeddings are reused
+            torch.manual_seed(0)
+            sam = build_sam(DEMO).to(device.device)
         warning = f"RANDOM weights: masks are meaningless\n{exc}"
         return ModelLoad(LoadedSam(sam, DEMO, None), "demo (random weights)", device.reason, errors, [warning])
