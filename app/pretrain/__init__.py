@@ -1,0 +1,1 @@
+"""The demo model's pretraining recipe: SAM trained from scratch on synthetic `shapes` scenes."""
