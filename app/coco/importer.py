@@ -1,11 +1,11 @@
 """COCO import into a project: every annotation is checked first, then all are added in one transaction."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.coco.errors import CocoError
+from app.coco.reader import read_coco_json
 from app.coco.segmentation import segmentation_to_rle
 from app.store import ImageFileError, InstanceSource, Project
 from app.store.image_files import read_image_size
@@ -41,7 +41,7 @@ def import_coco(project: Project, path: str | Path) -> CocoImport:
     image or annotation, and nothing is imported.
     """
     path = Path(path)
-    data = _load(path)
+    data = read_coco_json(path)
     categories = _categories(data, path)
     images = _images(data, path, project)
     planned = _annotations(data, path, images, categories)
@@ -70,22 +70,6 @@ def import_coco(project: Project, path: str | Path) -> CocoImport:
     return CocoImport(path, len(project.images.list()) - images_before, added, skipped, labels_created)
 
 
-def _load(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise CocoError(path, "no such file") from None
-    except UnicodeDecodeError:
-        raise CocoError(path, "not UTF-8 text, so not a COCO JSON file") from None
-    except json.JSONDecodeError as exc:
-        raise CocoError(path, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
-        raise CocoError(path, "not a COCO instances file: expected a JSON object with an 'images' list")
-    for key in ("annotations", "categories"):
-        if not isinstance(data.get(key, []), list):
-            raise CocoError(path, f"'{key}' must be a list")
-    return data
 
 
 def _categories(data: dict, path: Path) -> dict[int, tuple[str, str | None]]:

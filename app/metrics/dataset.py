@@ -8,7 +8,6 @@ before any model runs; pixels and masks are decoded only when an image is taken 
 """
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from app.coco.errors import CocoError
+from app.coco.reader import read_coco_json
 from app.coco.segmentation import segmentation_to_rle
 from app.sam.images import ImageLoadError, load_image
 from app.store.errors import ImageFileError
@@ -79,7 +79,7 @@ def load_coco_dataset(path: str | Path) -> CocoEvalDataset:
     annotation at fault: unreadable JSON, a missing or unreadable image file, a size that does not match the
     image, an annotation without a segmentation or with a malformed one."""
     path = Path(path)
-    data = _read_json(path)
+    data = read_coco_json(path)
     images = {}
     for entry in data["images"]:
         if not isinstance(entry, dict) or not _is_int(entry.get("id")):
@@ -125,22 +125,6 @@ def load_coco_dataset(path: str | Path) -> CocoEvalDataset:
     return CocoEvalDataset(path, entries, crowd, empty)
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise CocoError(path, "no such file") from None
-    except UnicodeDecodeError:
-        raise CocoError(path, "not UTF-8 text, so not a COCO JSON file") from None
-    except json.JSONDecodeError as exc:
-        raise CocoError(path, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
-        raise CocoError(path, "not a COCO instances file: expected a JSON object with an 'images' list")
-    data.setdefault("annotations", [])
-    if not isinstance(data["annotations"], list):
-        raise CocoError(path, "'annotations' must be a list")
-    return data
 
 
 def _image_path(path: Path, image: dict) -> Path:
