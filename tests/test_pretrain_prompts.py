@@ -3,8 +3,7 @@ import numpy as np
 import torch
 
 from app.synth import make_scene
-from app.training.prompts import (correction_clicks, interior_points, jittered_boxes, mask_boxes,
-                                  sample_points)
+from app.training.prompts import correction_clicks, jittered_boxes, mask_boxes, sample_points
 
 
 def _masks():
@@ -31,16 +30,6 @@ def test_first_clicks_spread_over_the_object():
     assert points[:, 0].min() == 30 and points[:, 0].max() == 39
     assert points[:, 1].min() == 10 and points[:, 1].max() == 19
     assert abs(points[:, 0].mean().item() - 34.5) < 0.6
-
-
-def test_interior_point_is_farthest_from_the_boundary():
-    mask = torch.zeros(2, 60, 60, dtype=torch.bool)
-    mask[0, 10:21, 5:56] = True  # a bar: centre row 15, at least 6 px from both ends
-    mask[1, 0:9, 0:9] = True  # touches the image corner: the border counts as boundary
-    points = interior_points(mask)
-    assert points[0, 1] == 15 and 10 <= points[0, 0] <= 50
-    assert points[1].tolist() == [4.0, 4.0]
-    assert _at(_masks(), interior_points(_masks())).all()
 
 
 def test_correction_clicks_fall_in_the_error_with_the_right_label():

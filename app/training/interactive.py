@@ -49,23 +49,30 @@ class InteractiveLoss:
     last_iou: float  # mean IoU after the last correction click
 
 
-def decode(sam: Sam, embeddings: torch.Tensor, counts: list[int], sparse: torch.Tensor,
+def decode(sam: Sam, embeddings: torch.Tensor, owners: torch.Tensor, sparse: torch.Tensor,
            dense: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """All four mask outputs for prompts of several images: (N, 4, h, w) low-res logits, (N, 4) IoU.
 
-    embeddings (B, C, h, w); `counts[b]` consecutive rows of `sparse`/`dense` belong to image b.
-    SAM's decoder takes one image per call, so this loops over the images.
+    embeddings (B, C, h, w); row n of `sparse`/`dense` prompts image `owners[n]`. This is
+    `MaskDecoder.predict_masks` with the image embedding picked per row instead of repeated for one
+    image, so the prompts of every image go through the decoder in one call (a loop over images
+    costs about a sixth more per training step on a 2-core CPU, in dispatch overhead).
     """
-    pe = sam.prompt_encoder.get_dense_pe()
-    masks, ious, start = [], [], 0
-    for b, n in enumerate(counts):
-        if n:
-            m, i = sam.mask_decoder.predict_masks(embeddings[b:b + 1], pe, sparse[start:start + n],
-                                                  dense[start:start + n])
-            masks.append(m)
-            ious.append(i)
-        start += n
-    return torch.cat(masks), torch.cat(ious)
+    decoder = sam.mask_decoder
+    n = len(owners)
+    output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)
+    tokens = torch.cat((output_tokens.unsqueeze(0).expand(n, -1, -1), sparse), dim=1)
+    src = embeddings[owners] + dense
+    pos = sam.prompt_encoder.get_dense_pe().expand(n, -1, -1, -1)
+    b, c, h, w = src.shape
+    hs, src = decoder.transformer(src, pos, tokens)
+    mask_tokens_out = hs[:, 1:1 + decoder.num_mask_tokens, :]
+    upscaled = decoder.output_upscaling(src.transpose(1, 2).reshape(b, c, h, w))
+    hyper_in = torch.stack([mlp(mask_tokens_out[:, i, :]) for i, mlp in enumerate(decoder.output_hypernetworks_mlps)],
+                           dim=1)
+    b, c, h, w = upscaled.shape
+    masks = (hyper_in @ upscaled.view(b, c, h * w)).view(b, -1, h, w)
+    return masks, decoder.iou_prediction_head(hs[:, 0, :])
 
 
 def _embed(sam: Sam, first_points: torch.Tensor, boxes: torch.Tensor, use_box: torch.Tensor,
@@ -126,9 +133,9 @@ def interactive_loss(sam: Sam, embeddings: torch.Tensor, targets: list[torch.Ten
     targets: B bool tensors (P_b, H, W) of non-empty object masks in the model's input frame
     (H = W = the encoder's input size for SAM). `generator` makes the prompts reproducible.
     """
-    counts = [len(t) for t in targets]
     gt = torch.cat(targets).bool()
     n, device = len(gt), embeddings.device
+    owners = torch.cat([torch.full((len(t),), b, device=device) for b, t in enumerate(targets)])
     use_box = (torch.rand(n, generator=generator) < config.box_probability).to(device)
     first_points = sample_points(gt, generator)
     boxes = jittered_boxes(gt, generator)
@@ -143,7 +150,7 @@ def interactive_loss(sam: Sam, embeddings: torch.Tensor, targets: list[torch.Ten
         graded = step in (0, extra)
         with torch.set_grad_enabled(graded and torch.is_grad_enabled()):
             sparse, dense = _embed(sam, first_points, boxes, use_box, clicks, click_labels, mask_input)
-            low, iou_pred = decode(sam, embeddings, counts, sparse, dense)
+            low, iou_pred = decode(sam, embeddings, owners, sparse, dense)
             low, iou_pred = low.float(), iou_pred.float()
             multi = ~use_box if step == 0 else torch.zeros_like(use_box)
             allowed = torch.where(multi[:, None], ~single, single)

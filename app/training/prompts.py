@@ -1,4 +1,4 @@
-"""Simulated user prompts for training and evaluating SAM: first clicks, noisy boxes, correction clicks.
+"""Simulated user prompts for training SAM: random first clicks, noisy boxes, random correction clicks.
 
 All functions take a batch of masks (P, H, W) as torch bool tensors on any device and return
 coordinates as (x, y) pixels of the masks' own frame (for SAM: the model's input frame), which is
@@ -6,8 +6,6 @@ what `PromptEncoder` expects. Random draws take an optional `torch.Generator` fo
 """
 from __future__ import annotations
 
-import cv2
-import numpy as np
 import torch
 
 
@@ -28,23 +26,6 @@ def sample_points(masks: torch.Tensor, generator: torch.Generator | None = None)
     if not masks.flatten(1).any(dim=1).all():
         raise ValueError("sample_points needs non-empty masks")
     return _uniform_pixel(masks.flatten(1), masks.shape[-1], generator)
-
-
-def interior_points(masks: torch.Tensor) -> torch.Tensor:
-    """The pixel of each mask farthest from its boundary (distance-transform maximum); (P, 2) float xy.
-
-    The standard deterministic first click of interactive-segmentation benchmarks; the image border
-    counts as boundary. Every mask must hold at least one pixel.
-    """
-    points = []
-    for mask in masks.cpu().numpy():
-        if not mask.any():
-            raise ValueError("interior_points needs non-empty masks")
-        padded = np.pad(mask.astype(np.uint8), 1)
-        dist = cv2.distanceTransform(padded, cv2.DIST_L2, 5)[1:-1, 1:-1]
-        y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
-        points.append((x, y))
-    return torch.tensor(points, dtype=torch.float32, device=masks.device)
 
 
 def mask_boxes(masks: torch.Tensor) -> torch.Tensor:
