@@ -4,7 +4,8 @@ import copy
 import pytest
 import torch
 
-from app.mopeft import AdapterError, MoPEFTConfig, load_adapter, read_adapter_header, save_adapter, wrap, wrap_info
+from app.mopeft import (AdapterError, MoPEFTConfig, adapted_copy, load_adapter, read_adapter_header, save_adapter,
+                        wrap, wrap_info)
 from app.sam.variants import build_sam
 
 
@@ -83,3 +84,18 @@ def test_save_needs_a_wrapped_model(base, tmp_path):
     with pytest.raises(ValueError, match="wrapped"):
         save_adapter(base, tmp_path / "a.safetensors")
     assert not (tmp_path / "a.safetensors").exists()
+
+
+def test_adapted_copy_shares_the_base_weights_and_leaves_the_base_plain(base, tmp_path):
+    trained = _trained(wrap(copy.deepcopy(base), MoPEFTConfig(blocks="last:2")))
+    path = save_adapter(trained, tmp_path / "a.safetensors")
+    x = torch.randn(1, 3, 128, 128)
+    plain = _embed(base, x)
+
+    adapted = adapted_copy(base, path)
+    assert torch.equal(_embed(adapted, x), _embed(trained, x))
+    assert wrap_info(base) is None and torch.equal(_embed(base, x), plain)
+    assert adapted.image_encoder.patch_embed.proj.weight is base.image_encoder.patch_embed.proj.weight
+    assert not adapted.training
+    with pytest.raises(AdapterError, match="other base SAM weights"):
+        adapted_copy(build_sam("tiny"), path)

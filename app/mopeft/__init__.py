@@ -5,7 +5,7 @@
     gate_values(sam)            # {"blocks.8": {"lora": 0.52, "prefix": 0.47, "adapter": 0.61}, ...}
     save_adapter(sam, "a.safetensors"); load_adapter(other_sam, "a.safetensors")
 """
-from app.mopeft.adapter_file import AdapterError, load_adapter, read_adapter_header, save_adapter
+from app.mopeft.adapter_file import AdapterError, adapted_copy, load_adapter, read_adapter_header, save_adapter
 from app.mopeft.cached import encode_from, encode_until, frozen_prefix_length
 from app.mopeft.config import MoPEFTConfig
 from app.mopeft.fingerprint import base_weight_fingerprint
@@ -14,7 +14,7 @@ from app.mopeft.state import ParameterCount, gate_values, peft_state_dict, train
 from app.mopeft.wrap import WrapInfo, wrap, wrap_info
 
 __all__ = [
-    "AdapterError", "KIND_REGISTRY", "MoPEFTConfig", "PEFTKind", "ParameterCount", "WrapInfo",
+    "AdapterError", "KIND_REGISTRY", "adapted_copy", "MoPEFTConfig", "PEFTKind", "ParameterCount", "WrapInfo",
     "base_weight_fingerprint", "encode_from", "encode_until", "frozen_prefix_length", "gate_values",
     "load_adapter", "peft_state_dict", "read_adapter_header", "register_kind", "save_adapter",
     "trainable_parameters", "wrap", "wrap_info",

@@ -1,6 +1,8 @@
 """Adapter files: only the PEFT tensors, in safetensors, with the config and the base fingerprint."""
 from __future__ import annotations
 
+import copy
+import itertools
 import json
 import os
 import tempfile
@@ -89,6 +91,20 @@ def load_adapter(sam: Sam, path: str | os.PathLike) -> dict:
         wrap(sam, config)
     _copy_into(sam, tensors, path)
     return metadata
+
+
+def adapted_copy(base: Sam, path: str | os.PathLike) -> Sam:
+    """A model that runs plain `base` with the adapter file at `path`, in eval mode; `base` stays plain.
+
+    The copy shares every base weight tensor with `base` (only the module tree and the PEFT tensors are
+    new), so an adapter costs no second copy of SAM's weights. Raises AdapterError as `load_adapter` does.
+    """
+    if wrap_info(base) is not None:
+        raise ValueError("adapted_copy needs the plain base SAM, not a wrapped one")
+    shared = {id(t): t for t in itertools.chain(base.parameters(), base.buffers())}
+    sam = copy.deepcopy(base, memo=shared)
+    load_adapter(sam, path)
+    return sam.eval()
 
 
 def _copy_into(sam: Sam, tensors: dict[str, torch.Tensor], path) -> None:
