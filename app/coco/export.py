@@ -32,29 +32,31 @@ def export_coco(project: Project, path: str | Path, polygons: bool = False) -> C
     Segmentations are compressed RLE (exact, holes kept), or with `polygons` one polygon per connected part;
     an instance with holes then stays RLE and is listed in `kept_as_rle`. `area` is the mask's pixel count,
     `bbox` its tight box, `iscrowd` 0. Image ids and annotation ids are the store's ids; `file_name` is the
-    image path relative to the project folder.
+    image path relative to the project folder. Everything is read in one snapshot (`Project.snapshot`), so
+    changes the app commits during the export are left out, never half in.
     """
     path = Path(path)
-    labels = project.labels.list()
-    categories = category_ids(project)
-    images = project.images.list()
     kept_as_rle: list[tuple[int, str]] = []
+    with project.snapshot():   # one state throughout, even while the app adds labels and instances
+        labels = project.labels.list()
+        categories = category_ids(project)
+        images = project.images.list()
 
-    def annotations():
-        for image in images:
-            for instance in project.instances.for_image(image.id):
-                segmentation, reason = segmentation_from_rle(instance.rle, polygons)
-                if reason:
-                    kept_as_rle.append((instance.id, reason))
-                yield {"id": instance.id, "image_id": image.id, "category_id": categories[instance.label_id],
-                       "segmentation": segmentation, "area": instance.area, "bbox": list(instance.bbox),
-                       "iscrowd": 0}
+        def annotations():
+            for image in images:
+                for instance in project.instances.for_image(image.id):
+                    segmentation, reason = segmentation_from_rle(instance.rle, polygons)
+                    if reason:
+                        kept_as_rle.append((instance.id, reason))
+                    yield {"id": instance.id, "image_id": image.id,
+                           "category_id": categories[instance.label_id], "segmentation": segmentation,
+                           "area": instance.area, "bbox": list(instance.bbox), "iscrowd": 0}
 
-    count = write_coco(
-        ({"id": im.id, "file_name": im.path, "width": im.width, "height": im.height} for im in images),
-        [{"id": categories[label.id], "name": label.name, "supercategory": "", "color": label.colour}
-         for label in labels],
-        annotations(), path,
-        info={"description": f"exported from {project.folder.name} by MoPEFT Annotator {app.__version__}",
-              "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        count = write_coco(
+            ({"id": im.id, "file_name": im.path, "width": im.width, "height": im.height} for im in images),
+            [{"id": categories[label.id], "name": label.name, "supercategory": "", "color": label.colour}
+             for label in labels],
+            annotations(), path,
+            info={"description": f"exported from {project.folder.name} by MoPEFT Annotator {app.__version__}",
+                  "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     return CocoExport(path, len(images), count, kept_as_rle)

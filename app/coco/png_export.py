@@ -31,9 +31,14 @@ def export_png(project: Project, out_dir: str | Path) -> PngExport:
     Instance PNGs hold 1, 2, ... for the image's instances in id order (0 background; 16-bit when an image
     has more than 255 instances); where instances overlap, the later one is on top. Semantic PNGs hold the
     label index 1, 2, ... in label-list order (the COCO category id). The legend, `mopeft_png_legend.json`,
-    maps every value back to the instance id and label; a project scan skips a folder holding it.
+    maps every value back to the instance id and label; a project scan skips a folder holding it. Everything
+    is read in one snapshot (`Project.snapshot`), so changes the app commits meanwhile are left out.
     """
-    out_dir = Path(out_dir)
+    with project.snapshot():
+        return _export(project, Path(out_dir))
+
+
+def _export(project: Project, out_dir: Path) -> PngExport:
     labels = project.labels.list()
     index_of = category_ids(project)
     semantic_dtype = np.uint8 if len(labels) < 256 else np.uint16

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from app.store.errors import ProjectCorruptError, ReadOnlyProjectError
+from app.store.errors import ProjectCorruptError, ReadOnlyProjectError, StoreError
 
 
 def utc_now() -> str:
@@ -56,6 +56,9 @@ class Database:
         if self.readonly:
             raise ReadOnlyProjectError(f"{self.path}: the project was opened read-only; it cannot be changed.")
         with self._lock:
+            if self._depth == 0 and self._conn.in_transaction:
+                raise StoreError(f"{self.path}: cannot change the project inside a read snapshot; "
+                                 "end the snapshot first")
             savepoint = f"nested_{self._depth}"
             self._conn.execute("BEGIN IMMEDIATE" if self._depth == 0 else f"SAVEPOINT {savepoint}")
             self._depth += 1
@@ -71,6 +74,24 @@ class Database:
             except BaseException:
                 self._undo(savepoint)
                 raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A block whose reads all see the database as it was at the block's first read, whatever other
+        connections commit meanwhile (a deferred read transaction; works read-only too).
+
+        Holds the connection's lock for the whole block, so other threads sharing this connection wait; inside a
+        transaction (or another snapshot) it adds nothing, the reads already see one state.
+        """
+        with self._lock:
+            if self._conn.in_transaction:
+                yield
+                return
+            self._conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._conn.execute("COMMIT")
 
     def _undo(self, savepoint: str) -> None:
         if self._depth == 0:

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from app.store.adapters import AdapterTable
 from app.store.database import Database
-from app.store.errors import ProjectNotFoundError
+from app.store.errors import ProjectNotFoundError, ReadOnlyProjectError
 from app.store.images import ImageTable
 from app.store.instances import InstanceTable
 from app.store.labels import LabelTable
@@ -31,9 +31,10 @@ class Project:
     GUI writes, open a second, read-only Project there.
     """
 
-    def __init__(self, folder: Path, db: Database, lock: WriterLock | None):
+    def __init__(self, folder: Path, db: Database, lock: WriterLock | None, created: bool = False):
         self.folder = folder
         self.readonly = db.readonly
+        self.created = created      # True when this open made the project (see remove_if_empty)
         self._db = db
         self._lock = lock
         self.images = ImageTable(db, folder)
@@ -71,10 +72,11 @@ class Project:
         (store / ADAPTERS_DIR).mkdir(parents=True, exist_ok=True)
         lock = WriterLock.acquire(store / LOCK_NAME, folder)
         try:
+            created = not db_path.is_file()     # checked under the lock: no other process is creating it now
             db = Database(db_path, readonly=False)
             try:
                 migrate(db.connection, db_path)
-                project = cls(folder, db, lock)
+                project = cls(folder, db, lock, created)
                 project.training_runs.mark_interrupted()
             except BaseException:
                 db.close()
@@ -99,6 +101,38 @@ class Project:
         with self._db.transaction():
             yield
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Read one consistent state: every read in the block sees the project as it was at the first one, even
+        while another process (the app) commits changes. For exports and other multi-query reads."""
+        with self._db.snapshot():
+            yield
+
+    def remove_if_empty(self) -> None:
+        """Close the project and, if it holds nothing (no row in any table, no adapter file), delete its
+        `.mopeft` folder: undoes a project created for a command that then failed (check `created` first).
+
+        The database is deleted while the writer lock is still held, so no other process has it open for
+        writing; what cannot be deleted (a file another process holds) is left.
+        """
+        if self.readonly:
+            raise ReadOnlyProjectError(f"{self.folder}: the project was opened read-only; it cannot be removed.")
+        tables = [name for (name,) in self._db.rows("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                                    "AND name NOT LIKE 'sqlite_%'")]
+        empty = (not any(self._db.row(f'SELECT 1 FROM "{table}" LIMIT 1') for table in tables)
+                 and not any(self.adapters_dir.iterdir()))
+        store = self.folder / STORE_DIR
+        self._db.close()
+        self._db = None
+        if empty:
+            for path in (store / DB_NAME, store / f"{DB_NAME}-wal", store / f"{DB_NAME}-shm", self.adapters_dir,
+                         store / LOCK_NAME):        # POSIX lets the held lock file go too; Windows refuses
+                _remove(path)
+        self.close()
+        if empty:
+            _remove(store / LOCK_NAME)
+            _remove(store)
+
     def close(self) -> None:
         """Close the database and give the writer lock back. Safe to call twice."""
         if self._db is not None:
@@ -116,3 +150,12 @@ class Project:
 
     def __repr__(self) -> str:
         return f"Project({str(self.folder)!r}, readonly={self.readonly})"
+
+
+def _remove(path: Path) -> None:
+    """Delete a file or an empty folder if it is there and can be deleted."""
+    with suppress(OSError):
+        if path.is_dir():
+            path.rmdir()
+        else:
+            path.unlink(missing_ok=True)
