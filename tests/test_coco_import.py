@@ -4,6 +4,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 from pycocotools import mask as mask_utils
 
 from app.coco.errors import CocoError
@@ -184,3 +185,28 @@ def test_a_failure_while_writing_rolls_everything_back(folder, monkeypatch):
         assert project.images.list() == [] and project.labels.list() == []
         assert project.instances.counts_per_image() == {}
 
+
+
+def test_an_image_changed_on_disk_since_it_was_added_is_refused(folder):
+    """Its masks were drawn on the old pixels: the import must not add more to it as if nothing happened."""
+    path = write(folder / "in.json", coco_file(folder))
+    with Project.open(folder, create=True) as project:
+        project.images.scan()
+        cv2.imwrite(str(folder / "sub" / "b.png"), np.full((H, W), 9, np.uint8))   # same size, other pixels
+        with pytest.raises(CocoError, match=r"in\.json: image 11: sub/b\.png: changed on disk since it was added "
+                                            r"to the project"):
+            import_coco(project, path)
+        assert project.labels.list() == [] and set(project.instances.counts_per_image().values()) == {0}
+        project.images.accept_change(project.images.find("sub/b.png").id)
+        assert import_coco(project, path).annotations_added == 3
+
+
+def test_an_unsupported_image_type_is_refused_naming_the_file_and_image(folder):
+    Image.new("L", (W, H)).save(folder / "c.gif")
+    data = coco_file(folder)
+    data["images"][0]["file_name"] = "c.gif"
+    path = write(folder / "bad.json", data)
+    with Project.open(folder, create=True) as project:
+        with pytest.raises(CocoError, match=r"bad\.json: image 10: c\.gif: not a supported image type \(\.png, "):
+            import_coco(project, path)
+        assert project.images.list() == []

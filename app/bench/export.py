@@ -1,12 +1,20 @@
 """`mopeft bench export`: export time and memory on a generated project (default 1,000 images x 20 instances)."""
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+try:
+    import resource          # POSIX; Windows has no ru_maxrss, and the RSS column says n/a there
+except ImportError:
+    resource = None
 
 
 def register(sub) -> None:
@@ -33,7 +41,7 @@ def _generate(folder: Path, n_images: int, per_image: int, width: int, height: i
     with Project.open(folder, create=True) as project:
         start = time.perf_counter()
         project.images.scan()
-        rows.append((f"scan {n_images} images (size + SHA-256)", f"{time.perf_counter() - start:.2f} s", "", ""))
+        rows.append((f"scan {n_images} images (size + SHA-256)", f"{time.perf_counter() - start:.2f} s", "", "", ""))
         labels = [project.labels.add(name).id for name in ("cell", "nucleus", "debris")]
         canvas = np.zeros((height, width), np.uint8)
 
@@ -52,13 +60,13 @@ def _generate(folder: Path, n_images: int, per_image: int, width: int, height: i
                 for k in range(per_image):
                     project.instances.add(image.id, labels[k % 3], random_mask(k), InstanceSource.CORRECTED)
         total = n_images * per_image
-        rows.append((f"add {total} instances in one transaction", f"{time.perf_counter() - start:.2f} s", "", ""))
+        rows.append((f"add {total} instances in one transaction", f"{time.perf_counter() - start:.2f} s", "", "", ""))
         first = project.images.list()[0].id
         added, start = [], time.perf_counter()
         for k in range(100):
             added.append(project.instances.add(first, labels[0], random_mask(1)).id)
         per_add = (time.perf_counter() - start) / 100
-        rows.append(("add 1 instance, own transaction (what the GUI does)", f"{per_add * 1000:.1f} ms", "", ""))
+        rows.append(("add 1 instance, own transaction (what the GUI does)", f"{per_add * 1000:.1f} ms", "", "", ""))
         with project.transaction():
             for instance_id in added:
                 project.instances.delete(instance_id)
@@ -80,6 +88,36 @@ def _measure(fn, repeat: int) -> tuple[float, float]:
     return statistics.median(times), peak / 2**20
 
 
+def _in_fresh_process(fn, project_dir: Path, *args, create: bool = False) -> tuple[object, float, str]:
+    """Run `fn(project, *args)` once in a new Python process: its result, seconds, and its peak RSS growth (MiB).
+
+    ru_maxrss only ever rises over a process's life, so each step gets a process of its own; the growth is
+    ru_maxrss after the step minus ru_maxrss before it, once imports are done and the project is open.
+    """
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        result, seconds, growth = pool.submit(_run_measured, fn, project_dir, create, *args).result()
+    return result, seconds, "n/a" if growth is None else f"{growth:.1f}"
+
+
+def _run_measured(fn, project_dir: Path, create: bool, *args) -> tuple[object, float, float | None]:
+    from app.store import Project
+
+    with Project.open(project_dir, create=create, readonly=not create) as project:
+        before = _max_rss_mib()
+        start = time.perf_counter()
+        result = fn(project, *args)
+        seconds = time.perf_counter() - start
+        after = _max_rss_mib()
+    return result, seconds, None if before is None else after - before
+
+
+def _max_rss_mib() -> float | None:
+    """The process's peak resident memory so far, in MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    if resource is None:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+
+
 def run(args) -> int:
     from app.coco.export import export_coco
     from app.coco.importer import import_coco
@@ -88,13 +126,13 @@ def run(args) -> int:
 
     width, height = (int(v) for v in args.size.lower().split("x"))
     workdir = Path(tempfile.mkdtemp(prefix="mopeft-bench-export-"))
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, str, str, str, str]] = []
     try:
         project_dir = workdir / "project"
         project_dir.mkdir()
         start = time.perf_counter()
         _generate(project_dir, args.images, args.instances, width, height, rows)
-        rows.insert(0, ("generate the project, in all", f"{time.perf_counter() - start:.1f} s", "", ""))
+        rows.insert(0, ("generate the project, in all", f"{time.perf_counter() - start:.1f} s", "", "", ""))
         out = workdir / "out"
         out.mkdir()
         with Project.open(project_dir, readonly=True) as project:
@@ -102,27 +140,30 @@ def run(args) -> int:
                 path = out / f"{name}.json"
                 result = []
                 seconds, peak = _measure(lambda: result.append(export_coco(project, path, polygons)), args.repeat)
+                rss = _in_fresh_process(export_coco, project_dir, path, polygons)[2]
                 note = f"{path.stat().st_size / 2**20:.1f} MiB file"
                 if polygons:
                     note += f"; {len(result[-1].kept_as_rle)} with holes kept as RLE"
-                rows.append((f"export COCO, {name}", f"{seconds:.2f} s", f"{peak:.1f}", note))
+                rows.append((f"export COCO, {name}", f"{seconds:.2f} s", f"{peak:.1f}", rss, note))
             seconds, peak = _measure(lambda: export_png(project, out / "png"), 1)
-            rows.append(("export PNG masks", f"{seconds:.2f} s", f"{peak:.1f}", "instance + semantic PNG per image"))
+            rss = _in_fresh_process(export_png, project_dir, out / "png")[2]
+            rows.append(("export PNG masks", f"{seconds:.2f} s", f"{peak:.1f}", rss,
+                         "instance + semantic PNG per image"))
         shutil.move(project_dir / ".mopeft", workdir / "first-project")
-        with Project.open(project_dir, create=True) as fresh:
-            start = time.perf_counter()
-            done = import_coco(fresh, out / "RLE.json")
-            rows.append(("import the RLE file into a new project", f"{time.perf_counter() - start:.2f} s", "",
-                         f"{done.annotations_added} annotations added, {done.duplicates_skipped} identical ones "
-                         f"skipped, {done.images_added} images hashed"))
+        done, seconds, rss = _in_fresh_process(import_coco, project_dir, out / "RLE.json", create=True)
+        rows.append(("import the RLE file into a new project", f"{seconds:.2f} s", "", rss,
+                     f"{done.annotations_added} annotations added, {done.duplicates_skipped} identical ones "
+                     f"skipped, {done.images_added} images hashed"))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
     total = args.images * args.instances
     print(f"export benchmark: {args.images} images x {args.instances} instances = {total} instances, "
-          f"{width}x{height} images, median of {args.repeat} runs; peak = tracemalloc peak of one more run")
-    print("| step | time | peak traced memory (MiB) | notes |")
-    print("|---|---|---|---|")
+          f"{width}x{height} images, median of {args.repeat} runs; peak traced = tracemalloc peak of one more run; "
+          "RSS growth = how far one more run, alone in a fresh process (imports done, project open), raised that "
+          "process's peak resident memory (ru_maxrss)")
+    print("| step | time | peak traced memory (MiB) | peak RSS growth (MiB) | notes |")
+    print("|---|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     return 0

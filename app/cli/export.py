@@ -2,6 +2,12 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.store import ImageCheck
+
+_LISTED = 20   # image names a warning lists before giving only a count
 
 
 def register(sub) -> None:
@@ -27,6 +33,7 @@ def run(args) -> int:
         args.parser.error("--polygons applies to --format coco only")
     try:
         with Project.open(args.project, readonly=True) as project:
+            _warn_about_changed_images(project.images.verify())
             if args.format == "png":
                 done = export_png(project, args.out)
                 print(f"wrote {done.folder}: {done.images} images, {done.instances} instances "
@@ -43,3 +50,17 @@ def run(args) -> int:
         print(f"note: {len(done.kept_as_rle)} instance(s) have holes, which COCO polygons cannot express; "
               f"they were written as RLE to keep the holes: {ids}", file=sys.stderr)
     return 0
+
+
+def _warn_about_changed_images(check: ImageCheck) -> None:
+    """Print to stderr the images whose files no longer match what the project recorded, if any."""
+    if check.ok:
+        return
+    problems = ([f"{image.path} (changed)" for image in check.changed]
+                + [f"{image.path} (missing)" for image in check.missing]
+                + [f"{moved.image.path} (moved to {moved.new_path})" for moved in check.moved])
+    more = f" and {len(problems) - _LISTED} more" if len(problems) > _LISTED else ""
+    print(f"warning: {len(problems)} image file(s) differ from what the project recorded: "
+          f"{', '.join(problems[:_LISTED])}{more}. Their masks were drawn on the file content recorded when each "
+          "image was added and are exported as recorded; check these images in the app before using the export.",
+          file=sys.stderr)

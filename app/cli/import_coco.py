@@ -9,7 +9,8 @@ def register(sub) -> None:
                        description="Import a COCO instances file (RLE or polygons). file_name is relative to the "
                                    "project folder; labels are matched by name and created when missing. On any "
                                    "problem nothing is imported.")
-    p.add_argument("--project", required=True, help="the project folder (a project is created there if it has none)")
+    p.add_argument("--project", required=True,
+                   help="the project folder (one with no project gets one, kept only if the import succeeds)")
     p.add_argument("file", help="the COCO instances JSON file")
     p.set_defaults(run=run)
 
@@ -21,7 +22,12 @@ def run(args) -> int:
 
     try:
         with Project.open(args.project, create=True) as project:
-            done = import_coco(project, args.file)
+            try:
+                done = import_coco(project, args.file)
+            except BaseException:
+                if project.created:      # a failed import into a folder without a project leaves none behind
+                    project.remove_if_empty()
+                raise
     except (StoreError, CocoError, OSError) as exc:
         print(f"mopeft import: error: {exc}", file=sys.stderr)
         return 1

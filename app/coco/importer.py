@@ -7,7 +7,9 @@ from pathlib import Path
 from app.coco.errors import CocoError
 from app.coco.reader import read_coco_json
 from app.coco.segmentation import segmentation_to_rle
+from app.formats import IMAGE_SUFFIXES, is_image_file
 from app.store import ImageFileError, InstanceSource, Project
+from app.store.hashing import file_hash
 from app.store.image_files import read_image_size
 from app.store.labels import is_colour
 from app.store.masks import mask_to_rle, rle_area, rle_to_mask
@@ -34,7 +36,8 @@ class _ImageRef:
 def import_coco(project: Project, path: str | Path) -> CocoImport:
     """Add the annotations of a COCO instances file to a project opened for writing.
 
-    `file_name` is resolved relative to the project folder; images not yet registered are added. Categories
+    `file_name` is resolved relative to the project folder; images not yet registered are added, registered
+    ones must still have the content they were added with (their masks were drawn on it). Categories
     map to labels by name (missing labels are created). Segmentations may be compressed or uncompressed RLE
     or polygons. An annotation identical to an instance already there (same image, label and mask) is
     skipped, so importing a file twice adds nothing. Any problem raises CocoError naming the file and the
@@ -100,13 +103,18 @@ def _images(data: dict, path: Path, project: Project) -> dict[int, _ImageRef]:
             raise CocoError(path, "no 'file_name'", image_id=image_id)
         try:
             rel = project.images.relative_path(file_name.replace("\\", "/"))
+            if not is_image_file(rel):
+                raise ImageFileError(file_name, f"not a supported image type ({', '.join(IMAGE_SUFFIXES)})")
             registered = project.images.find(rel)
             absolute = project.path_of(rel)
             if not absolute.is_file():
                 raise ImageFileError(file_name, f"not found in the project folder {project.folder}")
+            if registered is not None and file_hash(absolute) != registered.content_hash:
+                raise ImageFileError(rel, "changed on disk since it was added to the project; its masks were "
+                                          "drawn on the old content (check it in the app first)")
             width, height = ((registered.width, registered.height) if registered is not None
                              else read_image_size(absolute))
-        except ImageFileError as exc:
+        except (ImageFileError, OSError) as exc:
             raise CocoError(path, str(exc), image_id=image_id) from None
         given = (entry.get("width", width), entry.get("height", height))
         if given != (width, height):
