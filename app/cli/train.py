@@ -21,10 +21,6 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _blocks(text: str):
-    return text if text == "all" or text.startswith("last:") else [int(i) for i in text.split(",")]
-
-
 def _progress(event) -> None:
     from app.trainer.events import MetricsEvent, PhaseEvent, StepEvent
 
@@ -47,10 +43,10 @@ def run(args) -> int:
     from app.trainer.events import TrainingCancelled, TrainingError
     from app.trainer.examples import collect_examples
     from app.trainer.run import fine_tune, record_outcome
-    from app.trainer.settings import TrainSettings
+    from app.trainer.settings import TrainSettings, parse_blocks
 
     try:
-        settings = TrainSettings(kinds=args.kinds.split(","), blocks=_blocks(args.blocks), steps=args.steps,
+        settings = TrainSettings(kinds=args.kinds.split(","), blocks=parse_blocks(args.blocks), steps=args.steps,
                                  lr=args.lr, seed=args.seed, continue_from_active=not args.restart)
         settings.mopeft_config()
         project = Project.open(args.project)

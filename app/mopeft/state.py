@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from torch import nn
 
 from app.mopeft.block import MoPEFTBlock
@@ -79,3 +81,23 @@ def gate_values(model: nn.Module) -> dict[str, dict[str, float]]:
     for layer, gates in decoder.items():
         values[layer] = {"lora": sum(gates) / len(gates)}
     return values
+
+
+def gate_matrix(gates: dict[str, dict[str, float]]) -> tuple[list[str], list[str], np.ndarray]:
+    """Blocks (in model order), kinds (in first-seen order) and a blocks x kinds array; NaN where a kind is absent."""
+    blocks = sorted(gates, key=_block_order)
+    kinds: list[str] = []
+    for block in blocks:
+        kinds += [k for k in gates[block] if k not in kinds]
+    values = np.full((len(blocks), len(kinds)), np.nan)
+    for i, block in enumerate(blocks):
+        for j, kind in enumerate(kinds):
+            values[i, j] = gates[block].get(kind, np.nan)
+    return blocks, kinds, values
+
+
+def _block_order(name: str) -> tuple[int, int, str]:
+    """Encoder blocks by index, then decoder layers by name."""
+    if name.startswith("blocks."):
+        return 0, int(name.split(".")[1]), name
+    return 1, 0, name

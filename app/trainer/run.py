@@ -49,10 +49,11 @@ class TrainingOutcome:
                 "validation_images": self.validation_images, "warnings": self.warnings}
 
 
-def _start_model(base: Sam, settings: TrainSettings, start_adapter: Path | None, warnings: list[str]) -> Sam:
-    """A trainable copy of the base model: wrapped fresh, or continuing from the active adapter when it fits."""
+def start_model(base: Sam, settings: TrainSettings, start_adapter: Path | None, warnings: list[str]) -> Sam:
+    """A trainable copy of the base model: wrapped fresh, or continuing from `start_adapter` when it fits
+    (when it does not, why goes to `warnings`). The base model is left as it was."""
     if wrap_info(base) is not None:
-        raise ValueError("fine_tune needs the plain base SAM, not a wrapped one")
+        raise ValueError("training needs the plain base SAM, not a wrapped one")
     sam = copy.deepcopy(base)
     config = settings.mopeft_config()
     if settings.continue_from_active and start_adapter is not None:
@@ -69,12 +70,25 @@ def _start_model(base: Sam, settings: TrainSettings, start_adapter: Path | None,
         return wrap(sam, config)
 
 
+def adapt(sam: Sam, examples, settings: TrainSettings, on_event: Callable[[object], None] | None = None,
+          cancel: Callable[[], bool] | None = None) -> int:
+    """Train the PEFT parameters of a wrapped `sam` (see `start_model`) on every one of `examples` (EvalImages);
+    returns the steps done. Raises TrainingCancelled or TrainingError."""
+    emit = on_event or (lambda event: None)
+    emit(PhaseEvent("preparing training images"))
+    data = prepare(sam, [model_inputs(sam, example) for example in examples])
+    emit(PhaseEvent("training"))
+    return train_loop(sam, data, settings, on_step=emit, cancel=cancel)
+
+
 def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
               start_adapter: Path | None = None, on_event: Callable[[object], None] | None = None,
               cancel: Callable[[], bool] | None = None, metadata: dict | None = None) -> TrainingOutcome:
     """Fine-tune a copy of `base` on `examples` (EvalImages) and save the adapter into `adapters_dir`.
 
-    The base model is left as it was. Raises TrainingCancelled, TrainingError (nothing saved in either case).
+    The examples are split by image into training and validation; the validation images are scored before
+    (with the start model) and after training. The base model is left as it was. Raises TrainingCancelled,
+    TrainingError (nothing saved in either case).
     """
     emit = on_event or (lambda event: None)
     started = time.perf_counter()
@@ -84,24 +98,20 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
         raise TrainingError("nothing to train on: accept at least one instance first")
     if not split.validation:
         warnings.append("only one annotated image: trained on it, no validation image to measure progress")
-    sam = _start_model(base, settings, start_adapter, warnings)
 
-    def validate(when: str) -> dict | None:
+    def validate(sam: Sam, when: str) -> dict | None:
         if not split.validation:
             return None
         emit(PhaseEvent(f"validating ({when})"))
-        result = evaluate_sam(sam, split.validation, cancel=cancel)
-        metrics = result.summary()
+        metrics = evaluate_sam(sam, split.validation, cancel=cancel).summary()
         emit(MetricsEvent(when, metrics))
         return metrics
 
-    before = validate("before")
-    emit(PhaseEvent("preparing training images"))
-    data = prepare(sam, [model_inputs(sam, example) for example in split.train])
-    emit(PhaseEvent("training"))
-    steps = train_loop(sam, data, settings, on_step=emit, cancel=cancel)
+    sam = start_model(base, settings, start_adapter, warnings)
+    before = validate(sam, "before")
+    steps = adapt(sam, split.train, settings, emit, cancel)
     gates = gate_values(sam)
-    after = validate("after")
+    after = validate(sam, "after")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     # the random suffix keeps two runs finished in the same second from sharing (and overwriting) a file
     path = Path(adapters_dir) / f"adapter-{stamp}-{uuid.uuid4().hex[:6]}-{'+'.join(settings.kinds)}.safetensors"

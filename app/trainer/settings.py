@@ -14,6 +14,17 @@ PRESETS = {
 """The choices offered to users: the full gated mixture, or one PEFT kind alone."""
 
 
+def parse_blocks(text: str) -> str | list[int]:
+    """Blocks as typed by a user: 'all', 'last:N' or indices like '8,9,10,11'; ValueError naming the text."""
+    text = text.strip()
+    if text == "all" or text.startswith("last:"):
+        return text
+    try:
+        return [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise ValueError(f"blocks {text!r} is not 'all', 'last:N' or a list like 8,9,10,11") from None
+
+
 @dataclass
 class TrainSettings:
     """Settings of one fine-tuning run.

@@ -1,0 +1,79 @@
+"""`mopeft bench adapt`: the paper's experiment. Each PEFT configuration gets the same training budget on each
+dataset; all are scored on the dataset's test file with the project's click protocol, next to zero-shot SAM.
+
+Writes DIR/adapt.md (the tables), DIR/adapt.json (every run) and DIR/gates-<dataset>.png (the mean MoPEFT gate
+of every block and kind on that dataset's test images).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from app.trainer.settings import PRESETS
+
+def register(sub) -> None:
+    p = sub.add_parser("adapt", help="zero-shot vs LoRA, Prefix, Adapter and MoPEFT on COCO datasets, with gates",
+                       description="Fine-tune each PEFT configuration with the same budget on each training file "
+                                   "and score it on the matching test file (1-click mIoU, NoC@85).")
+    p.add_argument("--model", default="demo", help="SAM to adapt: demo, vit_b, ... or a checkpoint file")
+    p.add_argument("--train", required=True, help="training COCO files, comma-separated")
+    p.add_argument("--test", required=True, help="test COCO files, comma-separated, one per training file")
+    p.add_argument("--names", help="dataset names, comma-separated (default: from the training files)")
+    p.add_argument("--configs", default="mopeft,lora,prefix,adapter",
+                   help=f"configurations, comma-separated, of: {', '.join(PRESETS)}")
+    p.add_argument("--steps", type=int, default=200, help="training steps per run (default 200)")
+    p.add_argument("--seeds", type=int, default=3, help="runs per configuration, seeds 0..K-1 (default 3)")
+    p.add_argument("--blocks", default="last:4", help="encoder blocks with PEFT modules (default last:4)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the trainer's)")
+    p.add_argument("--max-clicks", type=int, default=20, help="click budget of the NoC protocol (default 20)")
+    p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="default: CUDA, then MPS, else CPU")
+    p.add_argument("--out", default="bench-adapt", help="folder for adapt.md, adapt.json and gate heatmaps")
+    p.set_defaults(run=run, parser=p)
+
+
+def dataset_name(train_file: str) -> str:
+    """A short name for a dataset: the JSON's stem, or its folder's name for annotations.json / instances.json."""
+    path = Path(train_file)
+    return path.parent.name if path.stem in ("annotations", "instances") else path.stem
+
+
+def run(args) -> int:
+    from app.bench._adapt_runs import DatasetPair, run_benchmark
+    from app.coco.errors import CocoError
+    from app.device import choose_device
+    from app.sam.checkpoints import CheckpointError, load_sam
+
+    trains, tests = args.train.split(","), args.test.split(",")
+    names = args.names.split(",") if args.names else [dataset_name(t) for t in trains]
+    configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    if len(trains) != len(tests) or len(names) != len(trains):
+        args.parser.error("--train, --test (and --names) need the same number of entries")
+    unknown = [c for c in configs if c not in PRESETS]
+    if unknown or not configs:
+        args.parser.error(f"unknown --configs {unknown}; known: {', '.join(PRESETS)}")
+    if args.steps < 1 or args.seeds < 1:
+        args.parser.error("--steps and --seeds must be at least 1")
+    try:
+        loaded = load_sam(args.model, device=choose_device(args.device).device)
+        pairs = [DatasetPair.load(name, train, test) for name, train, test in zip(names, trains, tests)]
+    except (CheckpointError, CocoError, ValueError, OSError) as exc:
+        print(f"mopeft bench adapt: error: {exc}", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    results = run_benchmark(loaded.sam, pairs, configs, args, log=lambda line: print(line, file=sys.stderr))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = {"model": args.model, "device": str(loaded.sam.device), "steps": args.steps, "seeds": args.seeds,
+              "blocks": args.blocks, "seconds": round(time.perf_counter() - started, 1), "datasets": results}
+    (out / "adapt.json").write_text(json.dumps(report, indent=1))
+    from app.bench._adapt_report import gate_heatmap_png, markdown
+
+    for name, result in results.items():
+        if result.get("gates"):
+            gate_heatmap_png(result["gates"], f"{name}: mean MoPEFT gates", out / f"gates-{name}.png")
+    text = markdown(report)
+    (out / "adapt.md").write_text(text)
+    print(text, end="")
+    return 0

@@ -1,0 +1,66 @@
+"""`mopeft bench adapt` end to end on the tiny SAM: a table and a JSON covering every configuration and dataset."""
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import pytest
+
+from app.bench._adapt_report import gate_heatmap_png, kind_means
+from app.cli.main import main
+
+FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"
+CONFIGS = ["mopeft", "lora", "prefix", "adapter"]
+
+
+def _synth(folder, domain, seed):
+    assert main(["synth", "--domain", domain, "--count", "2", "--seed", str(seed), "--size", "128",
+                 "--out", str(folder)]) == 0
+    return str(folder / "annotations.json")
+
+
+def test_tiny_run_writes_a_table_json_and_heatmaps_for_every_config_and_dataset(tmp_path, capsys):
+    model = tmp_path / "tiny.pth"
+    shutil.copy(FIXTURE, model)
+    train = [_synth(tmp_path / f"{d}_train", d, 1) for d in ("cells", "texture")]
+    test = [_synth(tmp_path / f"{d}_test", d, 2) for d in ("cells", "texture")]
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert main(["bench", "adapt", "--model", str(model), "--train", ",".join(train), "--test", ",".join(test),
+                 "--steps", "2", "--seeds", "1", "--blocks", "last:2", "--max-clicks", "3", "--out", str(out)]) == 0
+    report = json.loads((out / "adapt.json").read_text())
+    assert set(report["datasets"]) == {"cells_train", "texture_train"}
+    for name, result in report["datasets"].items():
+        assert 0 <= result["zero_shot"]["miou_1click"] <= 1 and result["zero_shot"]["instances"] > 0
+        assert list(result["configs"]) == CONFIGS
+        for config, r in result["configs"].items():
+            assert 0 <= r["miou_1click"]["mean"] <= 1 and 1 <= r["noc85"]["mean"] <= 3
+            assert len(r["runs"]) == 1 and r["trainable"] > 0 and r["seconds"]["mean"] > 0
+            kinds = {k for block in r["gates"].values() for k in block}
+            assert kinds == ({"lora", "prefix", "adapter"} if config == "mopeft" else {config})
+        assert list(result["gates"]) == ["blocks.2", "blocks.3"]
+        assert all(0 < v < 1 for block in result["gates"].values() for v in block.values())
+        heatmap = cv2.imread(str(out / f"gates-{name}.png"))
+        assert heatmap is not None and heatmap.shape[0] > 60
+    table = (out / "adapt.md").read_text()
+    assert table == capsys.readouterr().out
+    rows = [line for line in table.splitlines() if line.startswith("| ") and ("zero-shot" in line or "±" in line)]
+    assert len(rows) == 2 * 5 and sum("**(best)**" in row for row in rows) == 2
+    gate_rows = [line for line in table.splitlines() if line.startswith("| cells_train | 0.")]
+    assert len(gate_rows) == 1 and "favoured" in table
+
+
+def test_mismatched_train_and_test_lists_are_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["bench", "adapt", "--train", "a.json,b.json", "--test", "a_test.json", "--out", str(tmp_path)])
+    assert "same number" in capsys.readouterr().err
+
+
+def test_heatmap_and_kind_means_follow_the_gates(tmp_path):
+    gates = {"blocks.10": {"lora": 0.9, "adapter": 0.1}, "blocks.2": {"lora": 0.5, "adapter": 0.3}}
+    assert kind_means(gates) == pytest.approx({"lora": 0.7, "adapter": 0.2})
+    image = cv2.imread(str(gate_heatmap_png(gates, "t", tmp_path / "g.png")))
+    top, left, cw, ch = 60, 110, 90, 30
+    bright = image[top + ch + 5, left + 5]   # blocks.10 (second row, model order), lora: 0.9 -> yellow
+    dark = image[top + ch + 5, left + cw + 5]  # blocks.10, adapter: 0.1 -> dark purple
+    assert int(bright.sum()) > int(dark.sum()) + 200
