@@ -1,4 +1,6 @@
 """Moving between images, image status, reopening a project, unreadable images and locked projects."""
+import numpy as np
+from PIL import Image as PILImage
 from PySide6.QtCore import Qt
 
 from app.store import ImageStatus, Project
@@ -74,6 +76,44 @@ def test_unreadable_images_are_named_and_the_rest_works(qtbot, make_window, fold
     drag(window, [(5, 5), (9, 5)])
     key(qtbot, window, Qt.Key.Key_Return)
     assert len(stored(window)) == 1
+
+
+def test_an_image_changed_on_disk_is_flagged_until_its_instances_are_kept(qtbot, make_window, folder):
+    window = make_window(folder)
+    key(qtbot, window, Qt.Key.Key_B)
+    drag(window, [(20, 20), (40, 20)])
+    key(qtbot, window, Qt.Key.Key_Return)
+    window.shutdown()
+    image = PILImage.open(folder / "a_scene.png")
+    PILImage.fromarray(255 - np.asarray(image)).save(folder / "a_scene.png")  # same size, other pixels
+    again = make_window(folder)
+    key(qtbot, again, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: again.image_dock.tree.topLevelItem(0).text(1) == "changed on disk", timeout=15000)
+    assert "a_scene.png changed on disk" in again.notices.bar.text.text()
+    assert len(stored(again)) == 1  # nothing is dropped: the annotator decides
+    keep = again.actions["keep_changed_image"]
+    assert keep.isEnabled()
+    keep.trigger()
+    assert again.image_dock.tree.topLevelItem(0).text(1) != "changed on disk" and not keep.isEnabled()
+    key(qtbot, again, Qt.Key.Key_D)
+    key(qtbot, again, Qt.Key.Key_A)
+    wait_ready(qtbot, again)
+    assert again.image_dock.tree.topLevelItem(0).text(1) != "changed on disk"
+
+
+def test_an_image_resized_on_disk_is_refused_and_its_instances_kept(qtbot, make_window, folder):
+    window = make_window(folder)
+    key(qtbot, window, Qt.Key.Key_B)
+    drag(window, [(20, 20), (40, 20)])
+    key(qtbot, window, Qt.Key.Key_Return)
+    window.shutdown()
+    PILImage.open(folder / "a_scene.png").resize((80, 60)).save(folder / "a_scene.png")
+    again = make_window(folder, ready=False)
+    key(qtbot, again, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: again.image_dock.tree.topLevelItem(0).text(1) == "unreadable", timeout=15000)
+    assert "is now 80x60 pixels, no longer the 160x120" in again.notices.bar.text.text()
+    with Project.open(folder, readonly=True) as project:
+        assert len(project.instances.for_image(project.images.find("a_scene.png").id)) == 1
 
 
 def test_project_open_in_another_writer_gives_a_clear_message(qtbot, make_window, folder):

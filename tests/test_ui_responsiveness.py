@@ -32,3 +32,27 @@ def test_no_stall_over_100_ms_while_embedding(qtbot, make_window, folder):
     assert "computed" in window.status.embedding.text()
     print(f"heartbeat: {len(gaps)} beats, longest gap {max(gaps) * 1000:.0f} ms")
     assert len(gaps) > 50 and max(gaps) < MAX_GAP, f"longest gap {max(gaps) * 1000:.0f} ms"
+
+
+def test_widgets_are_only_touched_from_the_gui_thread(qtbot, make_window, folder, monkeypatch):
+    """Worker signals reach widgets through queued connections: a slot run in a worker thread may crash Qt."""
+    from PySide6.QtCore import QThread
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui.status_fields import StatusFields
+
+    threads = []
+    for name in ("set_embedding", "set_prefetch", "set_model"):
+        original = getattr(StatusFields, name)
+
+        def record(self, *args, _original=original):
+            threads.append(QThread.currentThread() is QApplication.instance().thread())
+            return _original(self, *args)
+
+        monkeypatch.setattr(StatusFields, name, record)
+    window = make_window(folder)
+    key_next = window.actions["next_image"]
+    key_next.trigger()
+    wait_ready(qtbot, window)
+    qtbot.waitUntil(lambda: "ready" in window.status.prefetch.text(), timeout=30000)
+    assert len(threads) > 5 and all(threads)

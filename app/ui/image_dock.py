@@ -11,6 +11,7 @@ from app.store import ImageStatus
 STATUS_TEXT = {ImageStatus.NEW: "new", ImageStatus.IN_PROGRESS: "in progress", ImageStatus.DONE: "done"}
 STATUS_COLOUR = {ImageStatus.NEW: "#9e9e9e", ImageStatus.IN_PROGRESS: "#ff9800", ImageStatus.DONE: "#2e7d32"}
 UNREADABLE = "#d32f2f"
+CHANGED = "#e65100"
 
 
 class ImageDock(QDockWidget):
@@ -35,11 +36,12 @@ class ImageDock(QDockWidget):
         self.tree.currentItemChanged.connect(self._chosen)
         self.setWidget(self.tree)
         self.unreadable: dict[int, str] = {}
+        self.changed: dict[int, str] = {}
         self._session: AnnotationSession | None = None
 
     def bind(self, session: AnnotationSession | None) -> None:
         """Show this session's images (None: an empty list)."""
-        self._session, self.unreadable = session, {}
+        self._session, self.unreadable, self.changed = session, {}, {}
         if session is not None:
             session.images_changed.connect(self.refresh)
             session.image_opened.connect(lambda _image: self.refresh())
@@ -48,6 +50,14 @@ class ImageDock(QDockWidget):
     def mark_unreadable(self, image_id: int, message: str) -> None:
         """Flag an image whose file could not be read."""
         self.unreadable[image_id] = message
+        self.refresh()
+
+    def mark_changed(self, image_id: int, message: str | None) -> None:
+        """Flag an image whose file changed on disk since it was added (None: the change was accepted)."""
+        if message is None:
+            self.changed.pop(image_id, None)
+        else:
+            self.changed[image_id] = message
         self.refresh()
 
     def refresh(self) -> None:
@@ -68,6 +78,10 @@ class ImageDock(QDockWidget):
                     item.setText(1, "unreadable")
                     item.setForeground(1, QBrush(QColor(UNREADABLE)))
                     item.setToolTip(0, self.unreadable[image.id])
+                elif image.id in self.changed:
+                    item.setText(1, "changed on disk")
+                    item.setForeground(1, QBrush(QColor(CHANGED)))
+                    item.setToolTip(0, self.changed[image.id])
                 self.tree.addTopLevelItem(item)
                 if image.id == current:
                     self.tree.setCurrentItem(item)

@@ -26,13 +26,14 @@ from app.ui.instance_dock import InstanceDock
 from app.ui.keymap import Keymap, load_keymap
 from app.ui.label_dock import LabelDock
 from app.ui.model_controller import ModelController
+from app.ui.model_workers import Recorded
 from app.ui.notices import Notices
 from app.ui.status_fields import StatusFields
+from app.ui.training_controller import TrainingController
+from app.ui.training_dock import TrainingDock
 from app.ui.window_actions import build_actions
 
 TITLE = "MoPEFT Annotator"
-TRAINING_DOCK_AREA = Qt.DockWidgetArea.BottomDockWidgetArea
-"""Where the "Fine-tune on my corrections" dock goes (a later issue): `add_dock(dock, TRAINING_DOCK_AREA)`."""
 
 
 class MainWindow(QMainWindow):
@@ -53,15 +54,19 @@ class MainWindow(QMainWindow):
         self.instance_dock = InstanceDock(self)
         self.status = StatusFields(self.statusBar())
         self.model = ModelController(paths.embeddings_dir, self)
+        self.training_dock = TrainingDock(self)
+        self.training = TrainingController(self.training_dock, self.model, self.notices, self)
         self.actions, self.menus = build_actions(self, self.keymap)
         self.add_dock(self.image_dock, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_dock(self.label_dock, Qt.DockWidgetArea.RightDockWidgetArea)
         self.add_dock(self.instance_dock, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.add_dock(self.training_dock, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._requests: weakref.WeakSet = weakref.WeakSet()
         self._wire()
         self._settings = QSettings(str(paths.window_settings), QSettings.Format.IniFormat)
         self.resize(1400, 900)
         self.resizeDocks([self.image_dock, self.label_dock], [300, 300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.training_dock], [260], Qt.Orientation.Vertical)
         self.restoreGeometry(self._settings.value("geometry", b""))
         self.restoreState(self._settings.value("state", b""))
         self.setWindowTitle(TITLE)
@@ -167,6 +172,7 @@ class MainWindow(QMainWindow):
         self._settings.setValue("state", self.saveState())
         self._settings.sync()
         self.close_project()
+        self.training.shutdown()
         self.model.shutdown()
 
     # Wiring -----------------------------------------------------------------------------------------
@@ -182,9 +188,12 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         model = self.model
         model.model_ready.connect(self._model_ready)
+        model.adapter_changed.connect(lambda _path: self._show_model())
+        model.adapter_failed.connect(lambda message: self.notices.error(message, "Adapter not used"))
         model.image_loaded.connect(self.canvas_controller.show_pixels)
         model.embedded.connect(self._embedded)
         model.image_failed.connect(self._image_failed)
+        model.image_changed.connect(self._image_changed)
         model.predicted.connect(self._predicted)
         model.error.connect(self.notices.error)
         model.embedding_state.connect(self.status.set_embedding)
@@ -196,7 +205,7 @@ class MainWindow(QMainWindow):
     def _bind(self, session: AnnotationSession | None) -> None:
         self.session = session
         self._requests = weakref.WeakSet()
-        for part in (self.canvas_controller, self.image_dock, self.label_dock, self.instance_dock):
+        for part in (self.canvas_controller, self.image_dock, self.label_dock, self.instance_dock, self.training):
             part.bind(session)
         if session is None:
             self.setWindowTitle(TITLE)
@@ -215,12 +224,35 @@ class MainWindow(QMainWindow):
         index = next(i for i, other in enumerate(images) if other.id == image.id)
         ahead = [self.session.project.path_of(i.path) for i in images[index + 1:] + images[:index]]
         self.status.set_position(f"Image {index + 1} of {len(images)}")
-        self.model.show_image(image.id, self.session.project.path_of(image.path), ahead)
+        record = self.session.project.images.get(image.id)  # as stored now: a kept change updates its hash
+        self.model.show_image(image.id, self.session.project.path_of(image.path), ahead,
+                              Recorded(record.content_hash, record.width, record.height))
+        self.actions["keep_changed_image"].setEnabled(image.id in self.image_dock.changed)
 
     def _image_failed(self, image_id: int, message: str) -> None:
         self.image_dock.mark_unreadable(image_id, message)
         self.canvas_controller.show_unreadable(image_id, message)
         self.notices.error(f"Cannot read this image; the other images still work.\n\n{message}", "Unreadable image")
+
+    def _image_changed(self, image_id: int, message: str) -> None:
+        self.image_dock.mark_changed(image_id, message)
+        self.actions["keep_changed_image"].setEnabled(self.session is not None and self.session.image is not None
+                                                      and self.session.image.id == image_id)
+        self.notices.error(message, "Image changed on disk")
+
+    def keep_changed_image(self) -> None:
+        """Image > Keep the instances on the changed file: record the current file's content as the image's."""
+        image = self.session.image if self.session is not None else None
+        if image is None or image.id not in self.image_dock.changed:
+            return
+        try:
+            self.session.project.images.accept_change(image.id)
+        except (StoreError, OSError) as exc:
+            self.notices.error(f"Could not keep the instances: {exc}")
+            return
+        self.image_dock.mark_changed(image.id, None)
+        self.actions["keep_changed_image"].setEnabled(False)
+        self.notices.info(f"{image.path}: its instances are kept on the changed file")
 
     def _embedded(self, image_id: int) -> None:
         if self.session is not None and self.session.image is not None and self.session.image.id == image_id:
@@ -235,13 +267,27 @@ class MainWindow(QMainWindow):
             self.session.prediction_ready(request, prediction)
 
     def _model_ready(self, model: ModelLoad) -> None:
-        loaded = model.loaded
-        where = f"{loaded.path}" if loaded.path is not None else "random weights"
-        self.status.set_model(f"SAM {model.name} · {loaded.sam.device.type}",
-                              f"{loaded.arch} from {where}\nDevice: {model.device_reason}",
-                              "; ".join(model.warnings) or None)
+        self._show_model()
         for error in model.errors:
             self.notices.error(error, "Checkpoint not loaded")
+
+    def _show_model(self) -> None:
+        """Model, adapter version in use and device in the status bar."""
+        model = self.model.model
+        if model is None:
+            return
+        loaded = model.loaded
+        where = f"{loaded.path}" if loaded.path is not None else "random weights"
+        adapter = self.model.adapter
+        version = ""
+        if adapter is not None and self.session is not None:
+            versions = self.session.project.adapters.list()
+            number = next((n for n, v in enumerate(versions, 1) if self.session.project.path_of(v.path) == Path(adapter)),
+                          None)
+            version = f" + adapter v{number}" if number else " + adapter"
+        self.status.set_model(f"SAM {model.name}{version} · {loaded.sam.device.type}",
+                              f"{loaded.arch} from {where}\nAdapter: {adapter or 'none'}\nDevice: {model.device_reason}",
+                              "; ".join(model.warnings) or None)
 
     def _history_changed(self) -> None:
         history = self.session.history if self.session is not None else None

@@ -9,14 +9,14 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from app.annotate.draft import PromptRequest
 from app.annotate.model_choice import ModelLoad
 from app.sam.engine import SamEngine
 from app.sam.images import ImageData
-from app.ui.model_workers import ImageLoader, ModelWorker, Prefetcher, Tickets
+from app.ui.model_workers import ImageLoader, ModelWorker, Prefetcher, Recorded, Tickets
 
 PREFETCH_AHEAD = 2
 """How many of the next images are embedded in the background."""
@@ -25,21 +25,26 @@ PREFETCH_AHEAD = 2
 class ModelController(QObject):
     """Starts the workers, routes tasks to them and reports what they do.
 
-    Signals: model_ready(ModelLoad), embedded(image id), image_loaded(id, QImage), image_failed(id, message), predicted(request,
+    Signals: model_ready(ModelLoad), adapter_changed(adapter path or None), adapter_failed(message), embedded(image
+    id), image_loaded(id, QImage), image_failed(id, message), image_changed(id, message), predicted(request,
     prediction), error(message), embedding_state(text, busy), prefetch_state(text).
     """
 
     model_ready = Signal(object)
+    adapter_changed = Signal(object)
+    adapter_failed = Signal(str)
     embedded = Signal(int)
     image_loaded = Signal(int, object)
     image_failed = Signal(int, str)
+    image_changed = Signal(int, str)
     predicted = Signal(object, object)
     error = Signal(str)
     embedding_state = Signal(str, bool)
     prefetch_state = Signal(str)
 
     _load_model = Signal(object)
-    _load_image = Signal(int, int, str)
+    _use_adapter = Signal(object)
+    _load_image = Signal(int, int, str, object)
     _embed = Signal(int, int, object)
     _predict = Signal(object, int)
     _prefetch = Signal(int, list)
@@ -49,6 +54,8 @@ class ModelController(QObject):
         super().__init__(parent)
         self.model: ModelLoad | None = None
         self.engine: SamEngine | None = None
+        self.adapter: str | None = None
+        self._wanted_adapter: str | None = None
         self._images, self._prompts, self._prefetches = Tickets(), Tickets(), Tickets()
         self._current: tuple[int, ImageData] | None = None
         self._ahead: list[str] = []
@@ -58,6 +65,7 @@ class ModelController(QObject):
         self._worker = self._start(ModelWorker(cache_dir, threads, self._images, self._prompts), "SAM")
         self._prefetcher = self._start(Prefetcher(self._prefetches), "prefetch")
         self._load_model.connect(self._worker.load_model)
+        self._use_adapter.connect(self._worker.use_adapter)
         self._load_image.connect(self._loader.load)
         self._embed.connect(self._worker.embed)
         self._predict.connect(self._worker.predict)
@@ -65,13 +73,17 @@ class ModelController(QObject):
         self._set_engine.connect(self._prefetcher.set_engine)
         self._loader.loaded.connect(self._on_image_loaded)
         self._loader.failed.connect(self._on_image_failed)
+        self._loader.changed.connect(self.image_changed)
         self._worker.model_ready.connect(self._on_model_ready)
         self._worker.model_failed.connect(self.error)
+        self._worker.adapter_ready.connect(self._on_adapter_ready)
+        self._worker.adapter_failed.connect(self._on_adapter_failed)
         self._worker.failed.connect(self.error)
-        self._worker.embedding_started.connect(lambda _id: self.embedding_state.emit("Embedding the image…", True))
+        # worker signals go to methods of this object, never to lambdas: a lambda would run in the worker's thread
+        self._worker.embedding_started.connect(self._on_embedding_started)
         self._worker.embedding_ready.connect(self._on_embedded)
         self._worker.predicted.connect(self.predicted)
-        self._prefetcher.progress.connect(lambda done, total: self.prefetch_state.emit(f"Prefetch {done}/{total}"))
+        self._prefetcher.progress.connect(self._on_prefetch_progress)
         self._prefetcher.finished.connect(self._on_prefetched)
 
     def load_model(self, loader: Callable[[], ModelLoad]) -> None:
@@ -80,12 +92,25 @@ class ModelController(QObject):
         self.embedding_state.emit("Loading the model…", True)
         self._load_model.emit(loader)
 
-    def show_image(self, image_id: int, path: Path, ahead: list[Path]) -> None:
-        """Load and embed an image, then prefetch `ahead` (the images likely to come next)."""
+    def use_adapter(self, path: Path | str | None) -> None:
+        """Run SAM with this adapter file from now on (None: the base model); the current image is embedded again
+        first, then the next ones. A model loaded later gets the same adapter when it fits."""
+        path = None if path is None else str(path)
+        if path == self._wanted_adapter:
+            return
+        self._wanted_adapter = path
+        self._prefetches.next()
+        self.embedding_state.emit("Applying the adapter…" if path else "Back to the base model…", True)
+        self._use_adapter.emit(path)
+
+    def show_image(self, image_id: int, path: Path, ahead: list[Path], recorded: Recorded | None = None) -> None:
+        """Load and embed an image, then prefetch `ahead` (the images likely to come next).
+
+        With `recorded`, a file of another size fails to load and one of other content is reported."""
         self._current, self._ahead = None, [str(p) for p in ahead[:PREFETCH_AHEAD]]
         self._prefetches.next()
         self.embedding_state.emit("Loading the image…", True)
-        self._load_image.emit(self._images.next(), image_id, str(path))
+        self._load_image.emit(self._images.next(), image_id, str(path), recorded)
 
     def predict(self, request: PromptRequest) -> None:
         """Ask SAM for a prompt request; an older request still waiting is dropped."""
@@ -109,26 +134,53 @@ class ModelController(QObject):
         self._threads.append(thread)
         return worker
 
-    def _on_model_ready(self, model: ModelLoad, engine: SamEngine) -> None:
-        self.model, self.engine = model, engine
-        self._set_engine.emit(engine)
+    @Slot(object, object, object)
+    def _on_model_ready(self, model: ModelLoad, engine: SamEngine, adapter: str | None) -> None:
+        self.model = model
+        self._engine_ready(engine, adapter)
         self.model_ready.emit(model)
+
+    @Slot(object, object)
+    def _on_adapter_ready(self, adapter: str | None, engine: SamEngine) -> None:
+        self._engine_ready(engine, adapter)
+        self.adapter_changed.emit(adapter)
+
+    @Slot(str)
+    def _on_adapter_failed(self, message: str) -> None:
+        self.adapter = self._wanted_adapter = None
+        self.adapter_failed.emit(message)
+
+    def _engine_ready(self, engine: SamEngine, adapter: str | None) -> None:
+        """A new engine (model or adapter changed): the prefetcher uses it, the current image is embedded again."""
+        self.engine, self.adapter = engine, adapter
+        self._set_engine.emit(engine)
         if self._current is not None:
             self._embed.emit(self._images.latest, *self._current)
         else:
             self.embedding_state.emit("", False)
 
+    @Slot(int, int, object, object)
     def _on_image_loaded(self, ticket: int, image_id: int, data: ImageData, image: QImage) -> None:
         if self._images.is_latest(ticket):
             self._current = (image_id, data)
             self.image_loaded.emit(image_id, image)
             self._embed.emit(ticket, image_id, data)
 
+    @Slot(int, int, str)
     def _on_image_failed(self, ticket: int, image_id: int, message: str) -> None:
         if self._images.is_latest(ticket):
             self.embedding_state.emit("", False)
             self.image_failed.emit(image_id, message)
 
+    @Slot(int)
+    def _on_embedding_started(self, _image_id: int) -> None:
+        self.embedding_state.emit("Embedding the image…", True)
+
+    @Slot(int, int)
+    def _on_prefetch_progress(self, done: int, total: int) -> None:
+        self.prefetch_state.emit(f"Prefetch {done}/{total}")
+
+    @Slot(int, bool, float)
     def _on_embedded(self, image_id: int, cached: bool, seconds: float) -> None:
         how = "from the cache" if cached else f"computed in {seconds:.1f} s" if seconds >= 1 else \
             f"computed in {seconds * 1000:.0f} ms"
@@ -137,6 +189,7 @@ class ModelController(QObject):
         if self._ahead:
             self._prefetch.emit(self._prefetches.next(), list(self._ahead))
 
+    @Slot(object)
     def _on_prefetched(self, report) -> None:
         text = f"Next {report.total} image(s) ready: {report.embedded} embedded, {report.cached} cached"
         self.prefetch_state.emit(text + (f", {len(report.failed)} unreadable" if report.failed else ""))

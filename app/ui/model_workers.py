@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -14,9 +15,11 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.annotate.draft import PromptRequest
 from app.annotate.model_choice import ModelLoad
+from app.mopeft import AdapterError, adapted_copy
 from app.sam.embedding_cache import EmbeddingCache
 from app.sam.engine import SamEngine
 from app.sam.images import ImageData, ImageLoadError, load_image
+from app.store.hashing import file_hash
 from app.ui.qt_images import to_qimage
 
 
@@ -50,33 +53,62 @@ class _Worker(QObject):
             self._started = True
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What the project recorded of an image file: its content hash and size. The loader checks the file
+    against it, so masks are never shown on other pixels without the annotator knowing."""
+
+    content_hash: str
+    width: int
+    height: int
+
+
 class ImageLoader(QObject):
-    """Reads image files (`load_image`) and makes their QImage off the GUI thread."""
+    """Reads image files (`load_image`), checks them against the project's record and makes their QImage, all
+    off the GUI thread."""
 
     loaded = Signal(int, int, object, object)   # ticket, image id, ImageData, QImage of its pixels
     failed = Signal(int, int, str)      # ticket, image id, message naming the file
+    changed = Signal(int, str)          # image id, message: same size, other content than recorded
 
     def __init__(self, tickets: Tickets) -> None:
         super().__init__()
         self._tickets = tickets
 
-    @Slot(int, int, str)
-    def load(self, ticket: int, image_id: int, path: str) -> None:
+    @Slot(int, int, str, object)
+    def load(self, ticket: int, image_id: int, path: str, recorded: Recorded | None) -> None:
         if not self._tickets.is_latest(ticket):
             return
         try:
             data = load_image(path)
+            digest = file_hash(Path(path)) if recorded is not None else None
         except (ImageLoadError, OSError, ValueError) as exc:
             self.failed.emit(ticket, image_id, str(exc) if path in str(exc) else f"{path}: {exc}")
             return
+        if recorded is not None:
+            h, w = data.rgb.shape[:2]
+            if (w, h) != (recorded.width, recorded.height):
+                self.failed.emit(ticket, image_id, f"{path} is now {w}x{h} pixels, no longer the "
+                                                   f"{recorded.width}x{recorded.height} it had when it was added: "
+                                                   "its instances no longer fit it")
+                return
+            if digest != recorded.content_hash:
+                self.changed.emit(image_id, f"{path} changed on disk since it was added to the project: its "
+                                            "instances were drawn on the old pixels and may no longer fit. If they "
+                                            "still do: Image > Keep the instances on the changed file.")
         self.loaded.emit(ticket, image_id, data, to_qimage(data.rgb))
 
 
 class ModelWorker(_Worker):
-    """Owns the SamEngine: loads the model, embeds the current image, answers prompt requests in order."""
+    """Owns the SamEngine: loads the model, applies the active adapter, embeds the current image, answers prompts.
 
-    model_ready = Signal(object, object)          # ModelLoad, SamEngine
+    The loaded model stays plain; an adapter runs on `adapted_copy` of it, which shares its weights.
+    """
+
+    model_ready = Signal(object, object, object)  # ModelLoad, SamEngine, adapter path in use or None
     model_failed = Signal(str)
+    adapter_ready = Signal(object, object)        # adapter path or None (the base model), SamEngine
+    adapter_failed = Signal(str)
     embedding_started = Signal(int)               # image id
     embedding_ready = Signal(int, bool, float)    # image id, from cache, seconds
     predicted = Signal(object, object)            # PromptRequest, Prediction
@@ -85,6 +117,8 @@ class ModelWorker(_Worker):
     def __init__(self, cache_dir: Path, threads: int, images: Tickets, prompts: Tickets) -> None:
         super().__init__(threads)
         self._cache_dir, self._images, self._prompts = cache_dir, images, prompts
+        self._model: ModelLoad | None = None
+        self._adapter: str | None = None
         self._engine: SamEngine | None = None
         self._image_id: int | None = None
         self._data: ImageData | None = None
@@ -94,12 +128,41 @@ class ModelWorker(_Worker):
         self._start()
         try:
             model = loader()
-            engine = SamEngine(model.loaded.sam, cache=EmbeddingCache(self._cache_dir))
         except Exception as exc:  # any failure must reach the annotator, and the old model stays
             self.model_failed.emit(f"Could not load the model: {exc}")
             return
+        self._model = model
+        engine = self._install()
+        if engine is not None:
+            self.model_ready.emit(model, engine, self._adapter)
+
+    @Slot(object)
+    def use_adapter(self, path: str | None) -> None:
+        """Run the model with this adapter file from now on (None: the plain base model)."""
+        self._start()
+        self._adapter = path
+        if self._model is not None:
+            engine = self._install()
+            if engine is not None:
+                self.adapter_ready.emit(self._adapter, engine)
+
+    def _install(self) -> SamEngine | None:
+        """A new engine for the model with the wanted adapter; an adapter that does not fit is reported and dropped."""
+        base = self._model.loaded.sam
+        sam = base
+        if self._adapter is not None:
+            try:
+                sam = adapted_copy(base, self._adapter)
+            except (AdapterError, OSError, ValueError) as exc:
+                self.adapter_failed.emit(f"The adapter could not be used; SAM runs without it.\n\n{exc}")
+                self._adapter = None
+        try:
+            engine = SamEngine(sam, cache=EmbeddingCache(self._cache_dir))
+        except Exception as exc:  # noqa: BLE001 - reported, and the previous engine stays
+            self.model_failed.emit(f"Could not start the model: {exc}")
+            return None
         self._engine, self._image_id, self._data = engine, None, None
-        self.model_ready.emit(model, engine)
+        return engine
 
     @Slot(int, int, object)
     def embed(self, ticket: int, image_id: int, data: ImageData) -> None:

@@ -17,14 +17,14 @@ MENUS: dict[str, list[str | None]] = {
     "&File": ["open_folder", "open_demo", None, "quit"],
     "&Edit": ["undo", "redo", None, "accept", "clear_prompts", "next_candidate", None,
               "delete_instance", "relabel_instance", "hide_instance"],
-    "&Image": ["previous_image", "next_image", "mark_done", None, "fit"],
+    "&Image": ["previous_image", "next_image", "mark_done", "keep_changed_image", None, "fit"],
     "&Tools": ["brush", "eraser", "brush_smaller", "brush_larger"],
     "&Labels": [f"label_{n}" for n in range(1, 10)],
-    "&Model": ["load_checkpoint"],
+    "&Model": ["load_checkpoint", None, "fine_tune", "cancel_training"],
     "&View": [],
     "&Help": ["help"],
 }
-"""Menus in order, None for a separator. View lists the docks; Model is where the fine-tuning actions will go."""
+"""Menus in order, None for a separator. View lists the docks."""
 
 BRUSH_STEP = 1.25
 
@@ -37,10 +37,13 @@ def _handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
         "open_folder": w.choose_folder,
         "open_demo": w.open_demo,
         "load_checkpoint": w.choose_checkpoint,
+        "fine_tune": w.training.start,
+        "cancel_training": w.training.cancel,
         "quit": w.close,
         "previous_image": on_session(lambda s: s.step(-1)),
         "next_image": on_session(lambda s: s.step(1)),
         "mark_done": on_session(lambda s: s.toggle_done()),
+        "keep_changed_image": w.keep_changed_image,
         "fit": w.canvas.fit,
         "accept": on_session(lambda s: s.accept()),
         "clear_prompts": on_session(lambda s: s.clear_prompts()),

@@ -1,0 +1,184 @@
+"""Fine-tuning from the window: starts runs in the training thread, records their outcome in the project, and
+switches SAM to the new adapter version (or to any earlier one, or back to the base model).
+
+The project is written only here, in the GUI thread: the run's start, its end, the new version. A run that
+fails or is cancelled leaves the active adapter as it was.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import nullcontext
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.annotate import AnnotationSession
+from app.store import Project, StoreError
+from app.store.records import RunStatus
+from app.trainer.run import TrainingOutcome, record_outcome
+from app.ui.adapter_list import metrics_text
+from app.ui.model_controller import ModelController
+from app.ui.notices import Notices
+from app.ui.training_dock import TrainingDock
+from app.ui.training_worker import TrainingJob, TrainingWorker
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+class TrainingController(QObject):
+    """Owns the training thread. Each run ends with `ended(message)`, after `finished(outcome)` when it succeeded."""
+
+    finished = Signal(object)
+    ended = Signal(str)
+    _run_job = Signal(object)
+
+    def __init__(self, dock: TrainingDock, model: ModelController, notices: Notices, parent=None) -> None:
+        super().__init__(parent)
+        self.dock, self.model, self.notices = dock, model, notices
+        self.session: AnnotationSession | None = None
+        self._job: TrainingJob | None = None
+        self._run_id: int | None = None
+        self._thread = QThread(self)
+        self._thread.setObjectName("training")
+        self.worker = TrainingWorker()
+        self.worker.moveToThread(self._thread)
+        self._thread.finished.connect(self.worker.deleteLater)
+        self._run_job.connect(self.worker.run)
+        self.worker.event.connect(dock.show_event)
+        self.worker.finished.connect(self._finished)
+        self.worker.failed.connect(self._failed)
+        self._thread.start()
+        dock.start_requested.connect(self.start)
+        dock.cancel_requested.connect(self.cancel)
+        dock.activate_requested.connect(self.activate)
+
+    @property
+    def running(self) -> bool:
+        """True while a run is going on."""
+        return self._job is not None
+
+    def bind(self, session: AnnotationSession | None) -> None:
+        """Show this project's adapter versions and run SAM with its active one (None: no project, base model)."""
+        self.session = session
+        self.dock.versions.show_versions(session.project.adapters.list() if session is not None else None)
+        if session is not None:
+            active = session.project.adapters.active()
+            self.model.use_adapter(session.project.path_of(active.path) if active is not None else None)
+
+    def start(self) -> None:
+        """Fine-tune on the project's accepted instances with the dock's settings."""
+        if self.running:
+            return
+        problem = self._cannot_start()
+        if problem:
+            self.dock.phase.setText(problem)
+            self.notices.info(problem)
+            return
+        try:
+            settings = self.dock.form.settings()
+        except ValueError as exc:
+            self.dock.phase.setText(f"Settings: {exc}")
+            return
+        project, loaded = self.session.project, self.model.model
+        active = project.adapters.active()
+        try:
+            run = project.training_runs.start({**settings.to_dict(), "model": loaded.name})
+        except StoreError as exc:
+            self.notices.error(f"Could not record the training run: {exc}")
+            return
+        self._run_id = run.id
+        self._job = TrainingJob(loaded.loaded.sam, loaded.name, project.folder, project.adapters_dir, settings,
+                                project.path_of(active.path) if active is not None else None,
+                                max(1, (os.cpu_count() or 2) - 1))
+        self.dock.begin(settings.steps)
+        self.dock.show()
+        self.dock.phase.setText("Reading the annotated images…")
+        self._run_job.emit(self._job)
+
+    def cancel(self) -> None:
+        """Stop the run before its next step; nothing of it is kept."""
+        if self.running:
+            self.worker.cancel()
+            self.dock.phase.setText("Cancelling…")
+
+    def activate(self, version_id: int | None) -> None:
+        """Run SAM with this adapter version from now on (None: the base model); recorded in the project."""
+        if self.session is None or self.running:
+            return
+        project = self.session.project
+        try:
+            version = project.adapters.set_active(version_id)
+        except StoreError as exc:
+            self.notices.error(f"Could not change the adapter in use: {exc}")
+            return
+        self.dock.versions.show_versions(project.adapters.list())
+        self.model.use_adapter(project.path_of(version.path) if version is not None else None)
+        self.notices.info("SAM now runs with " + ("the base model" if version is None else "the chosen version"))
+
+    def shutdown(self) -> None:
+        """Cancel a run and stop the training thread (waits for the current step to end)."""
+        self.worker.cancel()
+        self._thread.quit()
+        self._thread.wait()
+
+    def _cannot_start(self) -> str | None:
+        if self.session is None:
+            return "Open a project first."
+        if self.model.model is None:
+            return "Wait for the model to load."
+        if not any(self.session.project.instances.counts_per_image().values()):
+            return "Accept at least one instance first: fine-tuning learns from accepted instances."
+        return None
+
+    @Slot(object)
+    def _finished(self, outcome: TrainingOutcome) -> None:
+        job, run_id = self._job, self._run_id
+        self._job = self._run_id = None
+        try:
+            with self._project_of(job) as project:
+                version = record_outcome(project, outcome, job.base_model, run_id)
+                versions = project.adapters.list()
+        except (StoreError, OSError) as exc:
+            self._end(f"Trained, but the new version could not be recorded: {exc}", error=True)
+            return
+        if self.session is not None and self.session.project.folder == job.folder:
+            self.dock.versions.show_versions(versions)
+            self.model.use_adapter(job.folder / version.path)
+        lines = [f"Adapter v{len(versions)} is now in use: {outcome.steps} steps in {_duration(outcome.seconds)}."]
+        if outcome.after:
+            lines.append(f"Validation on {outcome.validation_images} image(s): 1-click mIoU "
+                         f"{metrics_text(version.metrics)}, NoC@85 {outcome.before['noc85']:.2f} → "
+                         f"{outcome.after['noc85']:.2f}.")
+        lines += outcome.warnings
+        self.dock.summary.setText("\n".join(lines))
+        self._end("Done.")
+        self.finished.emit(outcome)
+
+    @Slot(str, bool)
+    def _failed(self, message: str, cancelled: bool) -> None:
+        job, run_id = self._job, self._run_id
+        self._job = self._run_id = None
+        status = RunStatus.CANCELLED if cancelled else RunStatus.FAILED
+        try:
+            with self._project_of(job) as project:
+                project.training_runs.finish(run_id, status, {"error": message})
+        except (StoreError, OSError):
+            pass  # the run stays "running" in the store and is marked interrupted when the project opens next
+        kept = "the adapter in use is unchanged"
+        if cancelled:
+            self._end(f"Cancelled; {kept}.")
+        else:
+            self._end(f"Fine-tuning stopped: {message}; {kept}.", error=True)
+
+    def _end(self, message: str, error: bool = False) -> None:
+        self.dock.end(message)
+        if error:
+            self.notices.error(message, "Fine-tuning")
+        self.ended.emit(message)
+
+    def _project_of(self, job: TrainingJob):
+        """The open project when it is the job's, else the job's project opened for the moment."""
+        if self.session is not None and self.session.project.folder == job.folder:
+            return nullcontext(self.session.project)
+        return Project.open(job.folder)

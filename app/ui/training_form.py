@@ -1,0 +1,101 @@
+"""The fine-tuning settings: the PEFT choice and the number of steps up front, the rest folded under "Advanced"."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from app.trainer.settings import PRESETS, TrainSettings, parse_blocks
+
+PRESET_TEXT = {
+    "mopeft": "MoPEFT: LoRA + Prefix + Adapter, gated",
+    "lora": "LoRA only",
+    "prefix": "Prefix tuning only",
+    "adapter": "Adapter only",
+}
+BLOCK_CHOICES = ["last:2", "last:4", "last:6", "all"]
+
+
+class TrainingForm(QWidget):
+    """Edits a TrainSettings; `settings()` reads it back. Defaults are TrainSettings' own."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        d = TrainSettings()
+        self.preset = QComboBox()
+        for key, text in PRESET_TEXT.items():
+            self.preset.addItem(text, key)
+        self.preset.setToolTip("Which PEFT kinds to train. MoPEFT trains all three with a gate each and learns "
+                               "which suits your images.")
+        self.steps = _spin(10, 100_000, d.steps, "Optimiser steps; more steps take longer and fit your data more.")
+        self.steps.setSingleStep(50)
+        self.continue_active = QCheckBox("Continue from the active adapter")
+        self.continue_active.setChecked(d.continue_from_active)
+        self.continue_active.setToolTip("Off: start again from the base model.")
+
+        self.blocks = QComboBox()
+        self.blocks.setEditable(True)
+        self.blocks.addItems(BLOCK_CHOICES)
+        self.blocks.setCurrentText(str(d.blocks))
+        self.blocks.setToolTip("Encoder blocks that get PEFT modules: 'last:N', 'all' or indices like 8,9,10,11.\n"
+                               "'last:N' is fastest: the frozen blocks before them run once per image.")
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(1e-5, 1.0)
+        self.lr.setSingleStep(1e-4)
+        self.lr.setValue(d.lr)
+        self.lr.setToolTip("AdamW learning rate (peak; warm-up then cosine decay).")
+        self.lora_rank = _spin(1, 256, d.lora_rank, "Rank r of the LoRA updates on q and v.")
+        self.prefix_length = _spin(1, 256, d.prefix_length, "Learned key/value vectors per block.")
+        self.images_per_step = _spin(1, 64, d.images_per_step, "Images in each step's batch.")
+        self.objects_per_image = _spin(1, 64, d.objects_per_image, "Instances per image in each step.")
+
+        self.advanced = QWidget()
+        advanced = QFormLayout(self.advanced)
+        advanced.setContentsMargins(0, 0, 0, 0)
+        for text, widget in (("Blocks", self.blocks), ("Learning rate", self.lr), ("LoRA rank", self.lora_rank),
+                             ("Prefix length", self.prefix_length), ("Images per step", self.images_per_step),
+                             ("Instances per image", self.objects_per_image)):
+            advanced.addRow(text, widget)
+        self.advanced.setVisible(False)
+        self.toggle = QToolButton()
+        self.toggle.setText("Advanced")
+        self.toggle.setCheckable(True)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.toggled.connect(self._fold)
+
+        basic = QFormLayout()
+        basic.setContentsMargins(0, 0, 0, 0)
+        basic.addRow("Train", self.preset)
+        basic.addRow("Steps", self.steps)
+        basic.addRow(self.continue_active)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(basic)
+        layout.addWidget(self.toggle)
+        layout.addWidget(self.advanced)
+
+    def settings(self) -> TrainSettings:
+        """The settings as shown; ValueError naming the field when one is not valid."""
+        settings = TrainSettings(kinds=list(PRESETS[self.preset.currentData()]),
+                                 blocks=parse_blocks(self.blocks.currentText()),
+                                 lora_rank=self.lora_rank.value(), prefix_length=self.prefix_length.value(),
+                                 steps=self.steps.value(), lr=self.lr.value(),
+                                 images_per_step=self.images_per_step.value(),
+                                 objects_per_image=self.objects_per_image.value(),
+                                 continue_from_active=self.continue_active.isChecked())
+        settings.mopeft_config()  # raises ValueError on a bad combination
+        return settings
+
+    def _fold(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+
+def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(value)
+    spin.setToolTip(tip)
+    return spin

@@ -1,0 +1,69 @@
+"""The fine-tuning worker: runs `app.trainer.fine_tune` in its own QThread and reports through signals.
+
+It reads the project through a second, read-only handle (the GUI thread keeps the writing one), never
+writes to it, and never touches the model the annotator is using: `fine_tune` trains a copy.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PySide6.QtCore import QObject, Signal, Slot
+from segment_anything.modeling import Sam
+
+from app.store import Project, StoreError
+from app.trainer.events import TrainingCancelled, TrainingError
+from app.trainer.examples import collect_examples
+from app.trainer.run import fine_tune
+from app.trainer.settings import TrainSettings
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """One run: the base model to adapt, its name, the project, the settings and the adapter to continue from."""
+
+    base: Sam
+    base_model: str
+    folder: Path
+    adapters_dir: Path
+    settings: TrainSettings
+    start_adapter: Path | None
+    threads: int
+
+
+class TrainingWorker(QObject):
+    """Lives in the training thread. `cancel()` may be called from any thread; the run stops within a step."""
+
+    event = Signal(object)          # PhaseEvent, StepEvent or MetricsEvent
+    finished = Signal(object)       # TrainingOutcome
+    failed = Signal(str, bool)      # message, True when the user cancelled
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the running job to stop before its next step."""
+        self._cancel.set()
+
+    @Slot(object)
+    def run(self, job: TrainingJob) -> None:
+        self._cancel.clear()
+        torch.set_num_threads(job.threads)
+        try:
+            with Project.open(job.folder, readonly=True) as project:
+                examples, warnings = collect_examples(project)
+            outcome = fine_tune(job.base, examples, job.settings, job.adapters_dir, job.start_adapter,
+                                on_event=self.event.emit, cancel=self._cancel.is_set,
+                                metadata={"base_model": job.base_model})
+        except TrainingCancelled as exc:
+            self.failed.emit(str(exc), True)
+        except (TrainingError, StoreError, OSError, ValueError) as exc:
+            self.failed.emit(str(exc), False)
+        except Exception as exc:  # noqa: BLE001 - whatever breaks, the annotator is told and the app goes on
+            self.failed.emit(f"{type(exc).__name__}: {exc}", False)
+        else:
+            outcome.warnings[:0] = warnings
+            self.finished.emit(outcome)

@@ -1,0 +1,164 @@
+"""Fine-tuning from the window: the dock's button trains in the background, the new adapter version is used at
+once and survives reopening, the versions list rolls back, cancel keeps the adapter in use."""
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt, QTimer
+
+from app.annotate.model_choice import ModelLoad
+from app.sam.checkpoints import load_sam
+from app.store import Project
+from app.store.records import RunStatus
+from app.ui.adapter_list import BASE_ROW
+from test_ui_harness import make_window, paths, wait_ready  # noqa: F401
+from toy_shapes import scenes
+
+FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"
+MAX_GAP = 0.100
+
+
+def tiny_model():
+    """The tiny SAM fixture (trained on toy shapes): training steps take milliseconds."""
+    return ModelLoad(load_sam(FIXTURE, device="cpu"), "tiny-fixture", "tests run on the CPU")
+
+
+@pytest.fixture
+def annotated(tmp_path):
+    """A project of 5 inverted toy images, one accepted instance each."""
+    folder = tmp_path / "annotated"
+    folder.mkdir()
+    data = scenes(5, seed=11, invert=True)
+    for i, (image, _, _) in enumerate(data):
+        cv2.imwrite(str(folder / f"img{i}.png"), image.permute(1, 2, 0).numpy().astype(np.uint8)[:, :, ::-1])
+    with Project.open(folder, create=True) as project:
+        project.images.scan()
+        label = project.labels.add("object")
+        for i, (_, mask, _) in enumerate(data):
+            project.instances.add(project.images.find(folder / f"img{i}.png").id, label.id, mask.numpy() > 0)
+    return folder
+
+
+def _train(qtbot, window, steps, timeout=60000):
+    dock = window.training_dock
+    dock.form.steps.setValue(steps)
+    with qtbot.waitSignal(window.training.ended, timeout=timeout) as ended:
+        qtbot.mouseClick(dock.start_button, Qt.MouseButton.LeftButton)
+    return ended.args[0]
+
+
+def _rows(window):
+    tree = window.training_dock.versions.tree
+    return [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+
+
+def test_fine_tune_button_trains_records_and_uses_the_new_adapter(qtbot, make_window, annotated):
+    window = make_window(annotated, loader=tiny_model)
+    assert [r.text(0) for r in _rows(window)] == [f"{BASE_ROW}  (in use)"]
+    gaps, last = [], [time.perf_counter()]
+
+    def beat():
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(beat)
+    timer.start()
+    message = _train(qtbot, window, steps=40)
+    timer.stop()
+    assert message == "Done."
+    project = window.session.project
+    (version,) = project.adapters.list()
+    assert version.active and version.metrics["after"]["miou_1click"] >= 0
+    (run,) = project.training_runs.list()
+    assert run.status is RunStatus.FINISHED
+    qtbot.waitUntil(lambda: window.model.adapter == str(project.path_of(version.path)), timeout=10000)
+    assert "adapter v1" in window.status.model.text()
+    assert [r.text(0) for r in _rows(window)] == [BASE_ROW, "v1  (in use)"]
+
+    dock = window.training_dock
+    assert dock.loss.steps == list(range(1, 41)) and all(np.isfinite(dock.loss.losses))
+    # the default blocks "last:4" are all four blocks of the tiny SAM
+    assert dock.heatmap.kinds == ["lora", "prefix", "adapter"] and dock.heatmap.blocks == [f"blocks.{i}" for i in range(4)]
+    assert ((dock.heatmap.values > 0) & (dock.heatmap.values < 1)).all()
+    assert len(dock.gate_history.history) == 12 and all(len(v) == 40 for v in dock.gate_history.history.values())
+    assert "1-click mIoU" in dock.summary.text() and dock.progress.value() == 40
+    assert dock.start_button.isEnabled() and not dock.cancel_button.isEnabled()
+    print(f"heartbeat during training: {len(gaps)} beats, longest gap {max(gaps) * 1000:.0f} ms")
+    assert len(gaps) > 20 and max(gaps) < MAX_GAP, f"longest gap {max(gaps) * 1000:.0f} ms"
+
+
+def test_rollback_to_the_base_model_and_the_active_version_survives_reopening(qtbot, make_window, annotated):
+    window = make_window(annotated, loader=tiny_model)
+    _train(qtbot, window, steps=3)
+    project = window.session.project
+    adapter = str(project.path_of(project.adapters.active().path))
+    qtbot.waitUntil(lambda: window.model.adapter == adapter, timeout=10000)
+
+    base_row, v1 = _rows(window)
+    window.training_dock.versions.tree.setCurrentItem(base_row)
+    qtbot.mouseClick(window.training_dock.versions.use_button, Qt.MouseButton.LeftButton)
+    assert project.adapters.active() is None
+    qtbot.waitUntil(lambda: window.model.adapter is None, timeout=10000)
+    assert window.model.engine.sam is window.model.model.loaded.sam  # the plain base model again
+
+    _, v1 = _rows(window)
+    window.training_dock.versions.tree.setCurrentItem(v1)
+    qtbot.mouseClick(window.training_dock.versions.use_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.model.adapter == adapter, timeout=10000)
+    window.close_project()
+    assert window.open_project(annotated)
+    wait_ready(qtbot, window)
+    assert window.model.adapter == adapter and [r.text(0) for r in _rows(window)] == [BASE_ROW, "v1  (in use)"]
+
+
+def test_cancel_stops_the_run_and_keeps_the_adapter_in_use(qtbot, make_window, annotated):
+    window = make_window(annotated, loader=tiny_model)
+    _train(qtbot, window, steps=3)
+    project = window.session.project
+    (kept,) = project.adapters.list()
+    files = sorted(project.adapters_dir.iterdir())
+    dock = window.training_dock
+    dock.form.steps.setValue(100_000)
+    with qtbot.waitSignal(window.training.ended, timeout=60000) as ended:
+        qtbot.mouseClick(dock.start_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dock.progress.value() >= 2, timeout=30000)
+        assert not dock.start_button.isEnabled() and not dock.form.isEnabled()
+        qtbot.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
+    assert ended.args[0].startswith("Cancelled")
+    assert [v.id for v in project.adapters.list()] == [kept.id] and project.adapters.active().id == kept.id
+    assert sorted(project.adapters_dir.iterdir()) == files
+    assert project.training_runs.list()[-1].status is RunStatus.CANCELLED
+    assert window.model.adapter == str(project.path_of(kept.path))
+
+
+def test_fine_tune_without_accepted_instances_says_what_to_do(qtbot, make_window, tmp_path):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.zeros((64, 64, 3), np.uint8))
+    window = make_window(folder, loader=tiny_model)
+    window.activateWindow()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert "Accept at least one instance" in window.training_dock.phase.text()
+    assert window.session.project.training_runs.list() == []
+
+
+def test_an_adapter_for_other_weights_is_reported_and_sam_runs_without_it(qtbot, make_window, annotated):
+    window = make_window(annotated, loader=tiny_model)
+    _train(qtbot, window, steps=3)
+    window.close_project()
+    other = load_sam(FIXTURE, device="cpu")
+    with torch.no_grad():
+        other.sam.mask_decoder.iou_token.weight.add_(1.0)  # other base weights: the adapter's fingerprint differs
+    window.model.load_model(lambda: ModelLoad(other, "other", "tests"))
+    assert window.open_project(annotated)
+    qtbot.waitUntil(lambda: any("other base SAM weights" in text for _, text in window.notices.history),
+                    timeout=10000)
+    assert "Adapter not used" in window.notices.bar.text.text()
+    wait_ready(qtbot, window)
+    assert window.model.adapter is None and window.model.engine.sam is other.sam
