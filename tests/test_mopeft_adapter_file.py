@@ -99,3 +99,24 @@ def test_adapted_copy_shares_the_base_weights_and_leaves_the_base_plain(base, tm
     assert not adapted.training
     with pytest.raises(AdapterError, match="other base SAM weights"):
         adapted_copy(build_sam("tiny"), path)
+
+
+def test_tensors_that_do_not_fit_leave_a_plain_model_as_it_was(base, tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    path = save_adapter(_trained(wrap(copy.deepcopy(base), MoPEFTConfig(decoder_lora=True))), tmp_path / "a.safetensors")
+    with safe_open(str(path), framework="pt") as f:
+        header, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    name = next(k for k in tensors if k.endswith("prefix.scale") or "prefix" in k)
+    tensors[name] = torch.zeros(tensors[name].numel() + 1)  # e.g. a file from an older prefix layout
+    save_file(tensors, tmp_path / "bad.safetensors", metadata=header)
+    x = torch.randn(1, 3, 128, 128)
+    plain = _embed(base, x)
+    flags = [p.requires_grad for p in base.parameters()]
+    with pytest.raises(AdapterError, match="shapes differ"):
+        load_adapter(base, tmp_path / "bad.safetensors")
+    assert wrap_info(base) is None and not hasattr(base, "_mopeft")
+    assert [p.requires_grad for p in base.parameters()] == flags
+    assert torch.equal(_embed(base, x), plain)
+    assert type(base.mask_decoder.transformer.layers[0].self_attn.q_proj) is torch.nn.Linear

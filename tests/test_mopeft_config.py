@@ -44,6 +44,8 @@ def test_default_config_on_vit_b_trains_under_two_percent():
     # LoRA r=8 on q and v: 2 * 2 * 768 * 8 plus two gates, per block
     assert counts.per_kind["lora"] == 12 * (2 * 2 * 768 * 8 + 2 * 769)
     assert counts.per_kind["adapter"] == 12 * (768 * 48 + 48 + 48 * 768 + 768 + 769)
+    # Prefix L=10: keys and values 2 * 10 * 768, the zero-initialised per-channel scale 768, one gate
+    assert counts.per_kind["prefix"] == 12 * (2 * 10 * 768 + 768 + 769)
 
 
 @pytest.mark.parametrize("arch", ["vit_l", "vit_h"])

@@ -12,6 +12,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 from segment_anything.modeling import Sam
+from segment_anything.modeling.transformer import Attention
 
 from app.mopeft.config import MoPEFTConfig
 from app.mopeft.fingerprint import base_weight_fingerprint
@@ -87,9 +88,13 @@ def load_adapter(sam: Sam, path: str | os.PathLike) -> dict:
             tensors = {k: f.get_tensor(k) for k in f.keys()}
         except Exception as exc:
             raise AdapterError(f"{path}: damaged adapter tensors ({exc})") from exc
-    if info is None:
-        wrap(sam, config)
-    _copy_into(sam, tensors, path)
+    undo = _wrap_undoably(sam, config) if info is None else None
+    try:
+        _copy_into(sam, tensors, path)
+    except AdapterError:
+        if undo is not None:
+            undo()
+        raise
     return metadata
 
 
@@ -105,6 +110,26 @@ def adapted_copy(base: Sam, path: str | os.PathLike) -> Sam:
     sam = copy.deepcopy(base, memo=shared)
     load_adapter(sam, path)
     return sam.eval()
+
+
+def _wrap_undoably(sam: Sam, config: MoPEFTConfig):
+    """Wrap a plain `sam` and return a function that puts it back exactly as it was (modules and grad flags)."""
+    encoder = sam.image_encoder
+    blocks = list(encoder.blocks)
+    projections = [(m, m.q_proj, m.v_proj) for m in sam.mask_decoder.modules() if isinstance(m, Attention)]
+    flags = [(p, p.requires_grad) for p in sam.parameters()]
+    wrap(sam, config)
+
+    def undo() -> None:
+        for i, block in enumerate(blocks):
+            encoder.blocks[i] = block
+        for module, q_proj, v_proj in projections:
+            module.q_proj, module.v_proj = q_proj, v_proj
+        for param, flag in flags:
+            param.requires_grad_(flag)
+        del sam._mopeft
+
+    return undo
 
 
 def _copy_into(sam: Sam, tensors: dict[str, torch.Tensor], path) -> None:
