@@ -1,6 +1,7 @@
 """Pick the compute device: CUDA, then Apple MPS, else CPU, and say why."""
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -38,3 +39,24 @@ def choose_device(preferred: str | None = None) -> DeviceChoice:
     else:
         why = f"torch was built with CUDA {torch.version.cuda} but no CUDA GPU is visible"
     return DeviceChoice(torch.device("cpu"), f"CPU: {why}, and Apple MPS is not available")
+
+
+def autocast_dtype(device: torch.device, training: bool = False) -> torch.dtype | None:
+    """Reduced precision to autocast to on `device`, None for float32.
+
+    CUDA: bfloat16 where the GPU supports it; older GPUs get float16 for inference and float32 for training
+    (float16 training would need loss scaling). Other devices: float32.
+    """
+    if torch.device(device).type != "cuda":
+        return None
+    if torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return None if training else torch.float16
+
+
+def autocast(device: torch.device, training: bool = False):
+    """A context that autocasts to `autocast_dtype(device, training)`, or does nothing for float32."""
+    dtype = autocast_dtype(device, training)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=dtype)

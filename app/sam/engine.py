@@ -15,7 +15,6 @@ calls, then call `refresh_model()`.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -27,6 +26,7 @@ import torch
 from segment_anything.modeling import Sam
 from segment_anything.utils.transforms import ResizeLongestSide
 
+from app.device import autocast, autocast_dtype
 from app.sam.embedding_cache import EmbeddingCache
 from app.sam.fast_decoder import DecoderImage, FastMaskDecoder
 from app.sam.prompts import check_prompts
@@ -137,8 +137,8 @@ class SamEngine:
 
     @property
     def precision(self) -> str:
-        """Encoder precision, part of the cache key: bf16 autocast on CUDA, float32 elsewhere."""
-        return "bf16" if self.device.type == "cuda" else "fp32"
+        """Encoder precision, part of the cache key: "bf16" or "fp16" autocast on CUDA, "fp32" elsewhere."""
+        return {torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}[autocast_dtype(self.device)]
 
     @property
     def embedding_shape(self) -> tuple[int, int, int, int]:
@@ -280,7 +280,5 @@ class SamEngine:
         resized = self.transform.apply_image(rgb)
         x = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
         x = self.sam.preprocess(x)
-        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda"
-                    else contextlib.nullcontext())
-        with autocast:
+        with autocast(self.device):
             return self.sam.image_encoder(x).float()

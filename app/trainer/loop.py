@@ -1,7 +1,6 @@
 """The optimisation loop: simulated interactive sessions on cached frozen-block outputs, with safeguards."""
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 import torch
 from segment_anything.modeling import Sam
 
+from app.device import autocast
 from app.mopeft import encode_from, encode_until, frozen_prefix_length, gate_values
 from app.trainer.events import StepEvent, TrainingCancelled, TrainingError
 from app.trainer.settings import TrainSettings
@@ -36,10 +36,8 @@ def prepare(sam: Sam, inputs: list[tuple[torch.Tensor, torch.Tensor]]) -> list[P
 
 
 def _autocast(sam: Sam):
-    """bf16 autocast on CUDA; plain fp32 elsewhere."""
-    if sam.device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    """bf16 autocast on CUDA GPUs that have it; plain fp32 elsewhere."""
+    return autocast(sam.device, training=True)
 
 
 def _embeddings(sam: Sam, batch: list[Prepared]) -> torch.Tensor:
