@@ -6,5 +6,6 @@ def test_overhead_benchmark_prints_every_row(capsys):
     assert main(["bench", "overhead", "--arch", "tiny", "--repeat", "1", "--cached-blocks", "2"]) == 0
     out = capsys.readouterr().out
     for row in ["ratio wrapped / plain", "trainable parameters, lora", "trainable parameters, prefix",
-                "trainable parameters, adapter", "training step, cached last:2 path", "speed-up cached vs full"]:
+                "trainable parameters, adapter", "training step, cached last:2 path", "speed-up cached vs full",
+                "last:2 without the cache", "speed-up of the cache alone"]:
         assert row in out
