@@ -198,7 +198,11 @@ class AnnotationSession:
         if state.mask is None or not state.mask.any():
             self.message.emit("Nothing to accept: click the object, drag a box or paint with the brush first")
             return None
-        label = self.labels.current or self.labels.add(DEFAULT_LABEL)
+        try:
+            label = self.labels.current or self.labels.add(DEFAULT_LABEL)
+        except STORE_ERRORS as exc:   # the default label could not be saved (a full disk, say)
+            self.error.emit(f"Could not {AcceptInstance.text}: {exc}")
+            return None
         source = InstanceSource.CORRECTED if state.draft.strokes else InstanceSource.MODEL
         command = AcceptInstance(self, state, label.id, state.mask.copy(), source, state.draft)
         if self._run(command):

@@ -12,7 +12,8 @@ from typing import IO
 @contextmanager
 def atomic_output(path: Path, mode: str = "w", durable: bool = True) -> Iterator[IO]:
     """A file object to write `path` through: written to a temporary file beside it, then renamed over `path`
-    when the block ends. If the block raises, `path` is left as it was.
+    when the block ends. If the block raises, `path` is left as it was (and an OSError that names no file, as
+    a full disk's ENOSPC, is raised again naming `path`).
 
     durable: flush the file to disk (fsync) before the rename, so that it also survives a power cut; without
     it the write is still all-or-nothing if the process dies, and many small files are written much faster.
@@ -26,6 +27,8 @@ def atomic_output(path: Path, mode: str = "w", durable: bool = True) -> Iterator
             if durable:
                 os.fsync(f.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc   # e.g. ENOSPC, which names no file
         raise

@@ -1,6 +1,7 @@
 """Errors of COCO import and export; each names the file and, where there is one, the image or annotation."""
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
 
 
@@ -10,9 +11,9 @@ class CocoError(Exception):
     def __init__(self, path: Path | str, problem: str, *, annotation_id=None, image_id=None):
         where = ""
         if annotation_id is not None:
-            where = f"annotation {annotation_id!r}: "
+            where = f"annotation {reprlib.repr(annotation_id)}: "   # short, whatever the file holds there
         elif image_id is not None:
-            where = f"image {image_id!r}: "
+            where = f"image {reprlib.repr(image_id)}: "
         super().__init__(f"{path}: {where}{problem}")
         self.path = path
         self.problem = problem

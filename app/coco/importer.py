@@ -1,6 +1,7 @@
 """COCO import into a project: every annotation is checked first, then all are added in one transaction."""
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +84,8 @@ def _categories(data: dict, path: Path) -> dict[int, tuple[str, str | None]]:
         name = category.get("name")
         if not isinstance(name, str) or not name.strip():
             raise CocoError(path, f"category {category['id']} has no name")
+        if not _is_unicode(name):
+            raise CocoError(path, f"category {category['id']} has a name that is not valid Unicode: {name!r}")
         if category["id"] in categories:
             raise CocoError(path, f"category id {category['id']} appears twice")
         colour = category.get("color")
@@ -101,6 +104,8 @@ def _images(data: dict, path: Path, project: Project) -> dict[int, _ImageRef]:
         file_name = entry.get("file_name")
         if not isinstance(file_name, str) or not file_name:
             raise CocoError(path, "no 'file_name'", image_id=image_id)
+        if not _is_unicode(file_name):
+            raise CocoError(path, f"'file_name' is not valid Unicode: {file_name!r}", image_id=image_id)
         try:
             rel = project.images.relative_path(file_name.replace("\\", "/"))
             if not is_image_file(rel):
@@ -134,10 +139,10 @@ def _annotations(data: dict, path: Path, images: dict[int, _ImageRef],
         image_id, category_id = annotation.get("image_id"), annotation.get("category_id")
         image = images.get(image_id) if _is_int(image_id) else None
         if image is None:
-            raise CocoError(path, f"refers to image id {image_id!r}, which is not in 'images'",
+            raise CocoError(path, f"refers to image id {reprlib.repr(image_id)}, which is not in 'images'",
                             annotation_id=ann_id)
         if not _is_int(category_id) or category_id not in categories:
-            raise CocoError(path, f"refers to category id {category_id!r}, which is not in "
+            raise CocoError(path, f"refers to category id {reprlib.repr(category_id)}, which is not in "
                                   "'categories'", annotation_id=ann_id)
         if "segmentation" not in annotation:
             raise CocoError(path, "has no 'segmentation' (only masks can be imported)", annotation_id=ann_id)
@@ -153,3 +158,12 @@ def _annotations(data: dict, path: Path, images: dict[int, _ImageRef],
 
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_unicode(text: str) -> bool:
+    """False for a string with a lone surrogate (JSON's "\\ud800"): no file system or SQLite takes it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

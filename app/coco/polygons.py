@@ -51,7 +51,8 @@ def mask_to_polygons(mask: np.ndarray) -> Outline:
 def polygons_to_rle(polygons, height: int, width: int) -> dict:
     """COCO polygons as one compressed RLE of the image's size (their union).
 
-    Raises ValueError when they are not a list of [x0, y0, x1, y1, x2, y2, ...] lists of at least three points.
+    Raises ValueError when they are not a list of [x0, y0, x1, y1, x2, y2, ...] lists of at least three points,
+    or a point lies more than the image's size outside it (pycocotools overflows, or crashes, on such points).
     """
     if not isinstance(polygons, list) or not polygons:
         raise ValueError("polygon segmentation must be a non-empty list of polygons")
@@ -62,5 +63,9 @@ def polygons_to_rle(polygons, height: int, width: int) -> dict:
             raise ValueError(f"a polygon needs an even number of coordinates, at least 6; one has {len(polygon)}")
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in polygon):
             raise ValueError("polygon coordinates must be finite numbers")
+        xs, ys = polygon[0::2], polygon[1::2]
+        if min(xs) < -width or max(xs) > 2 * width or min(ys) < -height or max(ys) > 2 * height:
+            raise ValueError(f"a polygon has points far outside the {width}x{height} image (x from {min(xs):g} "
+                             f"to {max(xs):g}, y from {min(ys):g} to {max(ys):g})")
     rle = mask_utils.merge(mask_utils.frPyObjects([[float(v) for v in p] for p in polygons], height, width))
     return {"size": [height, width], "counts": rle["counts"].decode("ascii")}

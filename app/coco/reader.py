@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from app.coco.errors import CocoError
@@ -21,6 +22,11 @@ def read_coco_json(path: Path) -> dict:
         raise CocoError(path, "not UTF-8 text, so not a COCO JSON file") from None
     except json.JSONDecodeError as exc:
         raise CocoError(path, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise CocoError(path, "not a COCO file: its JSON is nested too deeply to read") from None
+    except ValueError:  # json's only other one: an integer too long for int() (sys.get_int_max_str_digits)
+        raise CocoError(path, f"not a usable JSON file: it holds a number of more than "
+                              f"{sys.get_int_max_str_digits()} digits") from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise CocoError(path, "not a COCO instances file: expected a JSON object with an 'images' list")
     data.setdefault("annotations", [])

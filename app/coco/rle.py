@@ -5,6 +5,8 @@ memory outside the mask. Every RLE read from a file goes through `checked_rle` f
 """
 from __future__ import annotations
 
+import reprlib
+
 import numpy as np
 from pycocotools import mask as mask_utils
 
@@ -52,22 +54,22 @@ def checked_rle(segmentation: dict, height: int, width: int) -> dict:
     size = segmentation.get("size")
     counts = segmentation.get("counts")
     if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) for v in size)):
-        raise ValueError(f"the RLE 'size' must be [height, width], not {size!r}")
+        raise ValueError(f"the RLE 'size' must be [height, width], not {reprlib.repr(size)}")
     if list(size) != [height, width]:
         raise ValueError(f"the mask is {size[1]}x{size[0]} (RLE size [h, w] = {size}) but the image is "
                          f"{width}x{height}")
     if isinstance(counts, str):
-        runs = counts_from_string(counts)
+        runs = counts_from_string(counts).tolist()
     elif isinstance(counts, list):
         if not all(_is_int(c) for c in counts):
             raise ValueError("uncompressed RLE counts must be whole numbers")
-        runs = np.asarray(counts, dtype=np.int64)
+        runs = counts   # checked as Python ints: numpy's int64 and pycocotools' uint32 overflow on huge ones
     else:
         raise ValueError(f"RLE 'counts' must be a string or a list of numbers, not {type(counts).__name__}")
-    if runs.size and runs.min() < 0:
+    if runs and min(runs) < 0:
         raise ValueError("the RLE holds a negative run length")
-    if int(runs.sum()) != height * width:
-        raise ValueError(f"the RLE runs cover {int(runs.sum())} pixels but the image has {height}x{width} = "
+    if sum(runs) != height * width:
+        raise ValueError(f"the RLE runs cover {sum(runs)} pixels but the image has {height}x{width} = "
                          f"{height * width}")
     if isinstance(counts, str):
         return {"size": [height, width], "counts": counts}

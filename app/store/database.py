@@ -94,9 +94,10 @@ class Database:
                 self._conn.execute("COMMIT")
 
     def _undo(self, savepoint: str) -> None:
+        if not self._conn.in_transaction:
+            return   # SQLite rolled the whole transaction back itself, as on SQLITE_FULL: no savepoint is left
         if self._depth == 0:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
         else:
             self._conn.execute(f"ROLLBACK TO {savepoint}")
             self._conn.execute(f"RELEASE {savepoint}")
