@@ -10,9 +10,9 @@ import numpy as np
 from PIL import Image
 
 from app.formats import is_image_file
+from app.resources import SAMPLES_DIR
 from app.store import Project
 
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "resources" / "samples"
 DEMO_FOLDER = "demo-project"
 
 

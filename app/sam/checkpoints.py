@@ -15,12 +15,12 @@ from platformdirs import user_cache_dir
 from segment_anything.modeling import Sam
 
 from app.device import choose_device
+from app.resources import DEMO_MODEL
 from app.sam.variants import ARCHS, build_sam
 
 CHECKPOINT_DIR_ENV = "MOPEFT_CHECKPOINT_DIR"
 """Environment variable that replaces the default download folder for checkpoints."""
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 _OFFICIAL_URL = "https://dl.fbaipublicfiles.com/segment_anything/"
 _POS_EMBED = "image_encoder.pos_embed"
 _PATCH_EMBED = "image_encoder.patch_embed.proj.weight"
@@ -68,7 +68,7 @@ CHECKPOINTS: dict[str, CheckpointInfo] = {
     "vit_h": _official("vit_h", "sam_vit_h_4b8939.pth",
                        "a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e", 2_564_550_879),
     "demo": CheckpointInfo("demo", "demo", "demo_sam.pth",
-                           bundled=_REPO_ROOT / "resources" / "models" / "demo_sam.pth"),
+                           bundled=DEMO_MODEL),
 }
 
 

@@ -5,9 +5,11 @@ import argparse
 import sys
 from functools import partial
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.annotate.model_choice import ModelChoice, load_model
+from app.resources import ICON
 from app.ui.app_paths import AppPaths
 from app.ui.main_window import MainWindow
 
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     qt_app = QApplication.instance() or QApplication(sys.argv[:1])
     qt_app.setApplicationName("MoPEFT Annotator")
+    qt_app.setDesktopFileName("mopeft-annotator")
+    qt_app.setWindowIcon(QIcon(str(ICON)))
     choice = ModelChoice(checkpoint=args.checkpoint, model=args.model, device=args.device)
     window = MainWindow(AppPaths.default(), partial(load_model, choice), device=args.device)
     window.show()
