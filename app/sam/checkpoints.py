@@ -67,8 +67,10 @@ CHECKPOINTS: dict[str, CheckpointInfo] = {
                        "3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622", 1_249_524_607),
     "vit_h": _official("vit_h", "sam_vit_h_4b8939.pth",
                        "a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e", 2_564_550_879),
+    # made by `mopeft pretrain-demo --seed 0` (docs/demo-model.md)
     "demo": CheckpointInfo("demo", "demo", "demo_sam.pth",
-                           bundled=DEMO_MODEL),
+                           sha256="72298c7e93f36340554ee508a7b7301a253eadc20e48d2501c61212d206f53c1",
+                           size=15_294_815, bundled=DEMO_MODEL),
 }
 
 
