@@ -56,3 +56,9 @@ def test_large_sams_wrap_and_run_on_the_meta_device(arch):
         out = sam.image_encoder(torch.empty(1, 3, 1024, 1024))
     assert out.shape == (1, 256, 64, 64)
     assert trainable_parameters(sam).share <= 0.02
+
+
+def test_configs_from_before_gate_bias_still_load():
+    old = '{"adapter_dim": null, "blocks": "last:4", "decoder_lora": false, "kinds": ["lora"], "lora_rank": 8, ' \
+          '"prefix_length": 10}'
+    assert MoPEFTConfig.from_json(old).gate_bias == 0.0

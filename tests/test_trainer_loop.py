@@ -107,3 +107,27 @@ def test_out_of_memory_at_the_smallest_batch_stops_cleanly(monkeypatch):
     monkeypatch.setattr(loop, "interactive_loss", always)
     with pytest.raises(TrainingError, match="out of GPU memory even with one image"):
         train_loop(sam, data, settings)
+
+
+def test_kind_learning_rates_scale_each_kinds_parameters(monkeypatch):
+    settings = TrainSettings(blocks="last:2", steps=1, lr=1e-3, kind_lr={"prefix": 10.0, "adapter": 0.5})
+    sam, _ = _setup(settings)
+    groups = loop._param_groups(sam, settings)
+    by_scale = {g["lr_scale"]: {id(p) for p in g["params"]} for g in groups}
+    names = {id(p): n for n, p in sam.named_parameters()}
+    assert set(by_scale) == {1.0, 10.0, 0.5}
+    assert all(".peft.prefix." in names[i] for i in by_scale[10.0])
+    assert all(".peft.adapter." in names[i] for i in by_scale[0.5])
+    assert all(".peft.lora." in names[i] for i in by_scale[1.0])
+    assert sum(len(s) for s in by_scale.values()) == sum(p.requires_grad for p in sam.parameters())
+
+
+def test_gate_bias_sets_where_the_gates_start():
+    low = TrainSettings(blocks="last:2", gate_bias=-3.0)
+    sam, data = _setup(low)
+    with torch.no_grad():
+        sam.image_encoder(torch.randn(1, 3, 128, 128))
+    from app.mopeft import gate_values
+
+    values = [v for kinds in gate_values(sam).values() for v in kinds.values()]
+    assert values and all(0.0 < v < 0.2 for v in values)  # sigmoid(-3) = 0.047, plus the weights' noise

@@ -17,6 +17,7 @@ class MoPEFTConfig:
     prefix_length: number L of learned key/value vectors per block.
     adapter_dim: bottleneck width of the adapters; None means embed_dim // 16 (48 on vit_b).
     decoder_lora: also put (gated) LoRA on the q and v projections of the mask decoder's attention layers.
+    gate_bias: initial bias of every gate's linear layer: gates start near sigmoid(gate_bias) (0: about 0.5).
     """
 
     kinds: list[str] = field(default_factory=lambda: list(KNOWN_KINDS))
@@ -25,6 +26,7 @@ class MoPEFTConfig:
     prefix_length: int = 10
     adapter_dim: int | None = None
     decoder_lora: bool = False
+    gate_bias: float = 0.0
 
     def __post_init__(self) -> None:
         from app.mopeft.kinds import KIND_REGISTRY

@@ -13,9 +13,12 @@ class Gate(nn.Module):
     device-to-host copy) are kept for reporting through `last_value`.
     """
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, bias: float = 0.0) -> None:
         super().__init__()
         self.linear = nn.Linear(dim, 1)
+        if bias:
+            with torch.no_grad():
+                self.linear.bias.fill_(bias)  # sigmoid(bias) is where the gate starts (about; the weights add noise)
         self._last: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -46,6 +46,16 @@ def _embeddings(sam: Sam, batch: list[Prepared]) -> torch.Tensor:
     return encode_from(sam, x, start) if start else sam.image_encoder(x)
 
 
+def _param_groups(sam: Sam, settings: TrainSettings) -> list[dict]:
+    """The trainable parameters grouped by PEFT kind, each with its learning-rate scale (`settings.kind_lr`)."""
+    groups: dict[float, list[torch.nn.Parameter]] = {}
+    for name, param in sam.named_parameters():
+        if param.requires_grad:
+            kind = name.split(".peft.", 1)[1].split(".", 1)[0] if ".peft." in name else None
+            groups.setdefault(settings.kind_lr.get(kind, 1.0), []).append(param)
+    return [{"params": params, "lr_scale": scale} for scale, params in groups.items()]
+
+
 def _lr_factor(step: int, steps: int) -> float:
     """Linear warm-up over the first 5 % of steps, then cosine decay to 10 %."""
     warm = max(1, steps // 20)
@@ -71,7 +81,7 @@ def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
     if not data:
         raise TrainingError("no training images: accept some instances first")
     params = [p for p in sam.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=1e-4)
+    optimizer = torch.optim.AdamW(_param_groups(sam, settings), lr=settings.lr, weight_decay=1e-4)
     generator = torch.Generator().manual_seed(settings.seed)
     interactive = InteractiveConfig(max_clicks=settings.max_clicks)
     images, objects = min(settings.images_per_step, len(data)), settings.objects_per_image
@@ -82,7 +92,7 @@ def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
         if cancel is not None and cancel():
             raise TrainingCancelled(f"cancelled after {step} of {settings.steps} steps")
         for group in optimizer.param_groups:
-            group["lr"] = settings.lr * _lr_factor(step, settings.steps)
+            group["lr"] = settings.lr * group["lr_scale"] * _lr_factor(step, settings.steps)
         pick = torch.randperm(len(data), generator=generator)[:images].tolist()
         batch = [data[i] for i in pick]
         targets = [p.targets[torch.randperm(len(p.targets), generator=generator)[:objects]] for p in batch]

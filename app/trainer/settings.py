@@ -14,6 +14,11 @@ PRESETS = {
 """The choices offered to users: the full gated mixture, or one PEFT kind alone."""
 
 
+KIND_LR = {"prefix": 10.0}
+"""Default learning-rate scale per kind: at the shared rate the prefix vectors barely move in a short run
+(`mopeft bench adapt` on the demo model: Prefix only 0.33 -> 0.44 one-click mIoU on texture with 10x)."""
+
+
 def parse_blocks(text: str) -> str | list[int]:
     """Blocks as typed by a user: 'all', 'last:N' or indices like '8,9,10,11'; ValueError naming the text."""
     text = text.strip()
@@ -32,6 +37,8 @@ class TrainSettings:
     kinds/blocks/lora_rank/prefix_length/adapter_dim: the MoPEFT config (blocks "last:N" enables the cached path).
     steps: optimiser steps; lr: AdamW learning rate; images_per_step and objects_per_image: batch size.
     max_clicks: correction clicks simulated after the first prompt.
+    kind_lr: learning-rate scale per PEFT kind ({"prefix": 10.0}: prefix parameters train 10x faster).
+    gate_bias: where the gates start, as the bias of their linear layer (gates start near sigmoid(gate_bias)).
     continue_from_active: start from the project's active adapter (when its config matches) rather than base SAM.
     seed: makes the split, the prompts and the initial PEFT weights reproducible.
     """
@@ -46,13 +53,15 @@ class TrainSettings:
     images_per_step: int = 2
     objects_per_image: int = 8
     max_clicks: int = 2
+    kind_lr: dict[str, float] = field(default_factory=lambda: dict(KIND_LR))
+    gate_bias: float = 0.0
     continue_from_active: bool = True
     seed: int = 0
 
     def mopeft_config(self) -> MoPEFTConfig:
         """The MoPEFT config these settings wrap SAM with."""
         return MoPEFTConfig(kinds=list(self.kinds), blocks=self.blocks, lora_rank=self.lora_rank,
-                            prefix_length=self.prefix_length, adapter_dim=self.adapter_dim)
+                            prefix_length=self.prefix_length, adapter_dim=self.adapter_dim, gate_bias=self.gate_bias)
 
     def to_dict(self) -> dict:
         """Plain-JSON form, for the training-run record."""

@@ -38,7 +38,7 @@ class PEFTKind(PEFTModule):
         super().__init__()
         self.dim = dim
         self.num_heads = num_heads
-        self.gates = nn.ModuleList(Gate(dim) for _ in self.gate_names)
+        self.gates = nn.ModuleList(Gate(dim, config.gate_bias) for _ in self.gate_names)
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """Gate values for a sub-layer input x (B, H, W, C): shape (B, len(gate_names))."""
