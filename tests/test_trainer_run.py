@@ -3,8 +3,6 @@ import json
 import shutil
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 import torch
 
@@ -17,7 +15,7 @@ from app.trainer.events import MetricsEvent, StepEvent, TrainingCancelled
 from app.trainer.examples import collect_examples
 from app.trainer.run import fine_tune, record_outcome
 from app.trainer.settings import TrainSettings
-from toy_shapes import scenes
+from toy_shapes import write_toy_project
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"
 
@@ -25,18 +23,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"
 @pytest.fixture
 def project_dir(tmp_path):
     """A project of 5 inverted toy images (a domain the tiny SAM fails on), one accepted instance each."""
-    folder = tmp_path / "proj"
-    folder.mkdir()
-    data = scenes(5, seed=11, invert=True)
-    for i, (image, _, _) in enumerate(data):
-        cv2.imwrite(str(folder / f"img{i}.png"), image.permute(1, 2, 0).numpy().astype(np.uint8)[:, :, ::-1])
-    with Project.open(folder, create=True) as project:
-        project.images.scan()
-        label = project.labels.add("object")
-        for i, (_, mask, _) in enumerate(data):
-            image = project.images.find(folder / f"img{i}.png")
-            project.instances.add(image.id, label.id, mask.numpy() > 0)
-    return folder
+    return write_toy_project(tmp_path / "proj")
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from app.annotate.demo_project import generated_image
 from app.annotate.model_choice import ModelChoice, load_model
 from app.sam.checkpoints import CHECKPOINTS
 from app.ui.app_paths import AppPaths
+from app.ui.heartbeat import Heartbeat  # noqa: F401 - the window tests' stall meter
 from app.ui.main_window import MainWindow
 
 DEMO_WEIGHTS = CHECKPOINTS["demo"].path.is_file()
@@ -139,4 +140,3 @@ def overlay_alpha(item, x, y):
 def stored(window):
     """The instances of the current image as the project store has them."""
     return window.session.project.instances.for_image(window.session.image.id)
-

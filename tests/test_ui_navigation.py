@@ -78,12 +78,15 @@ def test_unreadable_images_are_named_and_the_rest_works(qtbot, make_window, fold
     assert len(stored(window)) == 1
 
 
-def test_an_image_changed_on_disk_is_flagged_until_its_instances_are_kept(qtbot, make_window, folder):
-    window = make_window(folder)
+def _accept_a_stroke_and_quit(qtbot, window):
     key(qtbot, window, Qt.Key.Key_B)
     drag(window, [(20, 20), (40, 20)])
     key(qtbot, window, Qt.Key.Key_Return)
     window.shutdown()
+
+
+def test_an_image_changed_on_disk_is_flagged_until_its_instances_are_kept(qtbot, make_window, folder):
+    _accept_a_stroke_and_quit(qtbot, make_window(folder))
     image = PILImage.open(folder / "a_scene.png")
     PILImage.fromarray(255 - np.asarray(image)).save(folder / "a_scene.png")  # same size, other pixels
     again = make_window(folder)
@@ -102,11 +105,7 @@ def test_an_image_changed_on_disk_is_flagged_until_its_instances_are_kept(qtbot,
 
 
 def test_an_image_resized_on_disk_is_refused_and_its_instances_kept(qtbot, make_window, folder):
-    window = make_window(folder)
-    key(qtbot, window, Qt.Key.Key_B)
-    drag(window, [(20, 20), (40, 20)])
-    key(qtbot, window, Qt.Key.Key_Return)
-    window.shutdown()
+    _accept_a_stroke_and_quit(qtbot, make_window(folder))
     PILImage.open(folder / "a_scene.png").resize((80, 60)).save(folder / "a_scene.png")
     again = make_window(folder, ready=False)
     key(qtbot, again, Qt.Key.Key_A)

@@ -1,21 +1,19 @@
 """Fine-tuning from the window: the dock's button trains in the background, the new adapter version is used at
 once and survives reopening, the versions list rolls back, cancel keeps the adapter in use."""
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import torch
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 
 from app.annotate.model_choice import ModelLoad
 from app.sam.checkpoints import load_sam
-from app.store import Project
 from app.store.records import RunStatus
 from app.ui.adapter_list import BASE_ROW
-from test_ui_harness import make_window, paths, wait_ready  # noqa: F401
-from toy_shapes import scenes
+from test_ui_harness import Heartbeat, make_window, paths, wait_ready  # noqa: F401
+from toy_shapes import write_toy_project
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"
 MAX_GAP = 0.100
@@ -29,17 +27,7 @@ def tiny_model():
 @pytest.fixture
 def annotated(tmp_path):
     """A project of 5 inverted toy images, one accepted instance each."""
-    folder = tmp_path / "annotated"
-    folder.mkdir()
-    data = scenes(5, seed=11, invert=True)
-    for i, (image, _, _) in enumerate(data):
-        cv2.imwrite(str(folder / f"img{i}.png"), image.permute(1, 2, 0).numpy().astype(np.uint8)[:, :, ::-1])
-    with Project.open(folder, create=True) as project:
-        project.images.scan()
-        label = project.labels.add("object")
-        for i, (_, mask, _) in enumerate(data):
-            project.instances.add(project.images.find(folder / f"img{i}.png").id, label.id, mask.numpy() > 0)
-    return folder
+    return write_toy_project(tmp_path / "annotated")
 
 
 def _train(qtbot, window, steps, timeout=60000):
@@ -58,19 +46,11 @@ def _rows(window):
 def test_fine_tune_button_trains_records_and_uses_the_new_adapter(qtbot, make_window, annotated):
     window = make_window(annotated, loader=tiny_model)
     assert [r.text(0) for r in _rows(window)] == [f"{BASE_ROW}  (in use)"]
-    gaps, last = [], [time.perf_counter()]
-
-    def beat():
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(beat)
-    timer.start()
+    heartbeat = Heartbeat()
+    heartbeat.start()
     message = _train(qtbot, window, steps=40)
-    timer.stop()
+    heartbeat.stop()
+    gaps = heartbeat.gaps
     assert message == "Done."
     project = window.session.project
     (version,) = project.adapters.list()
@@ -162,3 +142,18 @@ def test_an_adapter_for_other_weights_is_reported_and_sam_runs_without_it(qtbot,
     assert "Adapter not used" in window.notices.bar.text.text()
     wait_ready(qtbot, window)
     assert window.model.adapter is None and window.model.engine.sam is other.sam
+
+
+def test_a_damaged_adapter_file_is_named_and_sam_runs_without_it(qtbot, make_window, annotated):
+    window = make_window(annotated, loader=tiny_model)
+    _train(qtbot, window, steps=3)
+    project = window.session.project
+    path = project.path_of(project.adapters.active().path)
+    qtbot.waitUntil(lambda: window.model.adapter == str(path), timeout=10000)
+    window.shutdown()
+    path.write_bytes(path.read_bytes()[:200])  # truncated, e.g. by a full disk or a broken copy
+    window = make_window(annotated, loader=tiny_model, ready=False)  # the next start of the app
+    qtbot.waitUntil(lambda: any(path.name in text for _, text in window.notices.history), timeout=10000)
+    wait_ready(qtbot, window)
+    assert window.model.adapter is None and window.model.engine.sam is window.model.model.loaded.sam
+    assert window.training_dock.start_button.isEnabled()  # and fine-tuning still works from the base model

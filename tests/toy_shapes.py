@@ -65,3 +65,19 @@ def train(sam, data, steps: int, lr: float) -> None:
         opt.zero_grad()
         loss.backward()
         opt.step()
+
+
+def write_toy_project(folder, count: int = 5, seed: int = 11):
+    """A project folder of `count` inverted toy images (a domain the tiny SAM fails on), one accepted instance each."""
+    from app.store import Project
+
+    folder.mkdir()
+    data = scenes(count, seed=seed, invert=True)
+    for i, (image, _, _) in enumerate(data):
+        cv2.imwrite(str(folder / f"img{i}.png"), image.permute(1, 2, 0).numpy().astype(np.uint8)[:, :, ::-1])
+    with Project.open(folder, create=True) as project:
+        project.images.scan()
+        label = project.labels.add("object")
+        for i, (_, mask, _) in enumerate(data):
+            project.instances.add(project.images.find(folder / f"img{i}.png").id, label.id, mask.numpy() > 0)
+    return folder

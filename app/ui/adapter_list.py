@@ -31,7 +31,7 @@ class AdapterList(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Version", "Trained", "Kinds", "1-click mIoU", "NoC@85"])
+        self.tree.setHeaderLabels(["Version", "Kinds", "1-click mIoU", "NoC@85", "Trained"])
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -61,9 +61,9 @@ class AdapterList(QWidget):
         self.tree.addTopLevelItem(base)
         for number, version in enumerate(versions, start=1):
             after = (version.metrics or {}).get("after") or {}
-            row = QTreeWidgetItem([f"v{number}", version.created_at[:16].replace("T", " "),
-                                   "+".join(version.config.get("kinds", [])), metrics_text(version.metrics),
-                                   f"{after['noc85']:.1f}" if after else "–"])
+            row = QTreeWidgetItem([f"v{number}", "+".join(version.config.get("kinds", [])),
+                                   metrics_text(version.metrics), f"{after['noc85']:.1f}" if after else "–",
+                                   version.created_at[:16].replace("T", " ")])
             row.setData(0, Qt.ItemDataRole.UserRole, version.id)
             row.setToolTip(0, f"{version.path}\nbase model: {version.base_model}\n"
                               f"settings: {json.dumps(version.config)}\nmetrics: {json.dumps(version.metrics)}")

@@ -86,6 +86,7 @@ class GateHeatmap(_LivePlot):
         self.getViewBox().invertY(True)
         self.bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False, width=12)
         self.bar.setImageItem(self.image, insert_in=self.getPlotItem())
+        self.bar.getAxis("right").setTicks([[(0, "0"), (0.5, ".5"), (1, "1")]])  # short labels fit a narrow dock
         self.blocks: list[str] = []
         self.kinds: list[str] = []
         self.values = np.zeros((0, 0))
@@ -118,7 +119,7 @@ class GateHistory(_LivePlot):
         self.setLabel("bottom", "step")
         self.setYRange(0, 1)
         self.showGrid(x=True, y=True, alpha=0.2)
-        self.legend = self.addLegend(offset=(5, 5))
+        self.legend = self.addLegend(offset=(-5, -5))  # bottom right: gates rise from 0.5, the top fills up
         self.steps: list[int] = []
         self.history: dict[tuple[str, str], list[float]] = {}
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
