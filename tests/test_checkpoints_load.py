@@ -1,5 +1,6 @@
 """Loading SAM checkpoints: variant detection from shapes, and refusal of files that are not what they claim."""
 import dataclasses
+import shutil
 
 import pytest
 import torch
@@ -48,12 +49,16 @@ def test_detect_arch_from_shapes_of_every_variant(name):
 
 
 def test_demo_checkpoint_loads_by_name_once_its_file_exists(tmp_path, monkeypatch):
-    bundled = tmp_path / "demo_sam.pth"
+    bundled, shipped = tmp_path / "demo_sam.pth", CHECKPOINTS["demo"].bundled
     monkeypatch.setitem(CHECKPOINTS, "demo", dataclasses.replace(CHECKPOINTS["demo"], bundled=bundled))
     with pytest.raises(CheckpointError, match="demo model file is missing") as exc:
         load_sam("demo")
     assert str(bundled) in str(exc.value)
     torch.save(build_sam("demo").state_dict(), bundled)
+    with pytest.raises(CheckpointError, match="reinstall the app") as exc:
+        load_sam("demo")
+    assert str(bundled) in str(exc.value)
+    shutil.copyfile(shipped, bundled)  # the real file, which the registry's size and sha256 describe
     loaded = load_sam("demo", device="cpu")
     assert loaded.arch == "demo" and loaded.path == bundled
 

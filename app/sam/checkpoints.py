@@ -157,8 +157,9 @@ def _resolve(source: str | Path) -> tuple[Path, CheckpointInfo | None]:
         raise CheckpointError(f"{path}: the {info.name} model file is missing; it ships with the app "
                               f"(resources/models/{info.filename}), or load another checkpoint")
     if info.size is not None and path.stat().st_size != info.size:
+        fix = f"delete it and run `mopeft download {info.name}`" if info.url else "reinstall the app to restore it"
         raise CheckpointError(f"{path}: {path.stat().st_size} bytes where the official {info.name} file has "
-                              f"{info.size}; delete it and run `mopeft download {info.name}`")
+                              f"{info.size}; {fix}")
     return path, info
 
 
