@@ -10,13 +10,15 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image as PILImage
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from app.annotate.demo_project import generated_image
 from app.annotate.model_choice import ModelChoice, load_model
 from app.sam.checkpoints import CHECKPOINTS
 from app.ui.app_paths import AppPaths
+from app.ui.gui_gc import collect_on_gui_thread
 from app.ui.heartbeat import Heartbeat  # noqa: F401 - the window tests' stall meter
 from app.ui.main_window import MainWindow
 
@@ -88,11 +90,13 @@ def make_window(qtbot, paths):
             wait_ready(qtbot, window)
         return window
 
-    yield make
-    for window in windows:  # closed here, not by qtbot, so no "unaccepted masks" question can block
-        window.shutdown()
-        window.close()
-        window.deleteLater()
+    with collect_on_gui_thread():  # as the app does: a worker thread must never free a Qt object
+        yield make
+        for window in windows:  # closed here, not by qtbot, so no "unaccepted masks" question can block
+            window.shutdown()
+            window.close()
+            window.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 def wait_ready(qtbot, window, timeout=30000):

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from app.annotate.model_choice import ModelChoice, load_model
 from app.resources import ICON
 from app.ui.app_paths import AppPaths
+from app.ui.gui_gc import collect_on_gui_thread
 from app.ui.main_window import MainWindow
 
 
@@ -35,9 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     qt_app.setWindowIcon(QIcon(str(ICON)))
     choice = ModelChoice(checkpoint=args.checkpoint, model=args.model, device=args.device)
     window = MainWindow(AppPaths.default(), partial(load_model, choice), device=args.device)
-    window.show()
-    if args.project:
-        window.open_project(args.project)
-    else:
-        window.open_demo()
-    return qt_app.exec()
+    with collect_on_gui_thread():
+        window.show()
+        if args.project:
+            window.open_project(args.project)
+        else:
+            window.open_demo()
+        return qt_app.exec()
