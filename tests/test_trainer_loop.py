@@ -112,14 +112,24 @@ def test_out_of_memory_at_the_smallest_batch_stops_cleanly(monkeypatch):
 def test_kind_learning_rates_scale_each_kinds_parameters(monkeypatch):
     settings = TrainSettings(blocks="last:2", steps=1, lr=1e-3, kind_lr={"prefix": 10.0, "adapter": 0.5})
     sam, _ = _setup(settings)
-    groups = loop._param_groups(sam, settings)
-    by_scale = {g["lr_scale"]: {id(p) for p in g["params"]} for g in groups}
-    names = {id(p): n for n, p in sam.named_parameters()}
+    by_scale = _names_by_scale(sam, settings)
     assert set(by_scale) == {1.0, 10.0, 0.5}
-    assert all(".peft.prefix." in names[i] for i in by_scale[10.0])
-    assert all(".peft.adapter." in names[i] for i in by_scale[0.5])
-    assert all(".peft.lora." in names[i] for i in by_scale[1.0])
+    assert all(".peft.prefix." in n for n in by_scale[10.0])
+    assert all(".peft.adapter." in n for n in by_scale[0.5])
+    assert all(".peft.lora." in n for n in by_scale[1.0])
     assert sum(len(s) for s in by_scale.values()) == sum(p.requires_grad for p in sam.parameters())
+
+    settings.kind_lr["gate"] = 0.25  # every kind's gates move to their own rate; the rest keep their kind's
+    gated = _names_by_scale(sam, settings)
+    assert gated[0.25] and all(".gates." in n for n in gated[0.25])
+    assert {k for n in gated[0.25] for k in ("lora", "prefix", "adapter") if f".peft.{k}." in n} == {
+        "lora", "prefix", "adapter"}
+    assert gated[10.0] == {n for n in by_scale[10.0] if ".gates." not in n}
+
+
+def _names_by_scale(sam, settings):
+    names = {id(p): n for n, p in sam.named_parameters()}
+    return {g["lr_scale"]: {names[id(p)] for p in g["params"]} for g in loop._param_groups(sam, settings)}
 
 
 def test_gate_bias_sets_where_the_gates_start():

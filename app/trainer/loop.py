@@ -46,13 +46,22 @@ def _embeddings(sam: Sam, batch: list[Prepared]) -> torch.Tensor:
     return encode_from(sam, x, start) if start else sam.image_encoder(x)
 
 
+def _lr_scale(name: str, kind_lr: dict[str, float]) -> float:
+    """A parameter's learning-rate scale: kind_lr["gate"] for any gate when given, else its PEFT kind's."""
+    if ".peft." not in name:
+        return 1.0
+    inner = name.split(".peft.", 1)[1]
+    if "gate" in kind_lr and (".gates." in inner or inner.startswith("gate.")):
+        return kind_lr["gate"]
+    return kind_lr.get(inner.split(".", 1)[0], 1.0)
+
+
 def _param_groups(sam: Sam, settings: TrainSettings) -> list[dict]:
-    """The trainable parameters grouped by PEFT kind, each with its learning-rate scale (`settings.kind_lr`)."""
+    """The trainable parameters grouped by learning-rate scale (`settings.kind_lr`: per PEFT kind, and gates)."""
     groups: dict[float, list[torch.nn.Parameter]] = {}
     for name, param in sam.named_parameters():
         if param.requires_grad:
-            kind = name.split(".peft.", 1)[1].split(".", 1)[0] if ".peft." in name else None
-            groups.setdefault(settings.kind_lr.get(kind, 1.0), []).append(param)
+            groups.setdefault(_lr_scale(name, settings.kind_lr), []).append(param)
     return [{"params": params, "lr_scale": scale} for scale, params in groups.items()]
 
 

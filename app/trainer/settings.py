@@ -14,9 +14,11 @@ PRESETS = {
 """The choices offered to users: the full gated mixture, or one PEFT kind alone."""
 
 
-KIND_LR = {"prefix": 10.0}
+KIND_LR = {"prefix": 10.0, "gate": 1.0}
 """Default learning-rate scale per kind: at the shared rate the prefix vectors barely move in a short run
-(`mopeft bench adapt` on the demo model: Prefix only 0.33 -> 0.44 one-click mIoU on texture with 10x)."""
+(`mopeft bench adapt` on the demo model: Prefix only 0.33 -> 0.44 one-click mIoU on texture with 10x).
+"gate" applies to every kind's gates: at 10x the prefix gates pinned at exactly 1.0 (float32) within 150 steps
+on the demo model, where their gradient is zero and they could never close again."""
 
 
 def parse_blocks(text: str) -> str | list[int]:
@@ -37,7 +39,8 @@ class TrainSettings:
     kinds/blocks/lora_rank/prefix_length/adapter_dim: the MoPEFT config (blocks "last:N" enables the cached path).
     steps: optimiser steps; lr: AdamW learning rate; images_per_step and objects_per_image: batch size.
     max_clicks: correction clicks simulated after the first prompt.
-    kind_lr: learning-rate scale per PEFT kind ({"prefix": 10.0}: prefix parameters train 10x faster).
+    kind_lr: learning-rate scale per PEFT kind ({"prefix": 10.0}: prefix parameters train 10x faster); the key
+        "gate" gives all gates their own scale (otherwise a gate follows its kind).
     gate_bias: where the gates start, as the bias of their linear layer (gates start near sigmoid(gate_bias)).
     continue_from_active: start from the project's active adapter (when its config matches) rather than base SAM.
     seed: makes the split, the prompts and the initial PEFT weights reproducible.
