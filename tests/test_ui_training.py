@@ -157,3 +157,23 @@ def test_a_damaged_adapter_file_is_named_and_sam_runs_without_it(qtbot, make_win
     wait_ready(qtbot, window)
     assert window.model.adapter is None and window.model.engine.sam is window.model.model.loaded.sam
     assert window.training_dock.start_button.isEnabled()  # and fine-tuning still works from the base model
+
+
+def test_the_summary_says_how_to_go_back_when_validation_got_worse(tmp_path):
+    from app.trainer.run import TrainingOutcome
+    from app.trainer.settings import TrainSettings
+    from app.ui.training_controller import summary_text
+
+    def outcome(before, after):
+        settings = TrainSettings()
+        return TrainingOutcome(tmp_path / "a.safetensors", settings.mopeft_config(), settings,
+                               {"miou_1click": before, "noc85": 3.0}, {"miou_1click": after, "noc85": 4.0},
+                               steps=120, seconds=36, train_images=4, validation_images=1,
+                               warnings=["image x.png was skipped"])
+
+    better = summary_text(outcome(0.5, 0.7), 2)
+    assert better.startswith("Adapter v2 is now in use: 120 steps in 36 s.")
+    assert "1-click mIoU 0.50 → 0.70, NoC@85 3.00 → 4.00" in better and "worse" not in better
+    assert better.endswith("image x.png was skipped")
+    worse = summary_text(outcome(0.88, 0.73), 2)
+    assert "0.88 → 0.73" in worse and "Validation got worse" in worse and "Use this version" in worse

@@ -26,6 +26,20 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
+def summary_text(outcome: TrainingOutcome, number: int) -> str:
+    """The dock's words on a finished run that became version `number`, with advice when validation got worse."""
+    lines = [f"Adapter v{number} is now in use: {outcome.steps} steps in {_duration(outcome.seconds)}."]
+    if outcome.after:
+        before, after = outcome.before, outcome.after
+        lines.append(f"Validation on {outcome.validation_images} image(s): 1-click mIoU "
+                     f"{metrics_text({'before': before, 'after': after})}, NoC@85 {before['noc85']:.2f} → "
+                     f"{after['noc85']:.2f}.")
+        if after["miou_1click"] < before["miou_1click"]:
+            lines.append("Validation got worse: to go back, pick the previous version in the list and press "
+                         "\"Use this version\"; more accepted images or fewer steps usually help.")
+    return "\n".join(lines + outcome.warnings)
+
+
 class TrainingController(QObject):
     """Owns the training thread. Each run ends with `ended(message)`, after `finished(outcome)` when it succeeded."""
 
@@ -145,13 +159,7 @@ class TrainingController(QObject):
         if self.session is not None and self.session.project.folder == job.folder:
             self.dock.versions.show_versions(versions)
             self.model.use_adapter(job.folder / version.path)
-        lines = [f"Adapter v{len(versions)} is now in use: {outcome.steps} steps in {_duration(outcome.seconds)}."]
-        if outcome.after:
-            lines.append(f"Validation on {outcome.validation_images} image(s): 1-click mIoU "
-                         f"{metrics_text(version.metrics)}, NoC@85 {outcome.before['noc85']:.2f} → "
-                         f"{outcome.after['noc85']:.2f}.")
-        lines += outcome.warnings
-        self.dock.summary.setText("\n".join(lines))
+        self.dock.summary.setText(summary_text(outcome, len(versions)))
         self._end("Done.")
         self.finished.emit(outcome)
 

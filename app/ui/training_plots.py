@@ -86,7 +86,9 @@ class GateHeatmap(_LivePlot):
         self.getViewBox().invertY(True)
         self.bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False, width=12)
         self.bar.setImageItem(self.image, insert_in=self.getPlotItem())
-        self.bar.getAxis("right").setTicks([[(0, "0"), (0.5, ".5"), (1, "1")]])  # short labels fit a narrow dock
+        axis = self.bar.getAxis("right")
+        axis.setTicks([[(0, "0"), (0.5, ".5"), (1, "1")]])  # short labels fit a narrow dock
+        axis.setWidth(26)  # room for the labels: the automatic width clipped them to "0." and "1."
         self.blocks: list[str] = []
         self.kinds: list[str] = []
         self.values = np.zeros((0, 0))
