@@ -46,6 +46,7 @@ def _rows(window):
 def test_fine_tune_button_trains_records_and_uses_the_new_adapter(qtbot, make_window, annotated):
     window = make_window(annotated, loader=tiny_model)
     assert [r.text(0) for r in _rows(window)] == [f"{BASE_ROW}  (in use)"]
+    assert window.training_dock.heatmap.getAxis("left")._tickLevels == [[]]  # no run yet: no stray numbers
     heartbeat = Heartbeat()
     heartbeat.start()
     message = _train(qtbot, window, steps=40)
@@ -65,6 +66,7 @@ def test_fine_tune_button_trains_records_and_uses_the_new_adapter(qtbot, make_wi
     assert dock.loss.steps == list(range(1, 41)) and all(np.isfinite(dock.loss.losses))
     # the default blocks "last:4" are all four blocks of the tiny SAM
     assert dock.heatmap.kinds == ["lora", "prefix", "adapter"] and dock.heatmap.blocks == [f"blocks.{i}" for i in range(4)]
+    assert [label for _, label in dock.heatmap.getAxis("left")._tickLevels[0]] == [f"block {i}" for i in range(4)]
     assert ((dock.heatmap.values > 0) & (dock.heatmap.values < 1)).all()
     assert len(dock.gate_history.history) == 12 and all(len(v) == 40 for v in dock.gate_history.history.values())
     assert "1-click mIoU" in dock.summary.text() and dock.progress.value() == 40

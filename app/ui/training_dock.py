@@ -3,8 +3,8 @@ the before/after summary and the adapter versions. Widgets only: `TrainingContro
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from app.trainer.events import MetricsEvent, PhaseEvent, StepEvent
 from app.ui.adapter_list import AdapterList
@@ -18,6 +18,17 @@ def eta_text(seconds: float) -> str:
     """'1 min 05 s left' style text."""
     seconds = max(0, round(seconds))
     return f"{seconds // 60} min {seconds % 60:02d} s left" if seconds >= 60 else f"{seconds} s left"
+
+
+def _scrolling(label: QLabel) -> QScrollArea:
+    """`label` in a frameless scroll area that takes the height left over."""
+    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    area = QScrollArea()
+    area.setWidget(label)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 class TrainingDock(QDockWidget):
@@ -61,8 +72,7 @@ class TrainingDock(QDockWidget):
         column.addLayout(buttons)
         column.addWidget(self.progress)
         column.addWidget(self.phase)
-        column.addWidget(self.summary)
-        column.addStretch(1)
+        column.addWidget(_scrolling(self.summary), 1)  # a long summary scrolls rather than squashing the form
         splitter = QSplitter(Qt.Orientation.Horizontal)
         for widget in (controls, self.loss, self.heatmap, self.gate_history, self.versions):
             splitter.addWidget(widget)

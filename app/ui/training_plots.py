@@ -92,6 +92,7 @@ class GateHeatmap(_LivePlot):
         self.blocks: list[str] = []
         self.kinds: list[str] = []
         self.values = np.zeros((0, 0))
+        self.redraw()
 
     def reset(self) -> None:
         """Forget the previous run."""
@@ -106,6 +107,8 @@ class GateHeatmap(_LivePlot):
     def redraw(self) -> None:
         if self.values.size == 0:
             self.image.clear()
+            for axis in ("left", "bottom"):  # no blocks or kinds yet: no meaningless numbers on the axes
+                self.getAxis(axis).setTicks([[]])
             return
         self.image.setImage(self.values, levels=(0, 1))
         self.getAxis("left").setTicks([[(i + 0.5, _short(b)) for i, b in enumerate(self.blocks)]])
