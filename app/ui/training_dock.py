@@ -28,6 +28,7 @@ def _scrolling(label: QLabel) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setMinimumHeight(1)  # below its own size hint: in a short dock the summary gives way, not the form
     return area
 
 
