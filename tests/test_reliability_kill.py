@@ -10,7 +10,7 @@ from pathlib import Path
 from app.cli.main import main
 from app.store import Project
 from app.store.records import RunStatus
-from test_store_processes import REPO, start
+from test_store_processes import REPO, kill_after, start
 from toy_shapes import write_toy_project
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"
@@ -34,17 +34,7 @@ ANNOTATE = textwrap.dedent("""
 
 def test_kill_9_while_annotating_loses_no_accepted_instance(tmp_path):
     folder = write_toy_project(tmp_path / "p", count=4)
-    child = start(ANNOTATE, folder)
-    printed = []
-    try:
-        while len(printed) < 40:
-            line = child.stdout.readline()
-            assert line, f"the annotator died: {child.stderr.read()}"
-            printed.append(tuple(int(v) for v in line.split()))
-    finally:
-        child.kill()
-        rest, _ = child.communicate(timeout=30)
-    printed += [tuple(int(v) for v in line.split()) for line in rest.splitlines() if line.strip()]
+    printed = kill_after(start(ANNOTATE, folder), 40)
     with Project.open(folder) as project:  # opens for writing: the dead process's lock is gone
         for instance_id, image_id, area in printed:
             instance = project.instances.get(instance_id)

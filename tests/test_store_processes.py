@@ -43,6 +43,21 @@ def start(script: str, folder: Path) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
+def kill_after(child: subprocess.Popen, lines: int) -> list[tuple[int, ...]]:
+    """Read `lines` lines of integers from the child, kill it (SIGKILL on POSIX, TerminateProcess on Windows),
+    and return every line of integers it printed, including those still in the pipe."""
+    printed = []
+    try:
+        while len(printed) < lines:
+            line = child.stdout.readline()
+            assert line, f"the child died: {child.stderr.read()}"
+            printed.append(tuple(int(v) for v in line.split()))
+    finally:
+        child.kill()
+        rest, _ = child.communicate(timeout=30)
+    return printed + [tuple(int(v) for v in line.split()) for line in rest.splitlines() if line.strip()]
+
+
 @pytest.fixture
 def folder(tmp_path):
     cv2.imwrite(str(tmp_path / "a.png"), np.zeros((HEIGHT, WIDTH), np.uint8))
@@ -53,17 +68,7 @@ def folder(tmp_path):
 
 
 def test_kill_9_during_a_burst_of_writes_loses_no_committed_instance(folder):
-    child = start(BURST, folder)
-    printed = []
-    try:
-        while len(printed) < 60:
-            line = child.stdout.readline()
-            assert line, f"the writer died: {child.stderr.read()}"
-            printed.append(tuple(int(v) for v in line.split()))
-    finally:
-        child.kill()                       # SIGKILL on POSIX, TerminateProcess on Windows
-        rest, _ = child.communicate(timeout=30)
-    printed += [tuple(int(v) for v in line.split()) for line in rest.splitlines() if line.strip()]
+    printed = kill_after(start(BURST, folder), 60)
     with Project.open(folder) as project:
         stored = {i.id: i for i in project.instances.for_image(1)}
     for instance_id, n in printed:
