@@ -11,6 +11,7 @@ from segment_anything.modeling import Sam
 
 from app.device import autocast
 from app.mopeft import encode_from, encode_until, frozen_prefix_length, gate_values
+from app.mopeft.gate import Gate
 from app.trainer.events import StepEvent, TrainingCancelled, TrainingError
 from app.trainer.settings import TrainSettings
 from app.training.interactive import InteractiveConfig, interactive_loss
@@ -46,22 +47,16 @@ def _embeddings(sam: Sam, batch: list[Prepared]) -> torch.Tensor:
     return encode_from(sam, x, start) if start else sam.image_encoder(x)
 
 
-def _lr_scale(name: str, kind_lr: dict[str, float]) -> float:
-    """A parameter's learning-rate scale: kind_lr["gate"] for any gate when given, else its PEFT kind's."""
-    if ".peft." not in name:
-        return 1.0
-    inner = name.split(".peft.", 1)[1]
-    if "gate" in kind_lr and (".gates." in inner or inner.startswith("gate.")):
-        return kind_lr["gate"]
-    return kind_lr.get(inner.split(".", 1)[0], 1.0)
-
-
 def _param_groups(sam: Sam, settings: TrainSettings) -> list[dict]:
-    """The trainable parameters grouped by learning-rate scale (`settings.kind_lr`: per PEFT kind, and gates)."""
+    """The trainable parameters grouped by learning-rate scale: `settings.kind_lr` by PEFT kind, and its "gate"
+    entry, when present, for every gate's parameters."""
+    gates = {id(p) for m in sam.modules() if isinstance(m, Gate) for p in m.parameters()}
     groups: dict[float, list[torch.nn.Parameter]] = {}
     for name, param in sam.named_parameters():
         if param.requires_grad:
-            groups.setdefault(_lr_scale(name, settings.kind_lr), []).append(param)
+            kind = name.split(".peft.", 1)[1].split(".", 1)[0] if ".peft." in name else None
+            key = "gate" if id(param) in gates and "gate" in settings.kind_lr else kind
+            groups.setdefault(settings.kind_lr.get(key, 1.0), []).append(param)
     return [{"params": params, "lr_scale": scale} for scale, params in groups.items()]
 
 
