@@ -30,6 +30,7 @@ from app.sam.checkpoints import LoadedSam  # noqa: E402
 from app.sam.variants import build_sam  # noqa: E402
 from app.store import Project  # noqa: E402
 from app.ui.app_paths import AppPaths  # noqa: E402
+from app.ui.gui_gc import collect_on_gui_thread  # noqa: E402
 from app.ui.heartbeat import Heartbeat  # noqa: E402
 from app.ui.main_window import MainWindow  # noqa: E402
 
@@ -56,14 +57,8 @@ def _window(arch: str, folder: Path, paths: AppPaths) -> MainWindow:
     return window
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", default="vit_b", help="SAM architecture for embedding and prompting")
-    parser.add_argument("--train-arch", default="demo", help="SAM architecture for the fine-tuning phase")
-    parser.add_argument("--steps", type=int, default=10, help="fine-tuning steps")
-    parser.add_argument("--size", type=int, default=1024, help="image side in pixels")
-    args = parser.parse_args()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+def _phases(args) -> list[tuple[str, float, list[float]]]:
+    """Run the three phases in the real window; (name, seconds, heartbeat gaps) for each."""
     tmp = Path(tempfile.mkdtemp(prefix="mopeft-stall-"))
     folder = tmp / "images"
     folder.mkdir()
@@ -100,6 +95,19 @@ def main() -> int:
     window.shutdown()
     window.close()
 
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default="vit_b", help="SAM architecture for embedding and prompting")
+    parser.add_argument("--train-arch", default="demo", help="SAM architecture for the fine-tuning phase")
+    parser.add_argument("--steps", type=int, default=10, help="fine-tuning steps")
+    parser.add_argument("--size", type=int, default=1024, help="image side in pixels")
+    args = parser.parse_args()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    with collect_on_gui_thread():  # as the app does
+        rows = _phases(args)
     print(f"python bench/ui_stall.py --arch {args.arch} --train-arch {args.train_arch} --steps {args.steps} "
           f"(torch {torch.__version__}, {os.cpu_count()} CPUs)")
     print("| phase | seconds | heartbeats | longest gap (ms) | p99 gap (ms) |")
