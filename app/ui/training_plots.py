@@ -89,6 +89,7 @@ class GateHeatmap(_LivePlot):
         axis = self.bar.getAxis("right")
         axis.setTicks([[(0, "0"), (0.5, ".5"), (1, "1")]])  # short labels fit a narrow dock
         axis.setWidth(26)  # room for the labels: the automatic width clipped them to "0." and "1."
+        self.setMinimumWidth(220)  # narrower, pyqtgraph squeezes the colour bar's axis and drops its labels
         self.blocks: list[str] = []
         self.kinds: list[str] = []
         self.values = np.zeros((0, 0))
