@@ -46,3 +46,38 @@ def test_fast_decoder_matches_reference_on_random_prompts(arch):
                 ious.extend(((a & b).sum((-1, -2)) / (a | b).sum((-1, -2)).clamp(min=1)).flatten().tolist())
     assert min(ious) >= 0.99
 
+
+
+def _decode_both(sam, n_points: int, seed: int):
+    enc = sam.prompt_encoder
+    torch.manual_seed(seed)
+    embedding = torch.randn(1, enc.embed_dim, *enc.image_embedding_size)
+    points = (torch.rand(1, n_points, 2) * sam.image_encoder.img_size, torch.ones(1, n_points, dtype=torch.int))
+    with torch.no_grad():
+        sparse, dense = enc(points=points, boxes=None, masks=None)
+        ref = sam.mask_decoder(embedding, enc.get_dense_pe(), sparse, dense, True)
+        fast = FastMaskDecoder(sam)
+        return ref, fast(fast.prepare(embedding), sparse, None, True)
+
+
+@pytest.mark.parametrize("n_points", [1, 40])  # 1 point: folded attention; 40: too many tokens to fold
+def test_fast_decoder_folded_and_projected_attention_match_reference(n_points):
+    sam = build_sam("demo")
+    (ref_low, ref_scores), (low, scores) = _decode_both(sam, n_points, seed=n_points)
+    torch.testing.assert_close(scores, ref_scores, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(low, ref_low, atol=1e-4, rtol=1e-4)
+
+
+def test_fast_decoder_matches_reference_with_decoder_lora():
+    """LoRA-wrapped q/v projections cannot be folded into the image tokens: the projected path runs."""
+    from app.mopeft import MoPEFTConfig, wrap
+
+    sam = wrap(build_sam("demo"), MoPEFTConfig(kinds=("lora",), decoder_lora=True))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, p in sam.mask_decoder.named_parameters():
+            if "peft" in name:
+                p.normal_(0, 0.2)
+    (ref_low, ref_scores), (low, scores) = _decode_both(sam, 2, seed=5)
+    torch.testing.assert_close(scores, ref_scores, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(low, ref_low, atol=1e-4, rtol=1e-4)

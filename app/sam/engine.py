@@ -87,11 +87,13 @@ def full_size_masks(sam: Sam, low_res: torch.Tensor, input_size: tuple[int, int]
         return (sam.postprocess_masks(low_res, input_size, original_size) > threshold)[0].cpu().numpy()
     side = sam.image_encoder.img_size
     (h, w), (oh, ow) = input_size, original_size
-    logits = low_res[0].permute(1, 2, 0).numpy()
-    up = cv2.resize(logits, (side, side), interpolation=cv2.INTER_LINEAR)[:h, :w]
-    if (h, w) != (oh, ow):
-        up = cv2.resize(np.ascontiguousarray(up), (ow, oh), interpolation=cv2.INTER_LINEAR)
-    return np.ascontiguousarray((up > threshold).reshape(oh, ow, -1).transpose(2, 0, 1))
+    masks = np.empty((low_res.shape[1], oh, ow), dtype=bool)
+    for logits, mask in zip(low_res[0].numpy(), masks):  # one plane at a time: no channel transposes
+        up = cv2.resize(logits, (side, side), interpolation=cv2.INTER_LINEAR)[:h, :w]
+        if (h, w) != (oh, ow):
+            up = cv2.resize(np.ascontiguousarray(up), (ow, oh), interpolation=cv2.INTER_LINEAR)
+        np.greater(up, threshold, out=mask)
+    return masks
 
 
 def as_rgb(image) -> np.ndarray:

@@ -1,6 +1,6 @@
 """SAM's mask decoder for one image and one prompt set, rearranged to run fast on a CPU.
 
-Same weights, same maths as `segment_anything.modeling.MaskDecoder`, three changes of layout
+Same weights, same maths as `segment_anything.modeling.MaskDecoder`, rearranged four ways
 (see docs/engine.md for the measurements behind them):
 
 - tokens stay (HW, C) row-major throughout: the positional encoding and the image tokens are
@@ -10,18 +10,23 @@ Same weights, same maths as `segment_anything.modeling.MaskDecoder`, three chang
 - the two stride-2 transposed convolutions of the up-scaler are per-pixel matrix products:
   they, the LayerNorm and the GELUs run on (pixels, channels) rows in a scrambled pixel order,
   and only the final (few) mask channels are put back in raster order. Single-mask mode
-  builds one mask instead of four.
+  builds one mask instead of four;
+- attention between the few prompt tokens and the 4,096 image tokens multiplies the prompt
+  side by the projection weights instead of projecting every image token (exact algebra,
+  used while heads x tokens < the attention width, and never through a LoRA-wrapped layer).
 
 Results equal the reference up to float rounding (tests/test_engine_fast_decoder.py).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from segment_anything.modeling import Sam
 from segment_anything.modeling.transformer import Attention, TwoWayAttentionBlock
+from torch import nn
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class DecoderImage:
     pe: torch.Tensor  # (HW, C) dense positional encoding
     grid: tuple[int, int]  # (h, w) of the embedding
     no_mask_keys: torch.Tensor  # tokens + the no-mask dense embedding
-    first_layer: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # layer-0 k, v, q projections
+    first_layer: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # layer-0 k, v, q (q as (h, D/h, HW))
 
 
 def _attend(attn: Attention, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -40,7 +45,70 @@ def _attend(attn: Attention, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) 
     h = attn.num_heads
     qh, kh, vh = (x.view(x.shape[0], h, -1).transpose(0, 1) for x in (q, k, v))
     out = F.scaled_dot_product_attention(qh, kh, vh)
-    return attn.out_proj(out.transpose(0, 1).reshape(q.shape[0], -1))
+    return _project(attn.out_proj, out.transpose(0, 1).reshape(q.shape[0], -1))
+
+
+def _project(linear: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """linear(x) for (N, C) tokens of one sample; a gated (LoRA) projection is given them as a batch
+    of one, since its gate averages over the tokens of each sample."""
+    return linear(x) if type(linear) is nn.Linear else linear(x[None])[0]
+
+
+def _plain(*layers: nn.Module) -> bool:
+    """True when every layer is a bare Linear, whose weights can be folded (not a LoRA-wrapped one)."""
+    return all(type(layer) is nn.Linear for layer in layers)
+
+
+def _heads(linear: nn.Linear, h: int) -> torch.Tensor:
+    """A projection's weight (D, C) split by output head: (h, D/h, C)."""
+    return linear.weight.view(h, -1, linear.weight.shape[1])
+
+
+def _token_to_image(attn: Attention, q_in: torch.Tensor, kpe: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """attn(q=q_in, k=kpe, v=keys) for a few prompt tokens over the many image tokens.
+
+    When h * tokens < D the image tokens are never projected: per head, q·(K Wkᵀ + bk)ᵀ equals
+    (q Wk)·Kᵀ plus a per-row constant that the softmax drops, and P·(K Wvᵀ + bv) equals
+    (P·K) Wvᵀ + bv since P's rows sum to 1.
+    """
+    h, q = attn.num_heads, _project(attn.q_proj, q_in)
+    n, d = q.shape[0], q.shape[1] // h
+    if h * n >= q.shape[1] or not _plain(attn.k_proj, attn.v_proj):
+        return _attend(attn, q, _project(attn.k_proj, kpe), _project(attn.v_proj, keys))
+    qk = (q.view(n, h, d).transpose(0, 1) @ _heads(attn.k_proj, h)).reshape(h * n, -1)
+    p = torch.softmax(qk @ kpe.t() / math.sqrt(d), dim=-1)
+    pv = (p @ keys).view(h, n, -1) @ _heads(attn.v_proj, h).transpose(1, 2)
+    return _project(attn.out_proj, pv.transpose(0, 1).reshape(n, -1) + attn.v_proj.bias)
+
+
+def _image_to_token(attn: Attention, q_t: torch.Tensor | None, kpe: torch.Tensor,
+                    k_in: torch.Tensor, v_in: torch.Tensor) -> torch.Tensor:
+    """attn(q=kpe, k=k_in, v=v_in) for the many image tokens over a few prompt tokens.
+
+    `q_t` is q_proj(kpe) already computed, split by head as (h, D/h, HW). Scores are laid out
+    (h, tokens, HW) so the softmax runs over a short strided axis with long rows (a softmax
+    over a last axis of a few tokens is 20x slower). When h * tokens < D the queries are not
+    projected: per head, (K Wqᵀ + bq)·kᵀ = K·(Wqᵀ kᵀ) + bq·kᵀ, and the output projection is
+    folded the same way: concat_h(P_h v_h) Woᵀ = Σ_h P_h (v_h Wo_hᵀ).
+    """
+    h, k, v = attn.num_heads, _project(attn.k_proj, k_in), _project(attn.v_proj, v_in)
+    n, dim = k.shape
+    d, fold = dim // h, h * n < dim
+    kh = k.view(n, h, d).transpose(0, 1)
+    if q_t is None and fold and _plain(attn.q_proj):
+        qk = (kh @ _heads(attn.q_proj, h)).reshape(h * n, -1)
+        bias = (kh @ attn.q_proj.bias.view(h, d, 1)).reshape(h * n, 1)
+        scores = torch.addmm(bias, qk, kpe.t()).view(h, n, -1)
+    else:
+        if q_t is None:
+            q_t = _project(attn.q_proj, kpe).view(-1, h, d).permute(1, 2, 0)
+        scores = kh @ q_t
+    p = torch.softmax(scores / math.sqrt(d), dim=1)
+    if fold and _plain(attn.out_proj):
+        vw = v.view(n, h, d).transpose(0, 1) @ attn.out_proj.weight.view(-1, h, d).permute(1, 2, 0)
+        return torch.addmm(attn.out_proj.bias, p.view(h * n, -1).t(), vw.reshape(h * n, -1))
+    out = p.transpose(1, 2) @ v.view(n, h, d).transpose(0, 1)
+    return _project(attn.out_proj, out.transpose(0, 1).reshape(-1, dim))
 
 
 class FastMaskDecoder:
@@ -58,7 +126,7 @@ class FastMaskDecoder:
     def prepare(self, embedding: torch.Tensor) -> DecoderImage:
         """Per-image work for an image embedding of shape (1, C, h, w)."""
         pe_enc = self.sam.prompt_encoder
-        _, c, h, w = embedding.shape
+        h, w = embedding.shape[-2:]
         tokens = embedding[0].flatten(1).t().contiguous()
         pe = pe_enc.get_dense_pe()[0].flatten(1).t().contiguous()
         keys = tokens + pe_enc.no_mask_embed.weight
@@ -68,7 +136,8 @@ class FastMaskDecoder:
         layer = self.sam.mask_decoder.transformer.layers[0]
         kpe = keys + pe
         t2i, i2t = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
-        return t2i.k_proj(kpe), t2i.v_proj(keys), i2t.q_proj(kpe)
+        q_t = _project(i2t.q_proj, kpe).view(kpe.shape[0], i2t.num_heads, -1).permute(1, 2, 0).contiguous()
+        return _project(t2i.k_proj, kpe), _project(t2i.v_proj, keys), q_t
 
     @torch.no_grad()
     def __call__(
@@ -93,7 +162,7 @@ class FastMaskDecoder:
             first = self._first_layer_projections(keys, image.pe)
         queries, keys = self._transformer(out_tokens, keys, image.pe, first)
 
-        chosen = range(1, dec.num_mask_tokens) if multimask else range(0, 1)
+        chosen = range(1, dec.num_mask_tokens) if multimask else range(1)
         hyper = torch.cat([dec.output_hypernetworks_mlps[i](queries[1 + i : 2 + i]) for i in chosen])
         masks = self._upscale_and_project(keys, hyper, image.grid)
         scores = dec.iou_prediction_head(queries[:1])[0, list(chosen)]
@@ -104,9 +173,7 @@ class FastMaskDecoder:
         queries = point_emb
         for i, layer in enumerate(tr.layers):
             queries, keys = _two_way_layer(layer, queries, keys, point_emb, pe, first if i == 0 else None)
-        q = queries + point_emb
-        a = tr.final_attn_token_to_image
-        out = _attend(a, a.q_proj(q), a.k_proj(keys + pe), a.v_proj(keys))
+        out = _token_to_image(tr.final_attn_token_to_image, queries + point_emb, keys + pe, keys)
         return tr.norm_final_attn(queries + out), keys
 
     def _upscale_and_project(self, keys, hyper, grid):
@@ -117,10 +184,10 @@ class FastMaskDecoder:
         second conv appends (di2, dj2). Only the M-channel result is reordered to raster.
         """
         conv1, norm, act1, conv2, act2 = self.sam.mask_decoder.output_upscaling
-        x = keys @ _as_matrix(conv1.weight) + conv1.bias.repeat(4)
+        x = torch.addmm(conv1.bias.repeat(4), keys, _as_matrix(conv1.weight))
         x = x.view(-1, conv1.out_channels)
         x = act1(F.layer_norm(x, (x.shape[1],), norm.weight, norm.bias, norm.eps))
-        x = x @ _as_matrix(conv2.weight) + conv2.bias.repeat(4)
+        x = torch.addmm(conv2.bias.repeat(4), x, _as_matrix(conv2.weight))
         x = act2(x.view(-1, conv2.out_channels))
         m = x @ hyper.t()
         h, w = grid
@@ -143,15 +210,16 @@ def _two_way_layer(layer: TwoWayAttentionBlock, queries, keys, query_pe, key_pe,
     queries = layer.norm1(queries)
 
     t2i, i2t = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
+    q = queries + query_pe
     if first is None:
         kpe = keys + key_pe
-        k_img, v_img, q_img = t2i.k_proj(kpe), t2i.v_proj(keys), i2t.q_proj(kpe)
+        q_img, t2i_out = None, _token_to_image(t2i, q, kpe, keys)
     else:
-        k_img, v_img, q_img = first
-    q = queries + query_pe
-    queries = layer.norm2(queries + _attend(t2i, t2i.q_proj(q), k_img, v_img))
+        (k_img, v_img, q_img), kpe = first, None
+        t2i_out = _attend(t2i, _project(t2i.q_proj, q), k_img, v_img)
+    queries = layer.norm2(queries + t2i_out)
     queries = layer.norm3(queries + layer.mlp(queries))
 
     q = queries + query_pe
-    keys = layer.norm4(keys + _attend(i2t, q_img, i2t.k_proj(q), i2t.v_proj(queries)))
+    keys = layer.norm4(keys + _image_to_token(i2t, q_img, kpe, q, queries))
     return queries, keys
