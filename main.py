@@ -1,7 +1,5 @@
 """Start MoPEFT Annotator: `python main.py [--project FOLDER] [--checkpoint PATH | --model NAME] [--device DEV]`."""
-import sys
-
-from app.ui.launch import main
+from app.ui.launch import script
 
 if __name__ == "__main__":
-    sys.exit(main())
+    script()

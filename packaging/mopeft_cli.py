@@ -1,7 +1,5 @@
 """Entry point of the bundled `mopeft` command line (PyInstaller needs a script)."""
-import sys
-
-from app.cli.main import main
+from app.cli.main import script
 
 if __name__ == "__main__":
-    sys.exit(main())
+    script()

@@ -7,6 +7,7 @@ import pkgutil
 import sys
 
 import app.cli
+from app.memory import use_tuned_malloc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,5 +32,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
+def script() -> None:
+    """The `mopeft` console script: `main` in a process with the tuned malloc settings (app.memory)."""
+    use_tuned_malloc()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    script()

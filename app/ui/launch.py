@@ -5,10 +5,12 @@ import argparse
 import sys
 from functools import partial
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.annotate.model_choice import ModelChoice, load_model
+from app.memory import release_free_memory, use_tuned_malloc
 from app.resources import ICON
 from app.ui.app_paths import AppPaths
 from app.ui.gui_gc import collect_on_gui_thread
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     qt_app.setWindowIcon(QIcon(str(ICON)))
     choice = ModelChoice(checkpoint=args.checkpoint, model=args.model, device=args.device)
     window = MainWindow(AppPaths.default(), partial(load_model, choice), device=args.device)
+    trim = QTimer(interval=60_000, timeout=release_free_memory)  # give back what the last job freed
+    trim.start()
     with collect_on_gui_thread():
         window.show()
         if args.project:
@@ -43,3 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             window.open_demo()
         return qt_app.exec()
+
+
+def script() -> None:
+    """The `mopeft-annotator` script and `python main.py`: `main` with the tuned malloc settings (app.memory)."""
+    use_tuned_malloc()
+    sys.exit(main())

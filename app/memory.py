@@ -1,0 +1,63 @@
+"""glibc malloc settings for big tensors: reuse freed memory instead of page-faulting fresh memory.
+
+On CPU, PyTorch allocates and frees tensors of hundreds of MB many times per forward pass (one
+vit_b global-attention score matrix is 12 x 4096 x 4096 floats, 805 MB). glibc serves each one
+from a fresh mmap and unmaps it on free, so the kernel faults in and zeroes gigabytes anew every
+pass: about 4 million page faults per vit_b encoder forward (docs/benchmarks.md). With mmap off,
+one arena and no automatic trimming, freed blocks are reused without faulting.
+
+glibc reads these settings only when a process starts, so the `mopeft` and `mopeft-annotator`
+scripts start themselves again once with them (`use_tuned_malloc`). The cost is that memory
+freed after a peak stays with the process until `release_free_memory()` hands it back; the
+window calls that once a minute. Set MOPEFT_MALLOC=system to keep the system's defaults.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import sys
+
+MARKER = "MOPEFT_MALLOC"
+TUNED = {
+    "MALLOC_MMAP_MAX_": "0",  # big blocks come from the heap, where they can be reused
+    "MALLOC_TRIM_THRESHOLD_": str(64 << 30),  # free() never gives the heap top back by itself
+    "MALLOC_TOP_PAD_": str(1 << 30),  # grow the heap in 1 GiB steps
+    "MALLOC_ARENA_MAX": "1",  # threads share the heap, so one thread's freed blocks serve another's
+}
+
+
+def _glibc() -> bool:
+    return sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+
+
+def tuned_environment(environ: dict[str, str]) -> dict[str, str] | None:
+    """The environment to restart with, or None when there is nothing to do.
+
+    Nothing to do off glibc, when MOPEFT_MALLOC is set (the restarted process, or a user's
+    MOPEFT_MALLOC=system), or when the user set any of the MALLOC_ variables themselves.
+    """
+    if not _glibc() or MARKER in environ or any(name in environ for name in TUNED):
+        return None
+    return {**environ, **TUNED, MARKER: "tuned"}
+
+
+def system_environment(environ: dict[str, str]) -> dict[str, str]:
+    """`environ` without the tuned settings and the marker: a child started with it restarts itself tuned."""
+    return {k: v for k, v in environ.items() if k != MARKER and k not in TUNED}
+
+
+def use_tuned_malloc() -> None:
+    """Restart this process with `TUNED` (same interpreter, same arguments) if it is not running with them."""
+    env = tuned_environment(dict(os.environ))
+    if env is not None and getattr(sys, "orig_argv", None):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, sys.orig_argv, env)
+
+
+def release_free_memory() -> bool:
+    """Hand memory that is free inside the process back to the system (glibc only); True if any was."""
+    if not _glibc():
+        return False
+    return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
