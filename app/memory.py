@@ -35,9 +35,10 @@ def tuned_environment(environ: dict[str, str]) -> dict[str, str] | None:
     """The environment to restart with, or None when there is nothing to do.
 
     Nothing to do off glibc, when MOPEFT_MALLOC is set (the restarted process, or a user's
-    MOPEFT_MALLOC=system), or when the user set any of the MALLOC_ variables themselves.
+    MOPEFT_MALLOC=system), when the user set any of the MALLOC_ variables themselves, or in a
+    PyInstaller bundle (its bootloader keeps state in the environment; restarting it is untested).
     """
-    if not _glibc() or MARKER in environ or any(name in environ for name in TUNED):
+    if not _glibc() or getattr(sys, "frozen", False) or MARKER in environ or any(name in environ for name in TUNED):
         return None
     return {**environ, **TUNED, MARKER: "tuned"}
 

@@ -77,3 +77,8 @@ def test_freed_memory_stays_until_released():
     kept, after_release, released = float(out[0]), float(out[1]), out[2]
     assert kept > 250  # freed, but kept for reuse instead of unmapped
     assert after_release < 50 and released == "True"
+
+
+def test_no_restart_inside_a_pyinstaller_bundle(monkeypatch):
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert memory.tuned_environment({"PATH": "/bin"}) is None
