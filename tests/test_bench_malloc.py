@@ -4,7 +4,7 @@ import re
 import pytest
 
 from app import memory
-from app.bench.malloc import MEASURES
+from app.bench.malloc import MEASURES, PEAK
 from app.cli.main import main
 
 
@@ -16,3 +16,4 @@ def test_bench_malloc_table(capsys):
     assert [row.split(" | ")[0][2:] for row in rows] == list(MEASURES)
     for row in rows:
         assert re.search(r"\| [\d.]+ s, [\d,]+ faults \| [\d.]+ s, [\d,]+ faults \| [\d.]+x \|$", row), row
+    assert any(re.fullmatch(rf"\| {PEAK} \| [\d.]+ GiB \| [\d.]+ GiB \| [\d.]+x \|", line) for line in lines)

@@ -17,6 +17,7 @@ import time
 from app import memory
 
 MEASURES = ("encoder forward (no grad)", "training step, full path", "training step, cached last:4 path")
+PEAK = "peak resident memory of the child"
 
 
 def register(sub) -> None:
@@ -28,7 +29,7 @@ def register(sub) -> None:
 
 
 def child(arch: str, repeat: int) -> dict[str, list[float]]:
-    """Time the measures in this process: {measure: [median seconds, median page faults]}."""
+    """Time the measures in this process: {measure: [median seconds, median page faults]}, and its peak RSS."""
     import copy
 
     import torch
@@ -68,12 +69,14 @@ def child(arch: str, repeat: int) -> dict[str, list[float]]:
             seconds.append(time.perf_counter() - t0)
             faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
         result[name] = [statistics.median(seconds), statistics.median(faults)]
+    result[PEAK] = [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 0]  # Linux: KiB -> GiB
     return result
 
 
 def _spawn(setting: str, arch: str, repeat: int) -> dict[str, list[float]]:
     env = memory.system_environment(dict(os.environ))
-    env = memory.tuned_environment(env) if setting == "tuned" else {**env, memory.MARKER: "system"}
+    if setting == "tuned":
+        env = memory.tuned_environment({**env, memory.MARKER: "tuned"})
     code = f"import json; from app.bench.malloc import child; print(json.dumps(child({arch!r}, {repeat})))"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.splitlines()[-1])
@@ -96,4 +99,6 @@ def run(args) -> int:
     for name in MEASURES:
         (s, sf), (t, tf) = ([statistics.median(r[name][i] for r in runs[k]) for i in (0, 1)] for k in runs)
         print(f"| {name} | {s:.2f} s, {sf:,.0f} faults | {t:.2f} s, {tf:,.0f} faults | {t / s:.2f}x |")
+    s, t = (statistics.median(r[PEAK][0] for r in runs[k]) for k in runs)
+    print(f"| {PEAK} | {s:.2f} GiB | {t:.2f} GiB | {t / s:.2f}x |")
     return 0
