@@ -6,14 +6,10 @@ the base weights keep their state-dict keys and a SAM checkpoint loads into a wr
 from __future__ import annotations
 
 import torch
-from segment_anything.modeling.image_encoder import (
-    Block,
-    add_decomposed_rel_pos,
-    window_partition,
-    window_unpartition,
-)
+from segment_anything.modeling.image_encoder import Block, window_partition, window_unpartition
 from torch import nn
 
+from app.mopeft.attention_probs import attention_probabilities
 from app.mopeft.kinds import PEFTKind
 
 
@@ -53,7 +49,7 @@ class MoPEFTBlock(nn.Module):
         return x + m
 
     def _attention(self, x: torch.Tensor, gates: dict[str, torch.Tensor]) -> torch.Tensor:
-        """SAM's Attention.forward, step for step, with the kinds' qkv and output hooks."""
+        """SAM's Attention.forward, step for step (probabilities computed in place), with the kinds' hooks."""
         attn = self.attn
         B, H, W, _ = x.shape
         qkv = attn.qkv(x)
@@ -62,10 +58,8 @@ class MoPEFTBlock(nn.Module):
         qkv = qkv.reshape(B, H * W, 3, attn.num_heads, -1).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.reshape(3, B * attn.num_heads, H * W, -1).unbind(0)
 
-        weights = (q * attn.scale) @ k.transpose(-2, -1)
-        if attn.use_rel_pos:
-            weights = add_decomposed_rel_pos(weights, q, attn.rel_pos_h, attn.rel_pos_w, (H, W), (H, W))
-        out = weights.softmax(dim=-1) @ v
+        rel_pos = (attn.rel_pos_h, attn.rel_pos_w) if attn.use_rel_pos else None
+        out = attention_probabilities(q, k, attn.scale, rel_pos, (H, W)) @ v
         for name, g in gates.items():
             out = self.peft[name].adjust_attention(q, out, g)
         x = out.view(B, attn.num_heads, H, W, -1).permute(0, 2, 3, 1, 4).reshape(B, H, W, -1)

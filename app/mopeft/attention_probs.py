@@ -1,0 +1,51 @@
+"""SAM's attention probabilities, softmax(q·kᵀ·scale + decomposed relative position), computed in place.
+
+A global-attention block of vit_b holds 12 x 4096 x 4096 scores (805 MB). Written the plain way, the two
+bias additions, the softmax and the softmax's backward each allocate another such tensor, and on Linux every
+one is a fresh mmap that the kernel faults in page by page. Here the scores tensor is reused for all of
+them, so a training step allocates one score-sized tensor forward and one backward per block instead of
+four and two (docs/benchmarks.md). The maths is segment_anything's `add_decomposed_rel_pos` then softmax.
+"""
+from __future__ import annotations
+
+import torch
+from segment_anything.modeling.image_encoder import get_rel_pos
+
+
+class _BiasedSoftmax(torch.autograd.Function):
+    """softmax(scores + rel_h[..., None] + rel_w[..., None, :]) over (h, w) keys, overwriting scores."""
+
+    @staticmethod
+    def forward(ctx, scores, rel_h, rel_w):
+        b, h, w, kh, kw = rel_h.shape[0], rel_h.shape[1], rel_h.shape[2], rel_h.shape[3], rel_w.shape[3]
+        grid = scores.view(b, h, w, kh, kw)
+        grid.add_(rel_h[..., None]).add_(rel_w[..., None, :])
+        torch.softmax(scores, dim=-1, out=scores)
+        ctx.mark_dirty(scores)
+        ctx.save_for_backward(scores)
+        ctx.grid = (b, h, w, kh, kw)
+        return scores
+
+    @staticmethod
+    def backward(ctx, grad):
+        (probs,) = ctx.saved_tensors
+        grad = grad.contiguous()  # the softmax backward below overwrites it, as nothing else reads it
+        torch._softmax_backward_data(grad, probs, -1, probs.dtype, grad_input=grad)
+        grid = grad.view(ctx.grid)
+        return grad, grid.sum(-1), grid.sum(-2)
+
+
+def attention_probabilities(q: torch.Tensor, k: torch.Tensor, scale: float, rel_pos: tuple | None,
+                            size: tuple[int, int]) -> torch.Tensor:
+    """softmax((q·scale)·kᵀ + decomposed rel-pos bias) for (B, h·w, d) q and k on an h x w grid.
+
+    `rel_pos` is (rel_pos_h, rel_pos_w) of SAM's Attention, or None when it uses none.
+    """
+    scores = (q * scale) @ k.transpose(-2, -1)
+    if rel_pos is None:
+        return scores.softmax(dim=-1)
+    h, w = size
+    r_q = q.reshape(q.shape[0], h, w, -1)
+    rel_h = torch.einsum("bhwc,hkc->bhwk", r_q, get_rel_pos(h, h, rel_pos[0]))
+    rel_w = torch.einsum("bhwc,wkc->bhwk", r_q, get_rel_pos(w, w, rel_pos[1]))
+    return _BiasedSoftmax.apply(scores, rel_h, rel_w)
