@@ -9,7 +9,7 @@ import torch
 from segment_anything.modeling.image_encoder import Block, window_partition, window_unpartition
 from torch import nn
 
-from app.mopeft.attention_probs import attention_probabilities
+from app.sam.attention import attention_probabilities
 from app.mopeft.kinds import PEFTKind
 
 

@@ -11,6 +11,8 @@ from functools import partial
 import torch
 from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
 
+from app.sam.attention import use_in_place_attention
+
 
 @dataclass(frozen=True)
 class SamArch:
@@ -46,7 +48,10 @@ ARCHS: dict[str, SamArch] = {
 
 
 def build_sam(arch: str | SamArch) -> Sam:
-    """Build a SAM model with random weights for an architecture name or spec, in eval mode."""
+    """Build a SAM model with random weights for an architecture name or spec, in eval mode.
+
+    Its encoder attention computes probabilities in place (`app.sam.attention`): same maths, less memory traffic.
+    """
     a = ARCHS[arch] if isinstance(arch, str) else arch
     emb = a.embedding_size
     sam = Sam(
@@ -82,4 +87,4 @@ def build_sam(arch: str | SamArch) -> Sam:
         pixel_mean=[123.675, 116.28, 103.53],
         pixel_std=[58.395, 57.12, 57.375],
     )
-    return sam.eval()
+    return use_in_place_attention(sam).eval()

@@ -3,7 +3,7 @@ import pytest
 import torch
 from segment_anything.modeling.image_encoder import add_decomposed_rel_pos
 
-from app.mopeft.attention_probs import _BiasedSoftmax, attention_probabilities
+from app.sam.attention import _BiasedSoftmax, attention_probabilities
 
 
 def _reference(q, k, scale, rel_pos, size):
@@ -42,3 +42,27 @@ def test_biased_softmax_passes_gradcheck():
     rel_w = torch.randn(b, h, w, w, dtype=torch.double, requires_grad=True)
     # the function overwrites its scores argument, so each call gets a copy
     assert torch.autograd.gradcheck(lambda s, rh, rw: _BiasedSoftmax.apply(s.clone(), rh, rw), (scores, rel_h, rel_w))
+
+
+def test_built_sams_encode_as_segment_anything_does():
+    import copy
+
+    from segment_anything.modeling.image_encoder import Attention
+
+    from app.sam.attention import InPlaceAttention
+    from app.sam.variants import build_sam
+
+    torch.manual_seed(2)
+    sam = build_sam("tiny")
+    assert all(type(block.attn) is InPlaceAttention for block in sam.image_encoder.blocks)
+    reference = copy.deepcopy(sam)
+    for block in reference.image_encoder.blocks:
+        block.attn.__class__ = Attention
+    assert sam.state_dict().keys() == reference.state_dict().keys()
+    image = torch.randn(1, 3, sam.image_encoder.img_size, sam.image_encoder.img_size, requires_grad=True)
+    ours = sam.image_encoder(image)
+    (grad,) = torch.autograd.grad(ours.square().sum(), image)
+    ref = reference.image_encoder(image)
+    (ref_grad,) = torch.autograd.grad(ref.square().sum(), image)
+    torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(grad, ref_grad, atol=1e-5, rtol=1e-4)

@@ -5,11 +5,14 @@ bias additions, the softmax and the softmax's backward each allocate another suc
 one is a fresh mmap that the kernel faults in page by page. Here the scores tensor is reused for all of
 them, so a training step allocates one score-sized tensor forward and one backward per block instead of
 four and two (docs/benchmarks.md). The maths is segment_anything's `add_decomposed_rel_pos` then softmax.
+Every SAM that `build_sam` makes runs its encoder attention this way (`InPlaceAttention`), and so do
+MoPEFT's blocks.
 """
 from __future__ import annotations
 
 import torch
-from segment_anything.modeling.image_encoder import get_rel_pos
+from segment_anything.modeling import Sam
+from segment_anything.modeling.image_encoder import Attention, get_rel_pos
 
 
 class _BiasedSoftmax(torch.autograd.Function):
@@ -49,3 +52,24 @@ def attention_probabilities(q: torch.Tensor, k: torch.Tensor, scale: float, rel_
     rel_h = torch.einsum("bhwc,hkc->bhwk", r_q, get_rel_pos(h, h, rel_pos[0]))
     rel_w = torch.einsum("bhwc,wkc->bhwk", r_q, get_rel_pos(w, w, rel_pos[1]))
     return _BiasedSoftmax.apply(scores, rel_h, rel_w)
+
+
+class InPlaceAttention(Attention):
+    """segment_anything's image-encoder Attention, same weights and maths, probabilities computed in place."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, h, w, _ = x.shape
+        qkv = self.qkv(x).reshape(b, h * w, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.reshape(3, b * self.num_heads, h * w, -1).unbind(0)
+        rel_pos = (self.rel_pos_h, self.rel_pos_w) if self.use_rel_pos else None
+        out = attention_probabilities(q, k, self.scale, rel_pos, (h, w)) @ v
+        return self.proj(out.view(b, self.num_heads, h, w, -1).permute(0, 2, 3, 1, 4).reshape(b, h, w, -1))
+
+
+def use_in_place_attention(sam: Sam) -> Sam:
+    """Switch every encoder block's Attention to `InPlaceAttention` (a class change: parameters, state-dict
+    keys and checkpoints stay as they are); returns `sam`."""
+    for block in sam.image_encoder.blocks:
+        if type(block.attn) is Attention:
+            block.attn.__class__ = InPlaceAttention
+    return sam
