@@ -66,3 +66,4 @@ def test_built_sams_encode_as_segment_anything_does():
     (ref_grad,) = torch.autograd.grad(ref.square().sum(), image)
     torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(grad, ref_grad, atol=1e-5, rtol=1e-4)
+

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 from segment_anything.modeling import Sam
-from segment_anything.modeling.image_encoder import Attention, get_rel_pos
+from segment_anything.modeling.image_encoder import Attention, add_decomposed_rel_pos, get_rel_pos
 
 
 class _BiasedSoftmax(torch.autograd.Function):
@@ -42,11 +42,14 @@ def attention_probabilities(q: torch.Tensor, k: torch.Tensor, scale: float, rel_
                             size: tuple[int, int]) -> torch.Tensor:
     """softmax((q·scale)·kᵀ + decomposed rel-pos bias) for (B, h·w, d) q and k on an h x w grid.
 
-    `rel_pos` is (rel_pos_h, rel_pos_w) of SAM's Attention, or None when it uses none.
+    `rel_pos` is (rel_pos_h, rel_pos_w) of SAM's Attention, or None when it uses none. In place on CPU;
+    on other devices segment_anything's own composition.
     """
     scores = (q * scale) @ k.transpose(-2, -1)
     if rel_pos is None:
         return scores.softmax(dim=-1)
+    if q.device.type != "cpu":  # GPU allocators cache (no faults to save); autocast keeps its fp32 softmax
+        return add_decomposed_rel_pos(scores, q, rel_pos[0], rel_pos[1], size, size).softmax(dim=-1)
     h, w = size
     r_q = q.reshape(q.shape[0], h, w, -1)
     rel_h = torch.einsum("bhwc,hkc->bhwk", r_q, get_rel_pos(h, h, rel_pos[0]))
