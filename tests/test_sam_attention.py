@@ -67,3 +67,17 @@ def test_built_sams_encode_as_segment_anything_does():
     torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(grad, ref_grad, atol=1e-5, rtol=1e-4)
 
+
+
+def test_other_devices_use_segment_anythings_composition(monkeypatch):
+    """Off the CPU (here the shape-only "meta" device) the in-place Function is not used."""
+    def refuse(*args):
+        raise AssertionError("in-place path used off the CPU")
+
+    monkeypatch.setattr(_BiasedSoftmax, "apply", refuse)
+    q = k = torch.empty(2, 12, 8, device="meta")
+    rel_pos = (torch.empty(5, 8, device="meta"), torch.empty(7, 8, device="meta"))
+    assert attention_probabilities(q, k, 0.3, rel_pos, (3, 4)).shape == (2, 12, 12)
+    with pytest.raises(AssertionError, match="in-place path"):
+        attention_probabilities(torch.randn(2, 12, 8), torch.randn(2, 12, 8), 0.3,
+                                (torch.randn(5, 8), torch.randn(7, 8)), (3, 4))
