@@ -13,12 +13,13 @@ enough holes have merged. A vit_b training step peaked at 10.4 GB instead of 6.0
 
 glibc reads these settings only when a process starts, so with MOPEFT_MALLOC=tuned the `mopeft`
 and `mopeft-annotator` scripts start themselves again once with them (`use_tuned_malloc`). Memory
-freed after a peak stays with the process until `release_free_memory()` hands it back; the window
-calls that once a minute.
+freed after a peak stays with the process until `release_free_memory()` hands it back; a window
+running tuned calls that once a minute.
 """
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 import sys
@@ -32,8 +33,19 @@ TUNED = {
 }
 
 
-def _glibc() -> bool:
+def on_glibc() -> bool:
+    """True on Linux with glibc, the only C library these settings are for."""
     return sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+
+
+def running_tuned(environ=os.environ) -> bool:
+    """True when this process was started with MOPEFT_MALLOC=tuned and the settings are in place."""
+    return on_glibc() and environ.get(MARKER) == "tuned" and all(name in environ for name in TUNED)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL("libc.so.6")
 
 
 def tuned_environment(environ: dict[str, str]) -> dict[str, str] | None:
@@ -43,9 +55,7 @@ def tuned_environment(environ: dict[str, str]) -> dict[str, str] | None:
     environment; restarting it is untested), when MOPEFT_MALLOC=tuned asks for it and the settings
     are not all in place yet. A MALLOC_ variable the user set keeps the user's value.
     """
-    if not _glibc() or getattr(sys, "frozen", False) or environ.get(MARKER) != "tuned":
-        return None
-    if all(name in environ for name in TUNED):
+    if not on_glibc() or getattr(sys, "frozen", False) or environ.get(MARKER) != "tuned" or running_tuned(environ):
         return None
     return {**TUNED, **environ}
 
@@ -66,6 +76,4 @@ def use_tuned_malloc() -> None:
 
 def release_free_memory() -> bool:
     """Hand memory that is free inside the process back to the system (glibc only); True if any was."""
-    if not _glibc():
-        return False
-    return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
+    return on_glibc() and bool(_libc().malloc_trim(0))

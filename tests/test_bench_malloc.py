@@ -8,7 +8,7 @@ from app.bench.malloc import MEASURES, PEAK
 from app.cli.main import main
 
 
-@pytest.mark.skipif(not memory._glibc(), reason="the malloc settings apply to glibc (Linux) only")
+@pytest.mark.skipif(not memory.on_glibc(), reason="the malloc settings apply to glibc (Linux) only")
 def test_bench_malloc_table(capsys):
     assert main(["bench", "malloc", "--arch", "tiny", "--repeat", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()

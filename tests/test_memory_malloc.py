@@ -8,7 +8,7 @@ import pytest
 
 from app import memory
 
-pytestmark = pytest.mark.skipif(not memory._glibc(), reason="the malloc settings apply to glibc (Linux) only")
+pytestmark = pytest.mark.skipif(not memory.on_glibc(), reason="the malloc settings apply to glibc (Linux) only")
 
 
 def _env(**changes) -> dict[str, str]:

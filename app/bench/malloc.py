@@ -85,7 +85,7 @@ def _spawn(setting: str, arch: str, repeat: int) -> dict[str, list[float]]:
 def run(args) -> int:
     import torch
 
-    if not memory._glibc():
+    if not memory.on_glibc():
         print("error: the malloc settings apply to glibc (Linux) only", file=sys.stderr)
         return 2
     print(f"mopeft bench malloc --arch {args.arch} --repeat {args.repeat} --rounds {args.rounds} "

@@ -10,7 +10,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.annotate.model_choice import ModelChoice, load_model
-from app.memory import release_free_memory, use_tuned_malloc
+from app.memory import release_free_memory, running_tuned, use_tuned_malloc
 from app.resources import ICON
 from app.ui.app_paths import AppPaths
 from app.ui.gui_gc import collect_on_gui_thread
@@ -38,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     qt_app.setWindowIcon(QIcon(str(ICON)))
     choice = ModelChoice(checkpoint=args.checkpoint, model=args.model, device=args.device)
     window = MainWindow(AppPaths.default(), partial(load_model, choice), device=args.device)
-    trim = QTimer(interval=60_000, timeout=release_free_memory)  # give back what the last job freed
-    trim.start()
+    trim = QTimer(interval=60_000, timeout=release_free_memory)  # the tuned heap keeps what jobs free
+    if running_tuned():
+        trim.start()
     with collect_on_gui_thread():
         window.show()
         if args.project:
