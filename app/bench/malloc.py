@@ -30,35 +30,11 @@ def register(sub) -> None:
 
 def child(arch: str, repeat: int) -> dict[str, list[float]]:
     """Time the measures in this process: {measure: [median seconds, median page faults]}, and its peak RSS."""
-    import copy
+    from app.bench.overhead import StepModels
 
-    import torch
-
-    from app.bench.overhead import _training_step
-    from app.mopeft import MoPEFTConfig, encode_from, encode_until, frozen_prefix_length, wrap
-    from app.sam.variants import build_sam
-
-    torch.manual_seed(0)
-    plain = build_sam(arch)
-    full = wrap(copy.deepcopy(plain), MoPEFTConfig())
-    last = wrap(plain, MoPEFTConfig(blocks="last:4"))
-    side = plain.image_encoder.img_size
-    image = torch.randn(1, 3, side, side)
-    start = frozen_prefix_length(last)
-    with torch.no_grad():
-        tokens = encode_until(last, image, start)
-    opt_full = torch.optim.AdamW([p for p in full.parameters() if p.requires_grad], lr=1e-4)
-    opt_last = torch.optim.AdamW([p for p in last.parameters() if p.requires_grad], lr=1e-4)
-
-    def encode():
-        with torch.no_grad():
-            full.image_encoder(image)
-
-    calls = dict(zip(MEASURES, (
-        encode,
-        lambda: _training_step(full, opt_full, lambda: full.image_encoder(image)),
-        lambda: _training_step(last, opt_last, lambda: encode_from(last, tokens, start)),
-    )))
+    m = StepModels.build(arch, cached_blocks=4)
+    steps = m.step_calls()
+    calls = dict(zip(MEASURES, (m.encode_call(m.full), steps["full"], steps["cached"])))
     result = {}
     for name, fn in calls.items():
         fn()

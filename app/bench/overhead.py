@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +21,7 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _training_step(sam, optimizer, forward_embedding):
+def training_step(sam, optimizer, forward_embedding):
     """One one-click training step: embedding, mask decoder, BCE on the low-res logits, backward, update."""
     emb = forward_embedding()
     size = emb.shape[-1] * 4
@@ -36,42 +38,65 @@ def _training_step(sam, optimizer, forward_embedding):
     optimizer.step()
 
 
-def measure(arch: str, repeat: int, cached_blocks: int, emit) -> None:
-    """Measure one architecture, calling emit(measure, value) for each row as soon as it is known."""
-    torch.manual_seed(0)
-    plain = build_sam(arch)
-    full = wrap(copy.deepcopy(plain), MoPEFTConfig())
-    last = wrap(copy.deepcopy(plain), MoPEFTConfig(blocks=f"last:{cached_blocks}"))
-    side = plain.image_encoder.img_size
-    image = torch.randn(1, 3, side, side)
+@dataclass
+class StepModels:
+    """Random-weight SAM of one architecture, plain and wrapped two ways, with one image and its cached tokens."""
 
-    def encode(model):
+    plain: torch.nn.Module
+    full: torch.nn.Module  # MoPEFT on every block
+    last: torch.nn.Module  # MoPEFT on the last N blocks
+    image: torch.Tensor
+    start: int  # first wrapped block of `last`
+    tokens: torch.Tensor  # output of `last`'s frozen blocks on `image`
+
+    @classmethod
+    def build(cls, arch: str, cached_blocks: int) -> "StepModels":
+        torch.manual_seed(0)
+        plain = build_sam(arch)
+        full = wrap(copy.deepcopy(plain), MoPEFTConfig())
+        last = wrap(copy.deepcopy(plain), MoPEFTConfig(blocks=f"last:{cached_blocks}"))
+        side = plain.image_encoder.img_size
+        image = torch.randn(1, 3, side, side)
+        start = frozen_prefix_length(last)
+        with torch.no_grad():
+            tokens = encode_until(last, image, start)
+        return cls(plain, full, last, image, start, tokens)
+
+    def encode_call(self, model: torch.nn.Module) -> Callable[[], None]:
+        """A no-grad encoder forward of `model` on the image."""
         def run():
             with torch.no_grad():
-                model.image_encoder(image)
+                model.image_encoder(self.image)
         return run
 
-    t = time_interleaved({"plain": encode(plain), "wrapped": encode(full)}, repeat)
+    def step_calls(self) -> dict[str, Callable[[], None]]:
+        """One training step each: "full" (every block), "uncached" (last N, frozen blocks rerun), "cached"."""
+        opt_full = torch.optim.AdamW([p for p in self.full.parameters() if p.requires_grad], lr=1e-4)
+        opt_last = torch.optim.AdamW([p for p in self.last.parameters() if p.requires_grad], lr=1e-4)
+        return {
+            "full": lambda: training_step(self.full, opt_full, lambda: self.full.image_encoder(self.image)),
+            "uncached": lambda: training_step(self.last, opt_last, lambda: self.last.image_encoder(self.image)),
+            "cached": lambda: training_step(self.last, opt_last,
+                                            lambda: encode_from(self.last, self.tokens, self.start)),
+        }
+
+
+def measure(arch: str, repeat: int, cached_blocks: int, emit) -> None:
+    """Measure one architecture, calling emit(measure, value) for each row as soon as it is known."""
+    m = StepModels.build(arch, cached_blocks)
+    side = m.image.shape[-1]
+    t = time_interleaved({"plain": m.encode_call(m.plain), "wrapped": m.encode_call(m.full)}, repeat)
     emit(f"encoder forward, plain SAM ({side}x{side})", f"{median(t['plain']):.3f} s")
     emit("encoder forward, MoPEFT all blocks (lora+prefix+adapter)", f"{median(t['wrapped']):.3f} s")
     emit("  ratio wrapped / plain (goal <= 1.2)", f"{median(t['wrapped']) / median(t['plain']):.3f}x")
 
-    counts = trainable_parameters(full)
+    counts = trainable_parameters(m.full)
     for kind, n in counts.per_kind.items():
         emit(f"trainable parameters, {kind}", f"{n:,} ({n / counts.total:.2%})")
     emit("trainable parameters, all kinds (goal <= 2 %)", f"{counts.trainable:,} ({counts.share:.2%})")
     emit("model parameters", f"{counts.total:,}")
 
-    start = frozen_prefix_length(last)
-    with torch.no_grad():
-        tokens = encode_until(last, image, start)
-    opt_full = torch.optim.AdamW([p for p in full.parameters() if p.requires_grad], lr=1e-4)
-    opt_last = torch.optim.AdamW([p for p in last.parameters() if p.requires_grad], lr=1e-4)
-    t = time_interleaved({
-        "full": lambda: _training_step(full, opt_full, lambda: full.image_encoder(image)),
-        "uncached": lambda: _training_step(last, opt_last, lambda: last.image_encoder(image)),
-        "cached": lambda: _training_step(last, opt_last, lambda: encode_from(last, tokens, start)),
-    }, repeat)
+    t = time_interleaved(m.step_calls(), repeat)
     emit("training step, full path (MoPEFT on all blocks)", f"{median(t['full']):.3f} s")
     emit(f"training step, last:{cached_blocks} without the cache", f"{median(t['uncached']):.3f} s")
     emit(f"training step, cached last:{cached_blocks} path", f"{median(t['cached']):.3f} s")
