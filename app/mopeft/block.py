@@ -9,8 +9,8 @@ import torch
 from segment_anything.modeling.image_encoder import Block, window_partition, window_unpartition
 from torch import nn
 
-from app.sam.attention import attention_probabilities
 from app.mopeft.kinds import PEFTKind
+from app.sam.attention import attention_probabilities, merge_heads, split_heads
 
 
 class MoPEFTBlock(nn.Module):
@@ -55,12 +55,10 @@ class MoPEFTBlock(nn.Module):
         qkv = attn.qkv(x)
         for name, g in gates.items():
             qkv = self.peft[name].adjust_qkv(x, qkv, g)
-        qkv = qkv.reshape(B, H * W, 3, attn.num_heads, -1).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.reshape(3, B * attn.num_heads, H * W, -1).unbind(0)
+        q, k, v = split_heads(qkv, attn.num_heads)
 
         rel_pos = (attn.rel_pos_h, attn.rel_pos_w) if attn.use_rel_pos else None
         out = attention_probabilities(q, k, attn.scale, rel_pos, (H, W)) @ v
         for name, g in gates.items():
             out = self.peft[name].adjust_attention(q, out, g)
-        x = out.view(B, attn.num_heads, H, W, -1).permute(0, 2, 3, 1, 4).reshape(B, H, W, -1)
-        return attn.proj(x)
+        return attn.proj(merge_heads(out, B, (H, W)))

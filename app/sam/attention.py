@@ -20,13 +20,13 @@ class _BiasedSoftmax(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, scores, rel_h, rel_w):
-        b, h, w, kh, kw = rel_h.shape[0], rel_h.shape[1], rel_h.shape[2], rel_h.shape[3], rel_w.shape[3]
-        grid = scores.view(b, h, w, kh, kw)
+        b, h, w, kh = rel_h.shape
+        grid = scores.view(b, h, w, kh, rel_w.shape[3])
         grid.add_(rel_h[..., None]).add_(rel_w[..., None, :])
         torch.softmax(scores, dim=-1, out=scores)
         ctx.mark_dirty(scores)
         ctx.save_for_backward(scores)
-        ctx.grid = (b, h, w, kh, kw)
+        ctx.grid = grid.shape
         return scores
 
     @staticmethod
@@ -62,11 +62,22 @@ class InPlaceAttention(Attention):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, h, w, _ = x.shape
-        qkv = self.qkv(x).reshape(b, h * w, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.reshape(3, b * self.num_heads, h * w, -1).unbind(0)
+        q, k, v = split_heads(self.qkv(x), self.num_heads)
         rel_pos = (self.rel_pos_h, self.rel_pos_w) if self.use_rel_pos else None
-        out = attention_probabilities(q, k, self.scale, rel_pos, (h, w)) @ v
-        return self.proj(out.view(b, self.num_heads, h, w, -1).permute(0, 2, 3, 1, 4).reshape(b, h, w, -1))
+        return self.proj(merge_heads(attention_probabilities(q, k, self.scale, rel_pos, (h, w)) @ v, b, (h, w)))
+
+
+def split_heads(qkv: torch.Tensor, num_heads: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The (B, H, W, 3·C) output of SAM's qkv projection as q, k, v, each (B·heads, H·W, C/heads)."""
+    b, h, w, _ = qkv.shape
+    qkv = qkv.reshape(b, h * w, 3, num_heads, -1).permute(2, 0, 3, 1, 4)
+    return qkv.reshape(3, b * num_heads, h * w, -1).unbind(0)
+
+
+def merge_heads(out: torch.Tensor, batch: int, size: tuple[int, int]) -> torch.Tensor:
+    """Attention output (B·heads, H·W, C/heads) back to (B, H, W, C)."""
+    h, w = size
+    return out.view(batch, out.shape[0] // batch, h, w, -1).permute(0, 2, 3, 1, 4).reshape(batch, h, w, -1)
 
 
 def use_in_place_attention(sam: Sam) -> Sam:
