@@ -51,7 +51,7 @@ def _attend(attn: Attention, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) 
 def _project(linear: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """linear(x) for (N, C) tokens of one sample; a gated (LoRA) projection is given them as a batch
     of one, since its gate averages over the tokens of each sample."""
-    return linear(x) if type(linear) is nn.Linear else linear(x[None])[0]
+    return linear(x) if _plain(linear) else linear(x[None])[0]
 
 
 def _plain(*layers: nn.Module) -> bool:
@@ -62,6 +62,11 @@ def _plain(*layers: nn.Module) -> bool:
 def _heads(linear: nn.Linear, h: int) -> torch.Tensor:
     """A projection's weight (D, C) split by output head: (h, D/h, C)."""
     return linear.weight.view(h, -1, linear.weight.shape[1])
+
+
+def _query_heads(q: torch.Tensor, h: int) -> torch.Tensor:
+    """Projected image queries (HW, D) split by head and transposed: (h, D/h, HW)."""
+    return q.view(q.shape[0], h, -1).permute(1, 2, 0)
 
 
 def _token_to_image(attn: Attention, q_in: torch.Tensor, kpe: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
@@ -101,7 +106,7 @@ def _image_to_token(attn: Attention, q_t: torch.Tensor | None, kpe: torch.Tensor
         scores = torch.addmm(bias, qk, kpe.t()).view(h, n, -1)
     else:
         if q_t is None:
-            q_t = _project(attn.q_proj, kpe).view(-1, h, d).permute(1, 2, 0)
+            q_t = _query_heads(_project(attn.q_proj, kpe), h)
         scores = kh @ q_t
     p = torch.softmax(scores / math.sqrt(d), dim=1)
     if fold and _plain(attn.out_proj):
@@ -136,7 +141,7 @@ class FastMaskDecoder:
         layer = self.sam.mask_decoder.transformer.layers[0]
         kpe = keys + pe
         t2i, i2t = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
-        q_t = _project(i2t.q_proj, kpe).view(kpe.shape[0], i2t.num_heads, -1).permute(1, 2, 0).contiguous()
+        q_t = _query_heads(_project(i2t.q_proj, kpe), i2t.num_heads).contiguous()
         return _project(t2i.k_proj, kpe), _project(t2i.v_proj, keys), q_t
 
     @torch.no_grad()
