@@ -64,3 +64,28 @@ def test_heatmap_and_kind_means_follow_the_gates(tmp_path):
     bright = image[top + ch + 5, left + 5]   # blocks.10 (second row, model order), lora: 0.9 -> yellow
     dark = image[top + ch + 5, left + cw + 5]  # blocks.10, adapter: 0.1 -> dark purple
     assert int(bright.sum()) > int(dark.sum()) + 200
+
+
+def test_kind_lr_reaches_the_trainer_lora_at_zero_stays_zero_shot(tmp_path):
+    model = tmp_path / "tiny.pth"
+    shutil.copy(FIXTURE, model)
+    train, test = _synth(tmp_path / "train", "cells", 1), _synth(tmp_path / "test", "cells", 2)
+    out = tmp_path / "out"
+    assert main(["bench", "adapt", "--model", str(model), "--train", train, "--test", test, "--configs", "lora,adapter",
+                 "--steps", "3", "--seeds", "1", "--blocks", "last:2", "--max-clicks", "2", "--kind-lr", "lora=0",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "adapt.json").read_text())
+    assert report["kind_lr"] == {"prefix": 10.0, "lora": 0.0, "gate": 1.0}
+    result = report["datasets"]["train"]
+    # LoRA's B starts at zero and never moves at rate 0 (its gates do, but they scale a zero update)
+    assert result["configs"]["lora"]["miou_1click"]["mean"] == result["zero_shot"]["miou_1click"]
+    assert result["configs"]["adapter"]["miou_1click"]["mean"] != result["zero_shot"]["miou_1click"]
+    assert "lora 0x" in (out / "adapt.md").read_text()
+
+
+@pytest.mark.parametrize("text", ["lora", "lora=fast", "lora=-1", "dora=0.3", "lora=nan"])
+def test_bad_kind_lr_is_refused_naming_the_part(tmp_path, capsys, text):
+    with pytest.raises(SystemExit):
+        main(["bench", "adapt", "--train", "a.json", "--test", "b.json", "--kind-lr", f"prefix=5,{text}",
+              "--out", str(tmp_path)])
+    assert f"--kind-lr: kind learning rate {text!r}" in capsys.readouterr().err

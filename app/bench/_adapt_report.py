@@ -15,11 +15,15 @@ def _pm(stat: dict, digits: int) -> str:
     return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
 
 
+def _scales(kind_lr: dict | None) -> str:
+    return ", ".join(f"{kind} {scale:g}x" for kind, scale in kind_lr.items()) if kind_lr else "default"
+
+
 def markdown(report: dict) -> str:
     """The results table (one row per dataset and configuration) and the gate table of MoPEFT per dataset."""
     lines = [f"`{report['model']}` on {report['device']}, {report['steps']} steps, blocks {report['blocks']}, "
-             f"{report['seeds']} seed(s); 1-click mIoU (higher is better) and NoC@85 (lower is better) on each "
-             "dataset's test file, mean ± std over seeds.", "",
+             f"{report['seeds']} seed(s), learning-rate scales {_scales(report.get('kind_lr'))}; 1-click mIoU "
+             "(higher is better) and NoC@85 (lower is better) on each dataset's test file, mean ± std over seeds.", "",
              "| dataset | configuration | 1-click mIoU | NoC@85 | trainable parameters | training time (s) |",
              "|---|---|---|---|---|---|"]
     for name, result in report["datasets"].items():

@@ -11,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from app.trainer.settings import PRESETS
+from app.trainer.settings import PRESETS, parse_kind_lr
+
 
 def register(sub) -> None:
     p = sub.add_parser("adapt", help="zero-shot vs LoRA, Prefix, Adapter and MoPEFT on COCO datasets, with gates",
@@ -27,6 +28,9 @@ def register(sub) -> None:
     p.add_argument("--seeds", type=int, default=3, help="runs per configuration, seeds 0..K-1 (default 3)")
     p.add_argument("--blocks", default="last:4", help="encoder blocks with PEFT modules (default last:4)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the trainer's)")
+    p.add_argument("--kind-lr", default="", metavar="KIND=SCALE,...",
+                   help="learning-rate scales per PEFT kind over the trainer's defaults (prefix=10,gate=1), "
+                        "e.g. lora=0.3")
     p.add_argument("--max-clicks", type=int, default=20, help="click budget of the NoC protocol (default 20)")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="default: CUDA, then MPS, else CPU")
     p.add_argument("--out", default="bench-adapt", help="folder for adapt.md, adapt.json and gate heatmaps")
@@ -56,6 +60,10 @@ def run(args) -> int:
     if args.steps < 1 or args.seeds < 1:
         args.parser.error("--steps and --seeds must be at least 1")
     try:
+        args.kind_lr = parse_kind_lr(args.kind_lr)
+    except ValueError as exc:
+        args.parser.error(f"--kind-lr: {exc}")
+    try:
         loaded = load_sam(args.model, device=choose_device(args.device).device)
         pairs = [DatasetPair.load(name, train, test) for name, train, test in zip(names, trains, tests)]
     except (CheckpointError, CocoError, ValueError, OSError) as exc:
@@ -66,7 +74,8 @@ def run(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {"model": args.model, "device": str(loaded.sam.device), "steps": args.steps, "seeds": args.seeds,
-              "blocks": args.blocks, "seconds": round(time.perf_counter() - started, 1), "datasets": results}
+              "blocks": args.blocks, "kind_lr": args.kind_lr, "seconds": round(time.perf_counter() - started, 1),
+              "datasets": results}
     (out / "adapt.json").write_text(json.dumps(report, indent=1))
     from app.bench._adapt_report import gate_heatmap_png, markdown
 

@@ -32,6 +32,24 @@ def parse_blocks(text: str) -> str | list[int]:
         raise ValueError(f"blocks {text!r} is not 'all', 'last:N' or a list like 8,9,10,11") from None
 
 
+def parse_kind_lr(text: str) -> dict[str, float]:
+    """Learning-rate scales as typed by a user, 'lora=0.3,prefix=10', laid over `KIND_LR`; ValueError naming
+    the part that is not KIND=SCALE with a known kind (or "gate") and a scale >= 0."""
+    scales = dict(KIND_LR)
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        kind, sep, value = part.partition("=")
+        kind = kind.strip()
+        try:
+            scale = float(value) if sep and kind in (*PRESETS["mopeft"], "gate") else -1.0
+        except ValueError:
+            scale = -1.0
+        if not scale >= 0:
+            raise ValueError(f"kind learning rate {part!r} is not KIND=SCALE with KIND one of "
+                             f"{', '.join((*PRESETS['mopeft'], 'gate'))} and SCALE >= 0")
+        scales[kind] = scale
+    return scales
+
+
 @dataclass
 class TrainSettings:
     """Settings of one fine-tuning run.
