@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from app.cli.main import main
 from app.mopeft import load_adapter, read_adapter_header
@@ -112,6 +113,23 @@ def test_mopeft_train_runs_headless_and_continues_from_the_active_adapter(projec
     with Project.open(project_dir, readonly=True) as project:
         versions = project.adapters.list()
         assert len(versions) == 2 and versions[1].active and versions[0].base_model == str(model)
+
+
+def test_mopeft_train_kind_lr_is_used_and_stored_with_the_version(project_dir, tmp_path, capsys):
+    model = tmp_path / "tiny.pth"
+    shutil.copy(FIXTURE, model)
+    args = ["train", "--project", str(project_dir), "--model", str(model), "--steps", "2", "--blocks", "last:2",
+            "--kinds", "lora", "--restart", "--json", "--kind-lr", "lora=0"]
+    assert main(args) == 0
+    run = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    saved = load_file(run["adapter"])
+    lora_b = [t for name, t in saved.items() if name.endswith(".B")]
+    assert lora_b and all(not t.any() for t in lora_b)  # at rate 0 LoRA's B never leaves zero
+    assert any(t.any() for name, t in saved.items() if ".gates." in name)  # the gates still train
+    with Project.open(project_dir, readonly=True) as project:
+        assert project.adapters.list()[-1].config["kind_lr"] == {"prefix": 10.0, "lora": 0.0, "gate": 1.0}
+    assert main(args[:-1] + ["lora=slow"]) == 2
+    assert "kind learning rate 'lora=slow'" in capsys.readouterr().err
 
 
 def test_mopeft_train_reports_a_bad_project(tmp_path, capsys):

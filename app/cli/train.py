@@ -15,6 +15,9 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--kind-lr", default="", metavar="KIND=SCALE,...",
+                   help="learning-rate scales per PEFT kind over the defaults (prefix=10,gate=1), e.g. lora=0.3 "
+                        "(docs/benchmarks.md: it helped texture-like data and hurt camouflage-like data)")
     p.add_argument("--restart", action="store_true", help="start from base SAM, not from the active adapter")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="default: CUDA, then MPS, else CPU")
     p.add_argument("--json", action="store_true", help="end with one JSON line: before, after, adapter, steps, seconds")
@@ -43,11 +46,12 @@ def run(args) -> int:
     from app.trainer.events import TrainingCancelled, TrainingError
     from app.trainer.examples import collect_examples
     from app.trainer.run import fine_tune, record_outcome
-    from app.trainer.settings import TrainSettings, parse_blocks
+    from app.trainer.settings import TrainSettings, parse_blocks, parse_kind_lr
 
     try:
         settings = TrainSettings(kinds=args.kinds.split(","), blocks=parse_blocks(args.blocks), steps=args.steps,
-                                 lr=args.lr, seed=args.seed, continue_from_active=not args.restart)
+                                 lr=args.lr, seed=args.seed, continue_from_active=not args.restart,
+                                 kind_lr=parse_kind_lr(args.kind_lr))
         settings.mopeft_config()
         project = Project.open(args.project)
     except (ValueError, StoreError) as exc:
