@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from app.mopeft import MoPEFTConfig
+from app.mopeft.config import KNOWN_KINDS
 
 PRESETS = {
     "mopeft": ["lora", "prefix", "adapter"],
@@ -35,17 +36,17 @@ def parse_blocks(text: str) -> str | list[int]:
 def parse_kind_lr(text: str) -> dict[str, float]:
     """Learning-rate scales as typed by a user, 'lora=0.3,prefix=10', laid over `KIND_LR`; ValueError naming
     the part that is not KIND=SCALE with a known kind (or "gate") and a scale >= 0."""
+    names = (*KNOWN_KINDS, "gate")
     scales = dict(KIND_LR)
     for part in (p.strip() for p in text.split(",") if p.strip()):
-        kind, sep, value = part.partition("=")
-        kind = kind.strip()
+        kind, _, value = (s.strip() for s in part.partition("="))
         try:
-            scale = float(value) if sep and kind in (*PRESETS["mopeft"], "gate") else -1.0
+            scale = float(value)
         except ValueError:
-            scale = -1.0
-        if not scale >= 0:
+            scale = float("nan")
+        if kind not in names or not scale >= 0:
             raise ValueError(f"kind learning rate {part!r} is not KIND=SCALE with KIND one of "
-                             f"{', '.join((*PRESETS['mopeft'], 'gate'))} and SCALE >= 0")
+                             f"{', '.join(names)} and SCALE >= 0")
         scales[kind] = scale
     return scales
 
