@@ -83,7 +83,7 @@ def test_kind_lr_reaches_the_trainer_lora_at_zero_stays_zero_shot(tmp_path):
     assert "lora 0x" in (out / "adapt.md").read_text()
 
 
-@pytest.mark.parametrize("text", ["lora", "lora=fast", "lora=-1", "dora=0.3", "lora=nan"])
+@pytest.mark.parametrize("text", ["lora", "lora=fast", "lora=-1", "dora=0.3", "lora=nan", "lora=inf"])
 def test_bad_kind_lr_is_refused_naming_the_part(tmp_path, capsys, text):
     with pytest.raises(SystemExit):
         main(["bench", "adapt", "--train", "a.json", "--test", "b.json", "--kind-lr", f"prefix=5,{text}",

@@ -1,6 +1,7 @@
 """TrainSettings: what a fine-tuning run does; JSON-able so it is stored with the run and the adapter."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 from app.mopeft import MoPEFTConfig
@@ -35,7 +36,7 @@ def parse_blocks(text: str) -> str | list[int]:
 
 def parse_kind_lr(text: str) -> dict[str, float]:
     """Learning-rate scales as typed by a user, 'lora=0.3,prefix=10', laid over `KIND_LR`; ValueError naming
-    the part that is not KIND=SCALE with a known kind (or "gate") and a scale >= 0."""
+    the part that is not KIND=SCALE with a known kind (or "gate") and a finite scale >= 0."""
     names = (*KNOWN_KINDS, "gate")
     scales = dict(KIND_LR)
     for part in (p.strip() for p in text.split(",") if p.strip()):
@@ -44,9 +45,9 @@ def parse_kind_lr(text: str) -> dict[str, float]:
             scale = float(value)
         except ValueError:
             scale = float("nan")
-        if kind not in names or not scale >= 0:
+        if kind not in names or not 0 <= scale < math.inf:
             raise ValueError(f"kind learning rate {part!r} is not KIND=SCALE with KIND one of "
-                             f"{', '.join(names)} and SCALE >= 0")
+                             f"{', '.join(names)} and SCALE a number >= 0")
         scales[kind] = scale
     return scales
 
