@@ -89,3 +89,25 @@ def test_bad_kind_lr_is_refused_naming_the_part(tmp_path, capsys, text):
         main(["bench", "adapt", "--train", "a.json", "--test", "b.json", "--kind-lr", f"prefix=5,{text}",
               "--out", str(tmp_path)])
     assert f"--kind-lr: kind learning rate {text!r}" in capsys.readouterr().err
+
+
+def test_holdout_chooses_the_kept_step_on_held_out_training_images(tmp_path, capsys):
+    model = tmp_path / "tiny.pth"
+    shutil.copy(FIXTURE, model)
+    train = _synth(tmp_path / "train", "cells", 1)
+    test = _synth(tmp_path / "test", "cells", 2)
+    out = tmp_path / "out"
+    common = ["bench", "adapt", "--model", str(model), "--train", train, "--test", test, "--configs", "mopeft",
+              "--steps", "4", "--seeds", "1", "--blocks", "last:2", "--max-clicks", "2", "--out", str(out)]
+    assert main(common + ["--holdout", "1", "--select-every", "2"]) == 0
+    report = json.loads((out / "adapt.json").read_text())
+    assert report["holdout"] == 1 and report["select_every"] == 2
+    assert report["datasets"]["train"]["configs"]["mopeft"]["runs"][0]["kept_step"] in (2, 4)
+    assert "best on the last 1 training images, held out" in (out / "adapt.md").read_text()
+    assert "held-out 1-click mIoU" not in capsys.readouterr().err  # the bench logs runs, not steps
+
+    assert main(common + ["--holdout", "2"]) == 1  # the file holds 2 images: none would be left to train on
+    assert "--holdout 2 leaves no training image in train (2)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(common + ["--holdout", "1", "--select-every", "0"])
+    assert "--select-every at least 1" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from app.mopeft import load_adapter, read_adapter_header
 from app.sam.variants import build_sam
 from app.store.project import Project
 from app.store.records import RunStatus
-from app.trainer.events import MetricsEvent, StepEvent, TrainingCancelled
+from app.trainer.events import MetricsEvent, PhaseEvent, StepEvent, TrainingCancelled
 from app.trainer.examples import collect_examples
 from app.trainer.run import fine_tune, record_outcome
 from app.trainer.settings import TrainSettings
@@ -135,3 +135,28 @@ def test_mopeft_train_kind_lr_is_used_and_stored_with_the_version(project_dir, t
 def test_mopeft_train_reports_a_bad_project(tmp_path, capsys):
     assert main(["train", "--project", str(tmp_path)]) == 2
     assert "holds no MoPEFT project" in capsys.readouterr().err
+
+
+def test_select_every_keeps_the_best_validated_weights(project_dir, tiny_sam):
+    with Project.open(project_dir) as project:
+        examples, _ = collect_examples(project)
+        events = []
+        outcome = fine_tune(tiny_sam, examples, TrainSettings(steps=4, blocks="last:2", select_every=2),
+                            project.adapters_dir, on_event=events.append)
+    scored = [e.message for e in events if isinstance(e, PhaseEvent) and "held-out" in e.message]
+    assert [m.split(":")[0] for m in scored] == ["step 2", "step 4"]
+    assert outcome.kept_step in (2, 4) and outcome.summary()["kept_step"] == outcome.kept_step
+    assert f"at step {outcome.kept_step})" in scored[-1]
+
+
+def test_mopeft_train_select_every(project_dir, tmp_path, capsys):
+    model = tmp_path / "tiny.pth"
+    shutil.copy(FIXTURE, model)
+    args = ["train", "--project", str(project_dir), "--model", str(model), "--steps", "2", "--blocks", "last:2",
+            "--json", "--select-every"]
+    assert main(args + ["1"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out.strip().splitlines()[-1])["kept_step"] in (1, 2)
+    assert "[train] step 2: held-out 1-click mIoU" in err
+    assert main(args + ["-1"]) == 2
+    assert "select_every must be 0" in capsys.readouterr().err

@@ -19,11 +19,19 @@ def _scales(kind_lr: dict | None) -> str:
     return ", ".join(f"{kind} {scale:g}x" for kind, scale in kind_lr.items()) if kind_lr else "default"
 
 
+def _kept(report: dict) -> str:
+    if not report.get("holdout"):
+        return ""
+    return (f", weights kept from the step (every {report['select_every']}) scoring best on the last "
+            f"{report['holdout']} training images, held out")
+
+
 def markdown(report: dict) -> str:
     """The results table (one row per dataset and configuration) and the gate table of MoPEFT per dataset."""
     lines = [f"`{report['model']}` on {report['device']}, {report['steps']} steps, blocks {report['blocks']}, "
-             f"{report['seeds']} seed(s), learning-rate scales {_scales(report.get('kind_lr'))}; 1-click mIoU "
-             "(higher is better) and NoC@85 (lower is better) on each dataset's test file, mean ± std over seeds.", "",
+             f"{report['seeds']} seed(s), learning-rate scales {_scales(report.get('kind_lr'))}{_kept(report)}; "
+             "1-click mIoU (higher is better) and NoC@85 (lower is better) on each dataset's test file, mean ± std "
+             "over seeds.", "",
              "| dataset | configuration | 1-click mIoU | NoC@85 | trainable parameters | training time (s) |",
              "|---|---|---|---|---|---|"]
     for name, result in report["datasets"].items():

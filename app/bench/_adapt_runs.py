@@ -14,6 +14,7 @@ from app.metrics.evaluate import evaluate_sam
 from app.mopeft import gate_values, trainable_parameters
 from app.trainer.examples import model_inputs
 from app.trainer.run import adapt, start_model
+from app.trainer.selection import KeepBest, one_click_score
 from app.trainer.settings import PRESETS, TrainSettings, parse_blocks
 
 
@@ -52,6 +53,11 @@ def mean_gates(sam: Sam, images: Sequence[EvalImage]) -> dict[str, dict[str, flo
     return {block: {kind: total / len(images) for kind, total in kinds.items()} for block, kinds in sums.items()}
 
 
+def split_held_out(images: list[EvalImage], count: int) -> tuple[list[EvalImage], list[EvalImage]]:
+    """The training images and the last `count` of them held out to choose the kept weights (none when 0)."""
+    return (images[:-count], images[-count:]) if count else (images, [])
+
+
 def mean_std(values: list[float]) -> dict:
     """{"mean", "std", "runs"} of a list of run results (std 0 for a single run)."""
     return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0,
@@ -65,13 +71,16 @@ def run_config(base: Sam, pair: DatasetPair, config: str, args, log: Callable[[s
         extra = {"lr": args.lr} if args.lr else {}
         settings = TrainSettings(kinds=list(PRESETS[config]), blocks=parse_blocks(args.blocks), steps=args.steps,
                                  seed=seed, continue_from_active=False, kind_lr=dict(args.kind_lr), **extra)
+        train, held_out = split_held_out(pair.train, args.holdout)
+        keep_best = KeepBest(one_click_score(held_out), args.select_every) if held_out else None
         started = time.perf_counter()
         sam = start_model(base, settings, None, [])
-        adapt(sam, pair.train, settings)
+        adapt(sam, train, settings, keep_best=keep_best)
         seconds = time.perf_counter() - started
         metrics = evaluate_sam(sam, pair.test, args.max_clicks).summary()
         runs.append({"seed": seed, "seconds": seconds, **metrics, "gates": mean_gates(sam, pair.test),
-                     "trainable": trainable_parameters(sam).trainable})
+                     "trainable": trainable_parameters(sam).trainable,
+                     "kept_step": keep_best.best_step if keep_best else args.steps})
         log(f"[adapt] {pair.name} {config} seed {seed}: 1-click mIoU {metrics['miou_1click']:.3f}, "
             f"NoC@85 {metrics['noc85']:.2f}, trained in {seconds:.0f} s")
     gates = {block: {kind: sum(r["gates"][block][kind] for r in runs) / len(runs) for kind in kinds}

@@ -31,6 +31,10 @@ def register(sub) -> None:
     p.add_argument("--kind-lr", default="", metavar="KIND=SCALE,...",
                    help="learning-rate scales per PEFT kind over the trainer's defaults (prefix=10,gate=1), "
                         "e.g. lora=0.3")
+    p.add_argument("--holdout", type=int, default=0, metavar="K",
+                   help="hold out the last K images of each training file to choose the kept weights (default 0)")
+    p.add_argument("--select-every", type=int, default=25, metavar="N",
+                   help="with --holdout: score the held-out images every N steps, keep the best weights (default 25)")
     p.add_argument("--max-clicks", type=int, default=20, help="click budget of the NoC protocol (default 20)")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="default: CUDA, then MPS, else CPU")
     p.add_argument("--out", default="bench-adapt", help="folder for adapt.md, adapt.json and gate heatmaps")
@@ -63,18 +67,26 @@ def run(args) -> int:
         args.kind_lr = parse_kind_lr(args.kind_lr)
     except ValueError as exc:
         args.parser.error(f"--kind-lr: {exc}")
+    if args.holdout < 0 or args.select_every < 1:
+        args.parser.error("--holdout must be at least 0 and --select-every at least 1")
     try:
         loaded = load_sam(args.model, device=choose_device(args.device).device)
         pairs = [DatasetPair.load(name, train, test) for name, train, test in zip(names, trains, tests)]
     except (CheckpointError, CocoError, ValueError, OSError) as exc:
         print(f"mopeft bench adapt: error: {exc}", file=sys.stderr)
         return 1
+    short = [f"{p.name} ({len(p.train)})" for p in pairs if len(p.train) <= args.holdout]
+    if short:
+        print(f"mopeft bench adapt: error: --holdout {args.holdout} leaves no training image in {', '.join(short)}",
+              file=sys.stderr)
+        return 1
     started = time.perf_counter()
     results = run_benchmark(loaded.sam, pairs, configs, args, log=lambda line: print(line, file=sys.stderr))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {"model": args.model, "device": str(loaded.sam.device), "steps": args.steps, "seeds": args.seeds,
-              "blocks": args.blocks, "kind_lr": args.kind_lr, "seconds": round(time.perf_counter() - started, 1),
+              "blocks": args.blocks, "kind_lr": args.kind_lr, "holdout": args.holdout,
+              "select_every": args.select_every if args.holdout else None, "seconds": round(time.perf_counter() - started, 1),
               "datasets": results}
     (out / "adapt.json").write_text(json.dumps(report, indent=1))
     from app.bench._adapt_report import gate_heatmap_png, markdown

@@ -18,6 +18,9 @@ def register(sub) -> None:
     p.add_argument("--kind-lr", default="", metavar="KIND=SCALE,...",
                    help="learning-rate scales per PEFT kind over the defaults (prefix=10,gate=1), e.g. lora=0.3 "
                         "(docs/benchmarks.md: it helped texture-like data and hurt camouflage-like data)")
+    p.add_argument("--select-every", type=int, default=0, metavar="N",
+                   help="score the validation images every N steps and keep the best weights, not the last "
+                        "(default 0: keep the last)")
     p.add_argument("--restart", action="store_true", help="start from base SAM, not from the active adapter")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="default: CUDA, then MPS, else CPU")
     p.add_argument("--json", action="store_true", help="end with one JSON line: before, after, adapter, steps, seconds")
@@ -51,7 +54,7 @@ def run(args) -> int:
     try:
         settings = TrainSettings(kinds=args.kinds.split(","), blocks=parse_blocks(args.blocks), steps=args.steps,
                                  lr=args.lr, seed=args.seed, continue_from_active=not args.restart,
-                                 kind_lr=parse_kind_lr(args.kind_lr))
+                                 kind_lr=parse_kind_lr(args.kind_lr), select_every=args.select_every)
         settings.mopeft_config()
         project = Project.open(args.project)
     except (ValueError, StoreError) as exc:

@@ -12,7 +12,8 @@ from segment_anything.modeling import Sam
 from app.device import autocast
 from app.mopeft import encode_from, encode_until, frozen_prefix_length, gate_values
 from app.mopeft.gate import Gate
-from app.trainer.events import StepEvent, TrainingCancelled, TrainingError
+from app.trainer.events import PhaseEvent, StepEvent, TrainingCancelled, TrainingError
+from app.trainer.selection import KeepBest
 from app.trainer.settings import TrainSettings
 from app.training.interactive import InteractiveConfig, interactive_loss
 
@@ -74,9 +75,12 @@ def _is_out_of_memory(exc: BaseException) -> bool:
 
 
 def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
-               on_step: Callable[[StepEvent], None] | None = None,
-               cancel: Callable[[], bool] | None = None) -> int:
+               on_step: Callable[[object], None] | None = None,
+               cancel: Callable[[], bool] | None = None, keep_best: KeepBest | None = None) -> int:
     """Train the PEFT parameters of a wrapped `sam` for `settings.steps` steps; returns the steps done.
+
+    With `keep_best`, the held-out score is taken when it is due (reported as a PhaseEvent) and the best
+    weights are put back at the end.
 
     Raises TrainingCancelled when `cancel()` turns true (checked before every step), and TrainingError on a
     non-finite loss or when even one image per step does not fit in memory. On CUDA out-of-memory the step
@@ -128,5 +132,12 @@ def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
             elapsed = time.perf_counter() - started
             on_step(StepEvent(step, settings.steps, float(loss.detach()), optimizer.param_groups[0]["lr"], gate_values(sam),
                               elapsed / step * (settings.steps - step), result.first_iou, result.last_iou, images))
+        if keep_best is not None:
+            value = keep_best.after_step(sam, step, settings.steps)
+            if value is not None and on_step is not None:
+                on_step(PhaseEvent(f"step {step}: held-out 1-click mIoU {value:.3f} "
+                                   f"(best {keep_best.best_score:.3f} at step {keep_best.best_step})"))
+    if keep_best is not None:
+        keep_best.restore(sam)
     sam.eval()
     return step

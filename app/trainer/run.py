@@ -23,6 +23,7 @@ from app.store.records import RunStatus
 from app.trainer.events import MetricsEvent, PhaseEvent, TrainingError
 from app.trainer.examples import model_inputs, split_examples
 from app.trainer.loop import prepare, train_loop
+from app.trainer.selection import KeepBest, one_click_score
 from app.trainer.settings import TrainSettings
 
 
@@ -41,12 +42,13 @@ class TrainingOutcome:
     validation_images: int
     gates: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    kept_step: int | None = None
 
     def summary(self) -> dict:
         """Plain-JSON summary (what `mopeft train --json` prints and the training-run record keeps)."""
         return {"before": self.before, "after": self.after, "adapter": str(self.adapter_path), "steps": self.steps,
                 "seconds": round(self.seconds, 2), "train_images": self.train_images,
-                "validation_images": self.validation_images, "warnings": self.warnings}
+                "validation_images": self.validation_images, "kept_step": self.kept_step, "warnings": self.warnings}
 
 
 def start_model(base: Sam, settings: TrainSettings, start_adapter: Path | None, warnings: list[str]) -> Sam:
@@ -71,14 +73,14 @@ def start_model(base: Sam, settings: TrainSettings, start_adapter: Path | None, 
 
 
 def adapt(sam: Sam, examples, settings: TrainSettings, on_event: Callable[[object], None] | None = None,
-          cancel: Callable[[], bool] | None = None) -> int:
+          cancel: Callable[[], bool] | None = None, keep_best: KeepBest | None = None) -> int:
     """Train the PEFT parameters of a wrapped `sam` (see `start_model`) on every one of `examples` (EvalImages);
     returns the steps done. Raises TrainingCancelled or TrainingError."""
     emit = on_event or (lambda event: None)
     emit(PhaseEvent("preparing training images"))
     data = prepare(sam, [model_inputs(sam, example) for example in examples])
     emit(PhaseEvent("training"))
-    return train_loop(sam, data, settings, on_step=emit, cancel=cancel)
+    return train_loop(sam, data, settings, on_step=emit, cancel=cancel, keep_best=keep_best)
 
 
 def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
@@ -87,7 +89,8 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
     """Fine-tune a copy of `base` on `examples` (EvalImages) and save the adapter into `adapters_dir`.
 
     The examples are split by image into training and validation; the validation images are scored before
-    (with the start model) and after training. The base model is left as it was. Raises TrainingCancelled,
+    (with the start model) and after training, and with `settings.select_every` also during it, to keep the
+    best-scoring weights (the "after" score is then of the images that chose them). The base model is left as it was. Raises TrainingCancelled,
     TrainingError (nothing saved in either case).
     """
     emit = on_event or (lambda event: None)
@@ -109,14 +112,18 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
 
     sam = start_model(base, settings, start_adapter, warnings)
     before = validate(sam, "before")
-    steps = adapt(sam, split.train, settings, emit, cancel)
+    keep_best = None
+    if settings.select_every and split.validation:
+        keep_best = KeepBest(one_click_score(split.validation), settings.select_every)
+    steps = adapt(sam, split.train, settings, emit, cancel, keep_best)
     gates = gate_values(sam)
     after = validate(sam, "after")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     # the random suffix keeps two runs finished in the same second from sharing (and overwriting) a file
     path = Path(adapters_dir) / f"adapter-{stamp}-{uuid.uuid4().hex[:6]}-{'+'.join(settings.kinds)}.safetensors"
     outcome = TrainingOutcome(path, sam._mopeft.config, settings, before, after, steps,
-                              time.perf_counter() - started, len(split.train), len(split.validation), gates, warnings)
+                              time.perf_counter() - started, len(split.train), len(split.validation), gates, warnings,
+                              keep_best.best_step if keep_best else None)
     save_adapter(sam, path, metadata={**(metadata or {}), **outcome.summary(), "settings": settings.to_dict()})
     return outcome
 

@@ -62,6 +62,8 @@ class TrainSettings:
     kind_lr: learning-rate scale per PEFT kind ({"prefix": 10.0}: prefix parameters train 10x faster); the key
         "gate" gives all gates their own scale (otherwise a gate follows its kind).
     gate_bias: where the gates start, as the bias of their linear layer (gates start near sigmoid(gate_bias)).
+    select_every: with validation images, score them (one-click mIoU) every this many steps and keep the best
+        weights rather than the last (0: keep the last).
     continue_from_active: start from the project's active adapter (when its config matches) rather than base SAM.
     seed: makes the split, the prompts and the initial PEFT weights reproducible.
     """
@@ -78,8 +80,14 @@ class TrainSettings:
     max_clicks: int = 2
     kind_lr: dict[str, float] = field(default_factory=lambda: dict(KIND_LR))
     gate_bias: float = 0.0
+    select_every: int = 0
     continue_from_active: bool = True
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.select_every < 0:
+            raise ValueError(f"select_every must be 0 (keep the last weights) or a number of steps, "
+                             f"not {self.select_every}")
 
     def mopeft_config(self) -> MoPEFTConfig:
         """The MoPEFT config these settings wrap SAM with."""
