@@ -179,3 +179,20 @@ def test_the_summary_says_how_to_go_back_when_validation_got_worse(tmp_path):
     assert better.endswith("image x.png was skipped")
     worse = summary_text(outcome(0.88, 0.73), 2)
     assert "0.88 → 0.73" in worse and "Validation got worse" in worse and "Use this version" in worse
+
+
+def test_keep_best_weights_from_the_advanced_panel(qtbot, make_window, annotated):
+    window = make_window(annotated, loader=tiny_model)
+    form = window.training_dock.form
+    assert form.keep_best.text() == "off (keep the last)"
+    qtbot.mouseClick(form.toggle, Qt.MouseButton.LeftButton)
+    assert form.keep_best.isVisible()
+    form.keep_best.setFocus()
+    form.keep_best.selectAll()
+    qtbot.keyClicks(form.keep_best, "5")
+    assert form.keep_best.value() == 5
+    assert _train(qtbot, window, steps=10) == "Done."
+    (version,) = window.session.project.adapters.list()
+    assert version.config["select_every"] == 5
+    summary = window.training_dock.summary.text()
+    assert any(f"Kept the weights of step {s}, which scored best" in summary for s in (5, 10)), summary

@@ -34,6 +34,8 @@ def summary_text(outcome: TrainingOutcome, number: int) -> str:
         lines.append(f"Validation on {outcome.validation_images} image(s): 1-click mIoU "
                      f"{metrics_text({'before': before, 'after': after})}, NoC@85 {before['noc85']:.2f} → "
                      f"{after['noc85']:.2f}.")
+        if outcome.kept_step is not None:
+            lines.append(f"Kept the weights of step {outcome.kept_step}, which scored best on the held-out images.")
         if after["miou_1click"] < before["miou_1click"]:
             lines.append("Validation got worse: to go back, pick the previous version in the list and press "
                          "\"Use this version\"; more accepted images or fewer steps usually help.")

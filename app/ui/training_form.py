@@ -49,13 +49,20 @@ class TrainingForm(QWidget):
         self.prefix_length = _spin(1, 256, d.prefix_length, "Learned key/value vectors per block.")
         self.images_per_step = _spin(1, 64, d.images_per_step, "Images in each step's batch.")
         self.objects_per_image = _spin(1, 64, d.objects_per_image, "Instances per image in each step.")
+        self.keep_best = _spin(0, 100_000, d.select_every,
+                               "Score the held-out images every this many steps and keep the best weights rather "
+                               "than the last:\nhelps when a few images get memorised. Each score costs an "
+                               "embedding per held-out image.")
+        self.keep_best.setSpecialValueText("off (keep the last)")
+        self.keep_best.setSuffix(" steps")
 
         self.advanced = QWidget()
         advanced = QFormLayout(self.advanced)
         advanced.setContentsMargins(0, 0, 0, 0)
         for text, widget in (("Blocks", self.blocks), ("Learning rate", self.lr), ("LoRA rank", self.lora_rank),
                              ("Prefix length", self.prefix_length), ("Images per step", self.images_per_step),
-                             ("Instances per image", self.objects_per_image)):
+                             ("Instances per image", self.objects_per_image),
+                             ("Keep best weights, scored every", self.keep_best)):
             advanced.addRow(text, widget)
         self.advanced.setVisible(False)
         self.toggle = QToolButton()
@@ -84,6 +91,7 @@ class TrainingForm(QWidget):
                                  steps=self.steps.value(), lr=self.lr.value(),
                                  images_per_step=self.images_per_step.value(),
                                  objects_per_image=self.objects_per_image.value(),
+                                 select_every=self.keep_best.value(),
                                  continue_from_active=self.continue_active.isChecked())
         settings.mopeft_config()  # raises ValueError on a bad combination
         return settings
