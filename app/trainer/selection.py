@@ -11,6 +11,8 @@ from collections.abc import Callable
 import torch
 from segment_anything.modeling import Sam
 
+from app.metrics.evaluate import evaluate_sam
+
 
 class KeepBest:
     """Scores the model with `score(sam)` (higher is better) every `every` steps and after the last one;
@@ -21,7 +23,6 @@ class KeepBest:
             raise ValueError(f"the validation interval must be at least 1 step, got {every}")
         self.score, self.every = score, every
         self.best_step, self.best_score = 0, -float("inf")
-        self.history: list[tuple[int, float]] = []
         self._weights: dict[str, torch.Tensor] = {}
 
     def after_step(self, sam: Sam, step: int, steps: int) -> float | None:
@@ -29,7 +30,6 @@ class KeepBest:
         if step % self.every and step != steps:
             return None
         value = float(self.score(sam))
-        self.history.append((step, value))
         if value > self.best_score:
             self.best_step, self.best_score = step, value
             self._weights = {n: p.detach().clone() for n, p in sam.named_parameters() if p.requires_grad}
@@ -46,6 +46,4 @@ class KeepBest:
 
 def one_click_score(images) -> Callable[[Sam], float]:
     """A `KeepBest` score: one-click mIoU on `images` (EvalImages), as `mopeft bench adapt` measures it."""
-    from app.metrics.evaluate import evaluate_sam
-
     return lambda sam: evaluate_sam(sam, images, max_clicks=1).summary()["miou_1click"]
