@@ -54,6 +54,7 @@ class TrainingForm(QWidget):
                                "than the last:\nhelps when a few images get memorised. Each score costs an "
                                "embedding per held-out image.")
         self.keep_best.setSpecialValueText("off (keep the last)")
+        self.keep_best.setPrefix("every ")
         self.keep_best.setSuffix(" steps")
 
         self.advanced = QWidget()
@@ -62,7 +63,7 @@ class TrainingForm(QWidget):
         for text, widget in (("Blocks", self.blocks), ("Learning rate", self.lr), ("LoRA rank", self.lora_rank),
                              ("Prefix length", self.prefix_length), ("Images per step", self.images_per_step),
                              ("Instances per image", self.objects_per_image),
-                             ("Keep best weights, scored every", self.keep_best)):
+                             ("Keep best weights", self.keep_best)):
             advanced.addRow(text, widget)
         self.advanced.setVisible(False)
         self.toggle = QToolButton()
