@@ -67,11 +67,11 @@ def mean_std(values: list[float]) -> dict:
 def run_config(base: Sam, pair: DatasetPair, config: str, args, log: Callable[[str], None]) -> dict:
     """All seeds of one configuration on one dataset: metrics (mean, std, runs), parameters, time, gates."""
     runs = []
+    train, held_out = split_held_out(pair.train, args.holdout)
     for seed in range(args.seeds):
         extra = {"lr": args.lr} if args.lr else {}
         settings = TrainSettings(kinds=list(PRESETS[config]), blocks=parse_blocks(args.blocks), steps=args.steps,
                                  seed=seed, continue_from_active=False, kind_lr=dict(args.kind_lr), **extra)
-        train, held_out = split_held_out(pair.train, args.holdout)
         keep_best = KeepBest(one_click_score(held_out), args.select_every) if held_out else None
         started = time.perf_counter()
         sam = start_model(base, settings, None, [])

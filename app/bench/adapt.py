@@ -86,8 +86,8 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     report = {"model": args.model, "device": str(loaded.sam.device), "steps": args.steps, "seeds": args.seeds,
               "blocks": args.blocks, "kind_lr": args.kind_lr, "holdout": args.holdout,
-              "select_every": args.select_every if args.holdout else None, "seconds": round(time.perf_counter() - started, 1),
-              "datasets": results}
+              "select_every": args.select_every if args.holdout else None,
+              "seconds": round(time.perf_counter() - started, 1), "datasets": results}
     (out / "adapt.json").write_text(json.dumps(report, indent=1))
     from app.bench._adapt_report import gate_heatmap_png, markdown
 
