@@ -17,7 +17,7 @@ import torch
 from segment_anything.modeling import Sam
 
 from app.metrics.evaluate import evaluate_sam
-from app.mopeft import AdapterError, MoPEFTConfig, gate_values, load_adapter, save_adapter, wrap, wrap_info
+from app.mopeft import AdapterError, MoPEFTConfig, load_adapter, save_adapter, wrap, wrap_info
 from app.store.project import Project
 from app.store.records import RunStatus
 from app.trainer.events import MetricsEvent, PhaseEvent, TrainingError
@@ -40,7 +40,6 @@ class TrainingOutcome:
     seconds: float
     train_images: int
     validation_images: int
-    gates: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     kept_step: int | None = None
 
@@ -116,13 +115,12 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
     if settings.select_every and split.validation:
         keep_best = KeepBest(one_click_score(split.validation), settings.select_every)
     steps = adapt(sam, split.train, settings, emit, cancel, keep_best)
-    gates = gate_values(sam)
     after = validate(sam, "after")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     # the random suffix keeps two runs finished in the same second from sharing (and overwriting) a file
     path = Path(adapters_dir) / f"adapter-{stamp}-{uuid.uuid4().hex[:6]}-{'+'.join(settings.kinds)}.safetensors"
     outcome = TrainingOutcome(path, sam._mopeft.config, settings, before, after, steps,
-                              time.perf_counter() - started, len(split.train), len(split.validation), gates, warnings,
+                              time.perf_counter() - started, len(split.train), len(split.validation), warnings,
                               keep_best.best_step if keep_best else None)
     save_adapter(sam, path, metadata={**(metadata or {}), **outcome.summary(), "settings": settings.to_dict()})
     return outcome
