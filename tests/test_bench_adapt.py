@@ -81,6 +81,8 @@ def test_kind_lr_reaches_the_trainer_lora_at_zero_stays_zero_shot(tmp_path):
     assert result["configs"]["lora"]["miou_1click"]["mean"] == result["zero_shot"]["miou_1click"]
     assert result["configs"]["adapter"]["miou_1click"]["mean"] != result["zero_shot"]["miou_1click"]
     assert "lora 0x" in (out / "adapt.md").read_text()
+    assert report["adapter_dropout"] == 0.3 and "adapter dropout 0.3 after the first 25% of the steps" in (
+        out / "adapt.md").read_text()
 
 
 @pytest.mark.parametrize("text", ["lora", "lora=fast", "lora=-1", "dora=0.3", "lora=nan", "lora=inf"])
@@ -89,6 +91,14 @@ def test_bad_kind_lr_is_refused_naming_the_part(tmp_path, capsys, text):
         main(["bench", "adapt", "--train", "a.json", "--test", "b.json", "--kind-lr", f"prefix=5,{text}",
               "--out", str(tmp_path)])
     assert f"--kind-lr: kind learning rate {text!r}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["1", "-0.5", "x"])
+def test_bad_adapter_dropout_is_refused(tmp_path, capsys, value):
+    with pytest.raises(SystemExit):
+        main(["bench", "adapt", "--train", "a.json", "--test", "b.json", "--adapter-dropout", value,
+              "--out", str(tmp_path)])
+    assert "--adapter-dropout" in capsys.readouterr().err
 
 
 def test_holdout_chooses_the_kept_step_on_held_out_training_images(tmp_path, capsys):

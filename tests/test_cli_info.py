@@ -31,3 +31,20 @@ def test_unknown_command_exits_with_usage(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["no-such-command"])
     assert exc.value.code == 2
+
+
+def _parsers(parser):
+    """`parser` and every subcommand parser below it."""
+    yield parser
+    for action in parser._subparsers._group_actions if parser._subparsers else []:
+        for sub in action.choices.values():
+            yield from _parsers(sub)
+
+
+def test_every_command_prints_its_help():
+    from app.cli.main import build_parser
+
+    parsers = list(_parsers(build_parser()))
+    assert {p.prog for p in parsers} >= {"mopeft train", "mopeft bench adapt", "mopeft export"}
+    for parser in parsers:
+        assert parser.prog in parser.format_help()  # argparse's %-expansion of every help text succeeds

@@ -141,3 +141,46 @@ def test_gate_bias_sets_where_the_gates_start():
 
     values = [v for kinds in gate_values(sam).values() for v in kinds.values()]
     assert values and all(0.0 < v < 0.2 for v in values)  # sigmoid(-3) = 0.047, plus the weights' noise
+
+
+def _adapter_dropouts(sam):
+    from app.mopeft.kinds.adapter import Adapter
+
+    return {m.dropout for m in sam.modules() if isinstance(m, Adapter)}
+
+
+def test_adapter_dropout_starts_after_the_first_quarter_of_the_steps():
+    settings = TrainSettings(blocks="last:2", steps=8, adapter_dropout=0.4)
+    sam, data = _setup(settings)
+    during = []  # the dropout each step trained with (set before the step, read in its event)
+    train_loop(sam, data, settings, on_step=lambda e: during.append(_adapter_dropouts(sam)))
+    assert during == [{0.0}] * 2 + [{0.4}] * 6
+    assert _adapter_dropouts(sam) == {0.0} and not sam.training
+
+
+def test_adapter_dropout_acts_in_training_mode_only():
+    from app.mopeft import set_adapter_dropout
+
+    settings = TrainSettings(blocks="last:2", kinds=["adapter"])
+    sam, data = _setup(settings)
+    for name, param in sam.named_parameters():
+        if ".peft.adapter.up." in name:
+            torch.nn.init.normal_(param, std=0.5)  # a trained adapter: its output depends on every unit
+
+    def embed(train: bool, p: float):
+        sam.train(train)
+        set_adapter_dropout(sam, p)
+        torch.manual_seed(0)
+        with torch.no_grad():
+            return loop._embeddings(sam, [data[0]])
+
+    plain = embed(False, 0.0)
+    assert torch.equal(embed(False, 0.5), plain)
+    assert torch.equal(embed(True, 0.0), plain)
+    assert not torch.allclose(embed(True, 0.5), plain, atol=1e-4)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.0, float("nan")])
+def test_adapter_dropout_outside_0_to_1_is_refused(p):
+    with pytest.raises(ValueError, match="adapter_dropout"):
+        TrainSettings(adapter_dropout=p)

@@ -132,6 +132,19 @@ def test_mopeft_train_kind_lr_is_used_and_stored_with_the_version(project_dir, t
     assert "kind learning rate 'lora=slow'" in capsys.readouterr().err
 
 
+def test_mopeft_train_adapter_dropout_is_stored_and_checked(project_dir, tmp_path, capsys):
+    model = tmp_path / "tiny.pth"
+    shutil.copy(FIXTURE, model)
+    args = ["train", "--project", str(project_dir), "--model", str(model), "--steps", "2", "--blocks", "last:2",
+            "--restart", "--adapter-dropout"]
+    assert main(args + ["0.5"]) == 0
+    with Project.open(project_dir, readonly=True) as project:
+        assert project.adapters.list()[-1].config["adapter_dropout"] == 0.5
+    capsys.readouterr()
+    assert main(args + ["1"]) == 2
+    assert "adapter_dropout must be at least 0 and below 1, not 1.0" in capsys.readouterr().err
+
+
 def test_mopeft_train_reports_a_bad_project(tmp_path, capsys):
     assert main(["train", "--project", str(tmp_path)]) == 2
     assert "holds no MoPEFT project" in capsys.readouterr().err

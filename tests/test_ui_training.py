@@ -181,18 +181,24 @@ def test_the_summary_says_how_to_go_back_when_validation_got_worse(tmp_path):
     assert "0.88 → 0.73" in worse and "Validation got worse" in worse and "Use this version" in worse
 
 
-def test_keep_best_weights_from_the_advanced_panel(qtbot, make_window, annotated):
+def test_keep_best_weights_and_adapter_dropout_from_the_advanced_panel(qtbot, make_window, annotated):
     window = make_window(annotated, loader=tiny_model)
     form = window.training_dock.form
     assert form.keep_best.text() == "off (keep the last)"
+    assert form.adapter_dropout.value() == 0.3
     qtbot.mouseClick(form.toggle, Qt.MouseButton.LeftButton)
     assert form.keep_best.isVisible()
     form.keep_best.setFocus()
     form.keep_best.selectAll()
     qtbot.keyClicks(form.keep_best, "5")
     assert form.keep_best.value() == 5
+    form.adapter_dropout.setFocus()
+    form.adapter_dropout.selectAll()
+    qtbot.keyClicks(form.adapter_dropout, "0")
+    qtbot.keyClick(form.adapter_dropout, Qt.Key.Key_Tab)
+    assert form.adapter_dropout.value() == 0.0
     assert _train(qtbot, window, steps=10) == "Done."
     (version,) = window.session.project.adapters.list()
-    assert version.config["select_every"] == 5
+    assert version.config["select_every"] == 5 and version.config["adapter_dropout"] == 0.0
     summary = window.training_dock.summary.text()
     assert any(f"Kept the weights of step {s}, which scored best" in summary for s in (5, 10)), summary

@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 
 from app.mopeft import gate_matrix
+from app.trainer.settings import DROPOUT_FROM
 
 CONFIG_NAMES = {"mopeft": "MoPEFT", "lora": "LoRA only", "prefix": "Prefix only", "adapter": "Adapter only"}
 
@@ -19,6 +20,11 @@ def _scales(kind_lr: dict | None) -> str:
     return ", ".join(f"{kind} {scale:g}x" for kind, scale in kind_lr.items()) if kind_lr else "default"
 
 
+def _dropout(report: dict) -> str:
+    p = report.get("adapter_dropout")
+    return f", adapter dropout {p:g} after the first {DROPOUT_FROM:.0%} of the steps" if p else ""
+
+
 def _kept(report: dict) -> str:
     if not report.get("holdout"):
         return ""
@@ -29,7 +35,8 @@ def _kept(report: dict) -> str:
 def markdown(report: dict) -> str:
     """The results table (one row per dataset and configuration) and the gate table of MoPEFT per dataset."""
     lines = [f"`{report['model']}` on {report['device']}, {report['steps']} steps, blocks {report['blocks']}, "
-             f"{report['seeds']} seed(s), learning-rate scales {_scales(report.get('kind_lr'))}{_kept(report)}; "
+             f"{report['seeds']} seed(s), learning-rate scales {_scales(report.get('kind_lr'))}"
+             f"{_dropout(report)}{_kept(report)}; "
              "1-click mIoU (higher is better) and NoC@85 (lower is better) on each dataset's test file, mean ± std "
              "over seeds.", "",
              "| dataset | configuration | 1-click mIoU | NoC@85 | trainable parameters | training time (s) |",

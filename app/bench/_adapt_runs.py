@@ -71,7 +71,8 @@ def run_config(base: Sam, pair: DatasetPair, config: str, args, log: Callable[[s
     for seed in range(args.seeds):
         extra = {"lr": args.lr} if args.lr else {}
         settings = TrainSettings(kinds=list(PRESETS[config]), blocks=parse_blocks(args.blocks), steps=args.steps,
-                                 seed=seed, continue_from_active=False, kind_lr=dict(args.kind_lr), **extra)
+                                 seed=seed, continue_from_active=False, kind_lr=dict(args.kind_lr),
+                                 adapter_dropout=args.adapter_dropout, **extra)
         keep_best = KeepBest(one_click_score(held_out), args.select_every) if held_out else None
         started = time.perf_counter()
         sam = start_model(base, settings, None, [])

@@ -11,7 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from app.trainer.settings import PRESETS, parse_kind_lr
+from app.trainer.settings import (DROPOUT_FROM, KIND_LR, PRESETS, TrainSettings, kind_lr_text,
+                                  parse_kind_lr)
 
 
 def register(sub) -> None:
@@ -29,8 +30,11 @@ def register(sub) -> None:
     p.add_argument("--blocks", default="last:4", help="encoder blocks with PEFT modules (default last:4)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the trainer's)")
     p.add_argument("--kind-lr", default="", metavar="KIND=SCALE,...",
-                   help="learning-rate scales per PEFT kind over the trainer's defaults (prefix=10,gate=1), "
-                        "e.g. lora=0.3")
+                   help=f"learning-rate scales per PEFT kind over the trainer's defaults ({kind_lr_text(KIND_LR)}), "
+                        "e.g. lora=1")
+    p.add_argument("--adapter-dropout", type=float, default=TrainSettings.adapter_dropout, metavar="P",
+                   help=f"dropout on the adapters' bottleneck after the first {DROPOUT_FROM * 100:.0f}%% of the steps "
+                        f"(default {TrainSettings.adapter_dropout}; 0: none)")
     p.add_argument("--holdout", type=int, default=0, metavar="K",
                    help="hold out the last K images of each training file to choose the kept weights (default 0)")
     p.add_argument("--select-every", type=int, default=25, metavar="N",
@@ -67,6 +71,8 @@ def run(args) -> int:
         args.kind_lr = parse_kind_lr(args.kind_lr)
     except ValueError as exc:
         args.parser.error(f"--kind-lr: {exc}")
+    if not 0 <= args.adapter_dropout < 1:
+        args.parser.error("--adapter-dropout must be at least 0 and below 1")
     if args.holdout < 0 or args.select_every < 1:
         args.parser.error("--holdout must be at least 0 and --select-every at least 1")
     try:
@@ -85,7 +91,8 @@ def run(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     report = {"model": args.model, "device": str(loaded.sam.device), "steps": args.steps, "seeds": args.seeds,
-              "blocks": args.blocks, "kind_lr": args.kind_lr, "holdout": args.holdout,
+              "blocks": args.blocks, "kind_lr": args.kind_lr,
+              "adapter_dropout": args.adapter_dropout, "holdout": args.holdout,
               "select_every": args.select_every if args.holdout else None,
               "seconds": round(time.perf_counter() - started, 1), "datasets": results}
     (out / "adapt.json").write_text(json.dumps(report, indent=1))

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import sys
 
+from app.trainer.settings import DROPOUT_FROM, KIND_LR, TrainSettings, kind_lr_text
+
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a MoPEFT adapter on a project's accepted instances")
@@ -16,8 +18,11 @@ def register(sub) -> None:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--kind-lr", default="", metavar="KIND=SCALE,...",
-                   help="learning-rate scales per PEFT kind over the defaults (prefix=10,gate=1), e.g. lora=0.3 "
-                        "(docs/benchmarks.md: it helped texture-like data and hurt camouflage-like data)")
+                   help=f"learning-rate scales per PEFT kind over the defaults ({kind_lr_text(KIND_LR)}), e.g. "
+                        "lora=1 (docs/benchmarks.md measures them)")
+    p.add_argument("--adapter-dropout", type=float, default=TrainSettings.adapter_dropout, metavar="P",
+                   help=f"dropout on the adapters' bottleneck after the first {DROPOUT_FROM * 100:.0f}%% of the steps "
+                        f"(default {TrainSettings.adapter_dropout}; 0: none)")
     p.add_argument("--select-every", type=int, default=0, metavar="N",
                    help="score the validation images every N steps and keep the best weights, not the last "
                         "(default 0: keep the last)")
@@ -49,12 +54,13 @@ def run(args) -> int:
     from app.trainer.events import TrainingCancelled, TrainingError
     from app.trainer.examples import collect_examples
     from app.trainer.run import fine_tune, record_outcome
-    from app.trainer.settings import TrainSettings, parse_blocks, parse_kind_lr
+    from app.trainer.settings import parse_blocks, parse_kind_lr
 
     try:
         settings = TrainSettings(kinds=args.kinds.split(","), blocks=parse_blocks(args.blocks), steps=args.steps,
                                  lr=args.lr, seed=args.seed, continue_from_active=not args.restart,
-                                 kind_lr=parse_kind_lr(args.kind_lr), select_every=args.select_every)
+                                 kind_lr=parse_kind_lr(args.kind_lr), adapter_dropout=args.adapter_dropout,
+                                 select_every=args.select_every)
         settings.mopeft_config()
         project = Project.open(args.project)
     except (ValueError, StoreError) as exc:

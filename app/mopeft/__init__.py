@@ -10,6 +10,7 @@ from app.mopeft.cached import encode_from, encode_until, frozen_prefix_length
 from app.mopeft.config import MoPEFTConfig
 from app.mopeft.fingerprint import base_weight_fingerprint
 from app.mopeft.kinds import KIND_REGISTRY, PEFTKind, register_kind
+from app.mopeft.kinds.adapter import set_adapter_dropout
 from app.mopeft.state import ParameterCount, gate_matrix, gate_values, peft_state_dict, trainable_parameters
 from app.mopeft.wrap import WrapInfo, wrap, wrap_info
 
@@ -17,5 +18,5 @@ __all__ = [
     "AdapterError", "KIND_REGISTRY", "adapted_copy", "MoPEFTConfig", "PEFTKind", "ParameterCount", "WrapInfo",
     "base_weight_fingerprint", "encode_from", "encode_until", "frozen_prefix_length", "gate_matrix", "gate_values",
     "load_adapter", "peft_state_dict", "read_adapter_header", "register_kind", "save_adapter",
-    "trainable_parameters", "wrap", "wrap_info",
+    "set_adapter_dropout", "trainable_parameters", "wrap", "wrap_info",
 ]

@@ -10,7 +10,7 @@ import torch
 from segment_anything.modeling import Sam
 
 from app.device import autocast
-from app.mopeft import encode_from, encode_until, frozen_prefix_length, gate_values
+from app.mopeft import encode_from, encode_until, frozen_prefix_length, gate_values, set_adapter_dropout
 from app.mopeft.gate import Gate
 from app.trainer.events import PhaseEvent, StepEvent, TrainingCancelled, TrainingError
 from app.trainer.selection import KeepBest
@@ -79,8 +79,8 @@ def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
                cancel: Callable[[], bool] | None = None, keep_best: KeepBest | None = None) -> int:
     """Train the PEFT parameters of a wrapped `sam` for `settings.steps` steps; returns the steps done.
 
-    With `keep_best`, the held-out score is taken when it is due (reported as a PhaseEvent) and the best
-    weights are put back at the end.
+    The adapters' dropout follows `settings.adapter_dropout_at`. With `keep_best`, the held-out score is taken
+    when it is due (reported as a PhaseEvent) and the best weights are put back at the end.
 
     Raises TrainingCancelled when `cancel()` turns true (checked before every step), and TrainingError on a
     non-finite loss or when even one image per step does not fit in memory. On CUDA out-of-memory the step
@@ -101,6 +101,7 @@ def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
             raise TrainingCancelled(f"cancelled after {step} of {settings.steps} steps")
         for group in optimizer.param_groups:
             group["lr"] = settings.lr * group["lr_scale"] * _lr_factor(step, settings.steps)
+        set_adapter_dropout(sam, settings.adapter_dropout_at(step))
         pick = torch.randperm(len(data), generator=generator)[:images].tolist()
         batch = [data[i] for i in pick]
         targets = [p.targets[torch.randperm(len(p.targets), generator=generator)[:objects]] for p in batch]
@@ -130,8 +131,9 @@ def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
         step += 1
         if on_step is not None:
             elapsed = time.perf_counter() - started
-            on_step(StepEvent(step, settings.steps, float(loss.detach()), optimizer.param_groups[0]["lr"], gate_values(sam),
-                              elapsed / step * (settings.steps - step), result.first_iou, result.last_iou, images))
+            on_step(StepEvent(step, settings.steps, float(loss.detach()), optimizer.param_groups[0]["lr"],
+                              gate_values(sam), elapsed / step * (settings.steps - step), result.first_iou,
+                              result.last_iou, images))
         if keep_best is not None:
             value = keep_best.after_step(sam, step, settings.steps)
             if value is not None and on_step is not None:
@@ -139,5 +141,6 @@ def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
                                    f"(best {keep_best.best_score:.3f} at step {keep_best.best_step})"))
     if keep_best is not None:
         keep_best.restore(sam)
+    set_adapter_dropout(sam, 0.0)
     sam.eval()
     return step

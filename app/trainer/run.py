@@ -89,8 +89,8 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
 
     The examples are split by image into training and validation; the validation images are scored before
     (with the start model) and after training, and with `settings.select_every` also during it, to keep the
-    best-scoring weights (the "after" score is then of the images that chose them). The base model is left as it was. Raises TrainingCancelled,
-    TrainingError (nothing saved in either case).
+    best-scoring weights (the "after" score is then of the images that chose them). The base model is left as
+    it was. Raises TrainingCancelled, TrainingError (nothing saved in either case).
     """
     emit = on_event or (lambda event: None)
     started = time.perf_counter()

@@ -16,11 +16,18 @@ PRESETS = {
 """The choices offered to users: the full gated mixture, or one PEFT kind alone."""
 
 
-KIND_LR = {"prefix": 10.0, "gate": 1.0}
+KIND_LR = {"lora": 0.3, "prefix": 10.0, "gate": 1.0}
 """Default learning-rate scale per kind: at the shared rate the prefix vectors barely move in a short run
-(`mopeft bench adapt` on the demo model: Prefix only 0.33 -> 0.44 one-click mIoU on texture with 10x).
-"gate" applies to every kind's gates: at 10x the prefix gates pinned at exactly 1.0 (float32) within 150 steps
-on the demo model, where their gradient is zero and they could never close again."""
+(`mopeft bench adapt` on the demo model: Prefix only 0.33 -> 0.44 one-click mIoU on texture with 10x), and
+LoRA, which fits first, holds the mixture in its own solution where the adapter's is better (texture 0.43 ->
+0.49 at 0.3x; docs/benchmarks.md). "gate" applies to every kind's gates: at 10x the prefix gates pinned at
+exactly 1.0 (float32) within 150 steps on the demo model, where their gradient is zero and they could never
+close again."""
+
+DROPOUT_FROM = 0.25
+"""Fraction of the steps trained before the adapter dropout starts: early on the mixture settles which kind
+leads (dropout from the first step sent texture back to LoRA's solution); later the dropout keeps the adapter
+from memorising a few images (camouflage in docs/benchmarks.md)."""
 
 
 def parse_blocks(text: str) -> str | list[int]:
@@ -32,6 +39,11 @@ def parse_blocks(text: str) -> str | list[int]:
         return [int(part) for part in text.replace(" ", "").split(",") if part]
     except ValueError:
         raise ValueError(f"blocks {text!r} is not 'all', 'last:N' or a list like 8,9,10,11") from None
+
+
+def kind_lr_text(scales: dict[str, float]) -> str:
+    """Learning-rate scales as `parse_kind_lr` reads them: 'lora=0.3,prefix=10,gate=1'."""
+    return ",".join(f"{kind}={scale:g}" for kind, scale in scales.items())
 
 
 def parse_kind_lr(text: str) -> dict[str, float]:
@@ -62,6 +74,8 @@ class TrainSettings:
     kind_lr: learning-rate scale per PEFT kind ({"prefix": 10.0}: prefix parameters train 10x faster); the key
         "gate" gives all gates their own scale (otherwise a gate follows its kind).
     gate_bias: where the gates start, as the bias of their linear layer (gates start near sigmoid(gate_bias)).
+    adapter_dropout: dropout probability on the adapters' bottleneck after the first `DROPOUT_FROM` of the
+        steps (0: none).
     select_every: with validation images, score them (one-click mIoU) every this many steps and keep the best
         weights rather than the last (0: keep the last).
     continue_from_active: start from the project's active adapter (when its config matches) rather than base SAM.
@@ -80,6 +94,7 @@ class TrainSettings:
     max_clicks: int = 2
     kind_lr: dict[str, float] = field(default_factory=lambda: dict(KIND_LR))
     gate_bias: float = 0.0
+    adapter_dropout: float = 0.3
     select_every: int = 0
     continue_from_active: bool = True
     seed: int = 0
@@ -88,6 +103,12 @@ class TrainSettings:
         if self.select_every < 0:
             raise ValueError(f"select_every must be 0 (keep the last weights) or a number of steps, "
                              f"not {self.select_every}")
+        if not 0 <= self.adapter_dropout < 1:
+            raise ValueError(f"adapter_dropout must be at least 0 and below 1, not {self.adapter_dropout}")
+
+    def adapter_dropout_at(self, step: int) -> float:
+        """The adapter dropout probability for (0-based) training step `step`."""
+        return self.adapter_dropout if step >= DROPOUT_FROM * self.steps else 0.0
 
     def mopeft_config(self) -> MoPEFTConfig:
         """The MoPEFT config these settings wrap SAM with."""

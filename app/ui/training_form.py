@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QToolButton,
                                QVBoxLayout, QWidget)
 
-from app.trainer.settings import PRESETS, TrainSettings, parse_blocks
+from app.trainer.settings import DROPOUT_FROM, PRESETS, TrainSettings, parse_blocks
 
 PRESET_TEXT = {
     "mopeft": "MoPEFT: LoRA + Prefix + Adapter, gated",
@@ -49,6 +49,15 @@ class TrainingForm(QWidget):
         self.prefix_length = _spin(1, 256, d.prefix_length, "Learned key/value vectors per block.")
         self.images_per_step = _spin(1, 64, d.images_per_step, "Images in each step's batch.")
         self.objects_per_image = _spin(1, 64, d.objects_per_image, "Instances per image in each step.")
+        self.adapter_dropout = QDoubleSpinBox()
+        self.adapter_dropout.setDecimals(2)
+        self.adapter_dropout.setRange(0.0, 0.9)
+        self.adapter_dropout.setSingleStep(0.05)
+        self.adapter_dropout.setValue(d.adapter_dropout)
+        self.adapter_dropout.setSpecialValueText("off")
+        self.adapter_dropout.setToolTip(f"Drop this share of the adapters' bottleneck units in each step after "
+                                        f"the first {DROPOUT_FROM:.0%} of the steps:\nkeeps the adapters from "
+                                        "memorising a few images.")
         self.keep_best = _spin(0, 100_000, d.select_every,
                                "Score the held-out images every this many steps and keep the best weights rather "
                                "than the last:\nhelps when a few images get memorised. Each score costs an "
@@ -63,6 +72,7 @@ class TrainingForm(QWidget):
         for text, widget in (("Blocks", self.blocks), ("Learning rate", self.lr), ("LoRA rank", self.lora_rank),
                              ("Prefix length", self.prefix_length), ("Images per step", self.images_per_step),
                              ("Instances per image", self.objects_per_image),
+                             ("Adapter dropout", self.adapter_dropout),
                              ("Keep best weights", self.keep_best)):
             advanced.addRow(text, widget)
         self.advanced.setVisible(False)
@@ -92,6 +102,7 @@ class TrainingForm(QWidget):
                                  steps=self.steps.value(), lr=self.lr.value(),
                                  images_per_step=self.images_per_step.value(),
                                  objects_per_image=self.objects_per_image.value(),
+                                 adapter_dropout=self.adapter_dropout.value(),
                                  select_every=self.keep_best.value(),
                                  continue_from_active=self.continue_active.isChecked())
         settings.mopeft_config()  # raises ValueError on a bad combination

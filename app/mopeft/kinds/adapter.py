@@ -1,8 +1,9 @@
-"""Sequential bottleneck adapter after the MLP: m + G_A * up(GELU(down(m)))."""
+"""Sequential bottleneck adapter after the MLP: m + G_A * up(dropout(GELU(down(m))))."""
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from app.mopeft.kinds.base import PEFTKind, register_kind
 
@@ -12,6 +13,7 @@ class Adapter(PEFTKind):
     """Bottleneck (down, GELU, up) on the MLP output; up starts at zero so the block starts unchanged.
 
     The gate reads the MLP's input (the normalised residual stream), as every gate reads its sub-layer's input.
+    `dropout` (0 unless a trainer sets it, see `set_adapter_dropout`) drops bottleneck units in training mode only.
     """
 
     name = "adapter"
@@ -25,7 +27,16 @@ class Adapter(PEFTKind):
         self.up = nn.Linear(width, dim)
         nn.init.zeros_(self.up.weight)
         nn.init.zeros_(self.up.bias)
+        self.dropout = 0.0
 
     def adjust_mlp(self, h: torch.Tensor, m: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
         g = gates[:, 0].view(-1, *([1] * (m.dim() - 1)))
-        return m + g * self.up(self.act(self.down(m)))
+        hidden = F.dropout(self.act(self.down(m)), self.dropout, self.training)
+        return m + g * self.up(hidden)
+
+
+def set_adapter_dropout(model: nn.Module, p: float) -> None:
+    """Set the bottleneck dropout probability of every adapter in `model` (it acts in training mode only)."""
+    for module in model.modules():
+        if isinstance(module, Adapter):
+            module.dropout = p
