@@ -192,6 +192,11 @@ def test_keep_best_weights_and_adapter_dropout_from_the_advanced_panel(qtbot, ma
     form.keep_best.selectAll()
     qtbot.keyClicks(form.keep_best, "5")
     assert form.keep_best.value() == 5
+    form.preset.setFocus()
+    qtbot.keyClick(form.preset, Qt.Key.Key_Down)  # LoRA only: no adapter, nothing to drop out
+    assert form.preset.currentData() == "lora" and not form.adapter_dropout.isEnabled()
+    qtbot.keyClick(form.preset, Qt.Key.Key_Up)
+    assert form.preset.currentData() == "mopeft" and form.adapter_dropout.isEnabled()
     form.adapter_dropout.setFocus()
     form.adapter_dropout.selectAll()
     qtbot.keyClicks(form.adapter_dropout, "0")

@@ -66,6 +66,8 @@ class TrainingForm(QWidget):
         self.keep_best.setPrefix("every ")
         self.keep_best.setSuffix(" steps")
 
+        self.preset.currentIndexChanged.connect(self._preset_changed)
+
         self.advanced = QWidget()
         advanced = QFormLayout(self.advanced)
         advanced.setContentsMargins(0, 0, 0, 0)
@@ -107,6 +109,9 @@ class TrainingForm(QWidget):
                                  continue_from_active=self.continue_active.isChecked())
         settings.mopeft_config()  # raises ValueError on a bad combination
         return settings
+
+    def _preset_changed(self) -> None:
+        self.adapter_dropout.setEnabled("adapter" in PRESETS[self.preset.currentData()])
 
     def _fold(self, shown: bool) -> None:
         self.advanced.setVisible(shown)
