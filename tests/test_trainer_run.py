@@ -115,11 +115,16 @@ def test_mopeft_train_runs_headless_and_continues_from_the_active_adapter(projec
         assert len(versions) == 2 and versions[1].active and versions[0].base_model == str(model)
 
 
-def test_mopeft_train_kind_lr_is_used_and_stored_with_the_version(project_dir, tmp_path, capsys):
+def _train_args(project_dir, tmp_path, *extra):
+    """`mopeft train` arguments for 2 quick steps of the tiny fixture model on the project, then `extra`."""
     model = tmp_path / "tiny.pth"
     shutil.copy(FIXTURE, model)
-    args = ["train", "--project", str(project_dir), "--model", str(model), "--steps", "2", "--blocks", "last:2",
-            "--kinds", "lora", "--restart", "--json", "--kind-lr", "lora=0"]
+    return ["train", "--project", str(project_dir), "--model", str(model), "--steps", "2", "--blocks", "last:2",
+            *extra]
+
+
+def test_mopeft_train_kind_lr_is_used_and_stored_with_the_version(project_dir, tmp_path, capsys):
+    args = _train_args(project_dir, tmp_path, "--kinds", "lora", "--restart", "--json", "--kind-lr", "lora=0")
     assert main(args) == 0
     run = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     saved = load_file(run["adapter"])
@@ -133,10 +138,7 @@ def test_mopeft_train_kind_lr_is_used_and_stored_with_the_version(project_dir, t
 
 
 def test_mopeft_train_adapter_dropout_is_stored_and_checked(project_dir, tmp_path, capsys):
-    model = tmp_path / "tiny.pth"
-    shutil.copy(FIXTURE, model)
-    args = ["train", "--project", str(project_dir), "--model", str(model), "--steps", "2", "--blocks", "last:2",
-            "--restart", "--adapter-dropout"]
+    args = _train_args(project_dir, tmp_path, "--restart", "--adapter-dropout")
     assert main(args + ["0.5"]) == 0
     with Project.open(project_dir, readonly=True) as project:
         assert project.adapters.list()[-1].config["adapter_dropout"] == 0.5
@@ -163,10 +165,7 @@ def test_select_every_keeps_the_best_validated_weights(project_dir, tiny_sam):
 
 
 def test_mopeft_train_select_every(project_dir, tmp_path, capsys):
-    model = tmp_path / "tiny.pth"
-    shutil.copy(FIXTURE, model)
-    args = ["train", "--project", str(project_dir), "--model", str(model), "--steps", "2", "--blocks", "last:2",
-            "--json", "--select-every"]
+    args = _train_args(project_dir, tmp_path, "--json", "--select-every")
     assert main(args + ["1"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out.strip().splitlines()[-1])["kept_step"] in (1, 2)
