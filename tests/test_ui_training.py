@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from app.annotate.model_choice import ModelLoad
 from app.sam.checkpoints import load_sam
 from app.store.records import RunStatus
+from app.trainer.settings import TrainSettings
 from app.ui.adapter_list import BASE_ROW
 from test_ui_harness import Heartbeat, make_window, paths, wait_ready  # noqa: F401
 from toy_shapes import write_toy_project
@@ -163,7 +164,6 @@ def test_a_damaged_adapter_file_is_named_and_sam_runs_without_it(qtbot, make_win
 
 def test_the_summary_says_how_to_go_back_when_validation_got_worse(tmp_path):
     from app.trainer.run import TrainingOutcome
-    from app.trainer.settings import TrainSettings
     from app.ui.training_controller import summary_text
 
     def outcome(before, after):
@@ -185,7 +185,7 @@ def test_keep_best_weights_and_adapter_dropout_from_the_advanced_panel(qtbot, ma
     window = make_window(annotated, loader=tiny_model)
     form = window.training_dock.form
     assert form.keep_best.text() == "off (keep the last)"
-    assert form.adapter_dropout.value() == 0.3
+    assert form.adapter_dropout.value() == TrainSettings().adapter_dropout > 0
     qtbot.mouseClick(form.toggle, Qt.MouseButton.LeftButton)
     assert form.keep_best.isVisible()
     form.keep_best.setFocus()

@@ -94,7 +94,7 @@ class TrainSettings:
     max_clicks: int = 2
     kind_lr: dict[str, float] = field(default_factory=lambda: dict(KIND_LR))
     gate_bias: float = 0.0
-    adapter_dropout: float = 0.3
+    adapter_dropout: float = 0.5
     select_every: int = 0
     continue_from_active: bool = True
     seed: int = 0
