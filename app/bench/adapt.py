@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from app.trainer.settings import (DROPOUT_FROM, KIND_LR, PRESETS, TrainSettings, kind_lr_text,
-                                  parse_kind_lr)
+from app.cli._trainer_options import add_trainer_options
+from app.trainer.settings import PRESETS, TrainSettings, parse_kind_lr
 
 
 def register(sub) -> None:
@@ -29,12 +29,7 @@ def register(sub) -> None:
     p.add_argument("--seeds", type=int, default=3, help="runs per configuration, seeds 0..K-1 (default 3)")
     p.add_argument("--blocks", default="last:4", help="encoder blocks with PEFT modules (default last:4)")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: the trainer's)")
-    p.add_argument("--kind-lr", default="", metavar="KIND=SCALE,...",
-                   help=f"learning-rate scales per PEFT kind over the trainer's defaults ({kind_lr_text(KIND_LR)}), "
-                        "e.g. lora=1")
-    p.add_argument("--adapter-dropout", type=float, default=TrainSettings.adapter_dropout, metavar="P",
-                   help=f"dropout on the adapters' bottleneck after the first {DROPOUT_FROM * 100:.0f}%% of the steps "
-                        f"(default {TrainSettings.adapter_dropout}; 0: none)")
+    add_trainer_options(p)
     p.add_argument("--holdout", type=int, default=0, metavar="K",
                    help="hold out the last K images of each training file to choose the kept weights (default 0)")
     p.add_argument("--select-every", type=int, default=25, metavar="N",
@@ -71,8 +66,10 @@ def run(args) -> int:
         args.kind_lr = parse_kind_lr(args.kind_lr)
     except ValueError as exc:
         args.parser.error(f"--kind-lr: {exc}")
-    if not 0 <= args.adapter_dropout < 1:
-        args.parser.error("--adapter-dropout must be at least 0 and below 1")
+    try:
+        TrainSettings(adapter_dropout=args.adapter_dropout)
+    except ValueError as exc:
+        args.parser.error(f"--adapter-dropout: {exc}")
     if args.holdout < 0 or args.select_every < 1:
         args.parser.error("--holdout must be at least 0 and --select-every at least 1")
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from app.trainer.settings import DROPOUT_FROM, KIND_LR, TrainSettings, kind_lr_text
+from app.cli._trainer_options import add_trainer_options
 
 
 def register(sub) -> None:
@@ -17,12 +17,7 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--kind-lr", default="", metavar="KIND=SCALE,...",
-                   help=f"learning-rate scales per PEFT kind over the defaults ({kind_lr_text(KIND_LR)}), e.g. "
-                        "lora=1 (docs/benchmarks.md measures them)")
-    p.add_argument("--adapter-dropout", type=float, default=TrainSettings.adapter_dropout, metavar="P",
-                   help=f"dropout on the adapters' bottleneck after the first {DROPOUT_FROM * 100:.0f}%% of the steps "
-                        f"(default {TrainSettings.adapter_dropout}; 0: none)")
+    add_trainer_options(p)
     p.add_argument("--select-every", type=int, default=0, metavar="N",
                    help="score the validation images every N steps and keep the best weights, not the last "
                         "(default 0: keep the last)")
@@ -54,7 +49,7 @@ def run(args) -> int:
     from app.trainer.events import TrainingCancelled, TrainingError
     from app.trainer.examples import collect_examples
     from app.trainer.run import fine_tune, record_outcome
-    from app.trainer.settings import parse_blocks, parse_kind_lr
+    from app.trainer.settings import TrainSettings, parse_blocks, parse_kind_lr
 
     try:
         settings = TrainSettings(kinds=args.kinds.split(","), blocks=parse_blocks(args.blocks), steps=args.steps,

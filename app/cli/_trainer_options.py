@@ -1,0 +1,14 @@
+"""Trainer options shared by `mopeft train` and `mopeft bench adapt`."""
+from __future__ import annotations
+
+from app.trainer.settings import DROPOUT_FROM, KIND_LR, TrainSettings, kind_lr_text
+
+
+def add_trainer_options(parser) -> None:
+    """--kind-lr and --adapter-dropout, with the trainer's defaults in their help."""
+    parser.add_argument("--kind-lr", default="", metavar="KIND=SCALE,...",
+                        help=f"learning-rate scales per PEFT kind over the trainer's defaults "
+                             f"({kind_lr_text(KIND_LR)}), e.g. lora=1 (docs/benchmarks.md measures them)")
+    parser.add_argument("--adapter-dropout", type=float, default=TrainSettings.adapter_dropout, metavar="P",
+                        help=f"dropout on the adapters' bottleneck after the first {DROPOUT_FROM * 100:.0f}%% of "
+                             f"the steps (default {TrainSettings.adapter_dropout}; 0: none)")
