@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.formats import is_image_file
@@ -15,22 +16,58 @@ _EXIF_ORIENTATION = 0x0112
 _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 
 
-def list_image_files(folder: Path) -> list[str]:
-    """Relative paths ('/' separators, sorted) of the supported image files under `folder`, recursively.
+@dataclass(frozen=True)
+class ImageListing:
+    """The image files of a folder: `paths` to register, and `left_out`: (name, reason) of those that cannot be."""
 
-    Hidden files and folders (names starting with '.', hence also `.mopeft`) are left out, and so are
-    folders holding a PNG mask export.
+    paths: list[str]
+    left_out: list[tuple[str, str]]
+
+
+def list_image_files(folder: Path) -> ImageListing:
+    """The supported image files under `folder`, recursively: relative paths ('/' separators, sorted).
+
+    Hidden files and folders (names starting with '.', hence also `.mopeft`) are left out silently, and so are
+    folders holding a PNG mask export. Names that are not valid UTF-8 (the database stores text) are left out
+    with a reason, shown with their odd bytes escaped.
     """
-    found = []
+    found, left_out = [], []
     for root, dirs, files in os.walk(folder):
         if PNG_EXPORT_LEGEND in files:
             dirs[:] = []
             continue
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
         rel_root = Path(root).relative_to(folder)
-        found.extend((rel_root / name).as_posix() for name in files
-                     if not name.startswith(".") and is_image_file(name))
-    return sorted(found)
+        kept = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            if _is_utf8(name):
+                kept.append(name)
+            else:
+                left_out.append((shown_name(rel_root / name), _NOT_UTF8 + "; nothing in this folder was added"))
+        dirs[:] = kept
+        for name in files:
+            if name.startswith(".") or not is_image_file(name):
+                continue
+            if _is_utf8(name):
+                found.append((rel_root / name).as_posix())
+            else:
+                left_out.append((shown_name(rel_root / name), _NOT_UTF8))
+    return ImageListing(sorted(found), sorted(left_out))
+
+
+_NOT_UTF8 = "the name is not valid UTF-8, so the project cannot record it; rename the file to include it"
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # os.walk hands undecodable bytes over as lone surrogates
+        return False
+    return True
+
+
+def shown_name(path: str | os.PathLike) -> str:
+    """A path as text that can always be shown and stored: bytes that are not UTF-8 written as \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace").replace(os.sep, "/")
 
 
 def read_image_size(path: Path) -> tuple[int, int]:

@@ -47,8 +47,9 @@ class ImageTable:
         known = {row[0] for row in self._db.rows("SELECT path FROM images")}
         missing_hashes = {h for p, h in self._db.rows("SELECT path, content_hash FROM images")
                           if not (self._folder / p).is_file()}
-        rows, skipped = [], []
-        for rel in list_image_files(self._folder):
+        listing = list_image_files(self._folder)
+        rows, skipped = [], list(listing.left_out)
+        for rel in listing.paths:
             if rel in known:
                 continue
             path = self._folder / rel
@@ -131,7 +132,7 @@ class ImageTable:
         moved = []
         if missing:
             registered = {image.path for image in images}
-            for rel in list_image_files(self._folder):
+            for rel in list_image_files(self._folder).paths:
                 if rel not in registered:
                     current[rel] = file_hash(self._folder / rel)
             by_hash = {}
