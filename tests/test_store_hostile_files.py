@@ -1,9 +1,13 @@
-"""Files a hostile or careless user leaves in a project folder: odd names. None may stop the project opening."""
+"""Files a hostile or careless user leaves in a project folder: odd names, huge images. None may stop the project opening."""
 import os
+import struct
+import zlib
 
 import cv2
 import numpy as np
+import pytest
 
+from app.sam.images import MAX_PIXELS_ENV, ImageLoadError, load_image
 from app.store import Project
 
 
@@ -29,3 +33,32 @@ def test_names_that_are_not_utf8_are_left_out_by_name_and_the_rest_is_added(tmp_
     with Project.open(tmp_path) as again:          # reopening and rescanning work too
         assert [image.path for image in again.images.list()] == ["good.png"]
         assert again.images.scan().added == []
+
+
+def big_blank_png(path, width, height):
+    """A valid 1-bit PNG of width x height (small on disk, built without allocating the pixels)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" * (1 + (width + 7) // 8)          # filter byte + packed bits
+    pixels = zlib.compressobj()
+    body = b"".join(pixels.compress(row) for _ in range(height)) + pixels.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+                     + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+
+
+def test_the_scan_and_the_loader_keep_one_pixel_limit(tmp_path, monkeypatch):
+    big_blank_png(tmp_path / "big.png", 15000, 15000)     # 225 MP: above Pillow's bomb check, below ours
+    write_png(tmp_path / "small.png", 100, 100)
+    with Project.open(tmp_path, create=True) as project:
+        scan = project.images.scan()
+        assert [(i.path, i.width, i.height) for i in scan.added] == [("big.png", 15000, 15000),
+                                                                     ("small.png", 100, 100)]
+        assert scan.skipped == []
+    monkeypatch.setenv(MAX_PIXELS_ENV, "9999")            # the user's own limit reaches the scan too
+    write_png(tmp_path / "other.png", 100, 100, 1)
+    with Project.open(tmp_path) as project:
+        ((name, reason),) = project.images.scan().skipped
+    with pytest.raises(ImageLoadError) as refused:
+        load_image(tmp_path / "other.png")
+    assert name == "other.png" and reason in str(refused.value) and "above the limit" in reason

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.formats import is_image_file
+from app.pixel_limit import max_image_pixels, pillow_open, too_many_pixels
 from app.store.errors import ImageFileError
 
 # A folder holding this file is a PNG mask export (app.coco.png_export); its PNGs are not images to annotate.
@@ -75,18 +76,21 @@ def read_image_size(path: Path) -> tuple[int, int]:
 
     TIFF files (known by their first bytes, as app.sam.images does) are read with tifffile (any axis order,
     e.g. YXS or ZYX stacks); other types with Pillow, with width and height swapped when the EXIF
-    orientation turns the picture by 90 degrees, as the image loader shows it.
+    orientation turns the picture by 90 degrees, as the image loader shows it. An image above the loader's
+    pixel limit (app.pixel_limit, $MOPEFT_MAX_IMAGE_PIXELS) is refused with the loader's reason.
     """
     try:
         with open(path, "rb") as f:
             head = f.read(4)
-        if head in _TIFF_MAGIC:
-            return _tiff_size(path)
-        return _pillow_size(path)
+        width, height = _tiff_size(path) if head in _TIFF_MAGIC else _pillow_size(path)
+        problem = too_many_pixels(width, height, max_image_pixels())
     except ImageFileError:
         raise
     except Exception as exc:  # the readers raise many kinds on a broken file
         raise ImageFileError(path, f"cannot read the image size ({exc})") from exc
+    if problem:
+        raise ImageFileError(path, problem)
+    return width, height
 
 
 def _tiff_size(path: Path) -> tuple[int, int]:
@@ -101,9 +105,7 @@ def _tiff_size(path: Path) -> tuple[int, int]:
 
 
 def _pillow_size(path: Path) -> tuple[int, int]:
-    from PIL import Image as PilImage
-
-    with PilImage.open(path) as im:
+    with pillow_open(path) as im:
         width, height = im.size
         orientation = im.getexif().get(_EXIF_ORIENTATION)
     if orientation in _TRANSPOSING_ORIENTATIONS:
