@@ -62,3 +62,23 @@ def test_the_scan_and_the_loader_keep_one_pixel_limit(tmp_path, monkeypatch):
     with pytest.raises(ImageLoadError) as refused:
         load_image(tmp_path / "other.png")
     assert name == "other.png" and reason in str(refused.value) and "above the limit" in reason
+
+
+def test_symbolic_links_to_outside_the_folder_are_listed_not_followed_unless_asked(tmp_path):
+    project_dir, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    project_dir.mkdir(), (elsewhere / "more").mkdir(parents=True)
+    write_png(project_dir / "own.png")
+    write_png(elsewhere / "secret.png", value=1)
+    write_png(elsewhere / "more" / "deep.png", value=2)
+    (project_dir / "link.png").symlink_to(elsewhere / "secret.png")
+    (project_dir / "linked_dir").symlink_to(elsewhere / "more")
+    (project_dir / "alias.png").symlink_to("own.png")            # inside: fine, it is the project's own file
+    (project_dir / "loop").symlink_to(".")                        # inside: not entered, no second walk
+    with Project.open(project_dir, create=True) as project:
+        scan = project.images.scan()
+        assert [i.path for i in scan.added] == ["alias.png", "own.png"]
+        assert [name for name, _ in scan.skipped] == ["link.png", "linked_dir"]
+        assert all("outside the project folder" in r and "--follow-links" in r for _, r in scan.skipped)
+        assert str(elsewhere / "secret.png") in scan.skipped[0][1]
+        followed = project.images.scan(follow_links=True)
+        assert [i.path for i in followed.added] == ["link.png", "linked_dir/deep.png"] and followed.skipped == []

@@ -25,34 +25,62 @@ class ImageListing:
     left_out: list[tuple[str, str]]
 
 
-def list_image_files(folder: Path) -> ImageListing:
+def list_image_files(folder: Path, follow_links: bool = False) -> ImageListing:
     """The supported image files under `folder`, recursively: relative paths ('/' separators, sorted).
 
     Hidden files and folders (names starting with '.', hence also `.mopeft`) are left out silently, and so are
     folders holding a PNG mask export. Names that are not valid UTF-8 (the database stores text) are left out
-    with a reason, shown with their odd bytes escaped.
+    with a reason, shown with their odd bytes escaped. Symbolic links to a file or folder outside `folder`
+    are left out with a reason unless `follow_links`; links to folders inside it are not entered (what they
+    point to is scanned where it lies).
     """
-    found, left_out = [], []
-    for root, dirs, files in os.walk(folder):
+    folder = Path(os.path.realpath(folder))
+    found, left_out, entered = [], [], {str(folder)}
+    for root, dirs, files in os.walk(folder, followlinks=follow_links):
         if PNG_EXPORT_LEGEND in files:
             dirs[:] = []
             continue
         rel_root = Path(root).relative_to(folder)
         kept = []
         for name in sorted(d for d in dirs if not d.startswith(".")):
-            if _is_utf8(name):
-                kept.append(name)
-            else:
+            path = Path(root) / name
+            if not _is_utf8(name):
                 left_out.append((shown_name(rel_root / name), _NOT_UTF8 + "; nothing in this folder was added"))
+            elif not path.is_symlink():
+                kept.append(name)
+            elif follow_links and _outside(path, folder):
+                target = os.path.realpath(path)
+                if target not in entered and not _inside(folder, Path(target)):   # no loop, no second walk
+                    entered.add(target)
+                    kept.append(name)
+            elif _outside(path, folder):
+                left_out.append(((rel_root / name).as_posix(), _link_reason(path, "folder")))
         dirs[:] = kept
         for name in files:
             if name.startswith(".") or not is_image_file(name):
                 continue
-            if _is_utf8(name):
-                found.append((rel_root / name).as_posix())
-            else:
+            path = Path(root) / name
+            if not _is_utf8(name):
                 left_out.append((shown_name(rel_root / name), _NOT_UTF8))
+            elif not follow_links and path.is_symlink() and _outside(path, folder):
+                left_out.append(((rel_root / name).as_posix(), _link_reason(path, "file")))
+            else:
+                found.append((rel_root / name).as_posix())
     return ImageListing(sorted(found), sorted(left_out))
+
+
+def _outside(link: Path, folder: Path) -> bool:
+    """True when the symbolic link `link` resolves to a place outside `folder` (a resolved path)."""
+    return not _inside(Path(os.path.realpath(link)), folder)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _link_reason(link: Path, kind: str) -> str:
+    return (f"a symbolic link to a {kind} outside the project folder ({shown_name(os.readlink(link))}); "
+            "not followed. Start the app with --follow-links to include what it points to")
 
 
 _NOT_UTF8 = "the name is not valid UTF-8, so the project cannot record it; rename the file to include it"

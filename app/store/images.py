@@ -37,17 +37,18 @@ class ImageTable:
             raise ImageFileError(path, "not an image file of the project")
         return PurePosixPath(*relative.parts).as_posix()
 
-    def scan(self) -> ScanResult:
+    def scan(self, follow_links: bool = False) -> ScanResult:
         """Register the image files of the folder that are not registered yet (recursive, hidden folders skipped).
 
         A new file whose content is that of a registered image whose file is gone is not added: it is probably
-        that image, moved; `verify()` reports it and `relocate()` accepts the move. Unreadable files are skipped
-        with the reason. All additions are committed together.
+        that image, moved; `verify()` reports it and `relocate()` accepts the move. Unreadable files, names that
+        are not UTF-8 and symbolic links pointing outside the folder (unless `follow_links`) are skipped with
+        the reason. All additions are committed together.
         """
         known = {row[0] for row in self._db.rows("SELECT path FROM images")}
         missing_hashes = {h for p, h in self._db.rows("SELECT path, content_hash FROM images")
                           if not (self._folder / p).is_file()}
-        listing = list_image_files(self._folder)
+        listing = list_image_files(self._folder, follow_links)
         rows, skipped = [], list(listing.left_out)
         for rel in listing.paths:
             if rel in known:

@@ -43,6 +43,7 @@ class MainWindow(QMainWindow):
                  device: str | None = None) -> None:
         super().__init__()
         self.paths, self.device = paths, device
+        self.follow_links = False   # scan what symbolic links point to outside the project folder (--follow-links)
         self.session: AnnotationSession | None = None
         self.notices = Notices(self)
         self.keymap = keymap or load_keymap(paths.config_dir)
@@ -98,7 +99,7 @@ class MainWindow(QMainWindow):
             self.notices.error(f"Could not open the project in {folder}:\n{exc}")
             return False
         try:
-            scan = project.images.scan()
+            scan = project.images.scan(self.follow_links)
         except (StoreError, OSError) as exc:
             project.close()
             self.notices.error(f"Could not scan {folder} for images:\n{exc}")
