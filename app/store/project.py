@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -20,6 +21,9 @@ STORE_DIR = ".mopeft"
 DB_NAME = "project.db"
 LOCK_NAME = "project.lock"
 ADAPTERS_DIR = "adapters"
+# The temporary file app.mopeft.adapter_file.save_adapter writes before renaming it into place:
+# tempfile.mkstemp(prefix="<name>.safetensors", suffix=".tmp") in the adapters folder.
+ADAPTER_TEMP_FILE = re.compile(r".+\.safetensors[a-z0-9_]{8}\.tmp")
 
 
 class Project:
@@ -35,6 +39,7 @@ class Project:
         self.folder = folder
         self.readonly = db.readonly
         self.created = created      # True when this open made the project (see remove_if_empty)
+        self.notes: list[str] = []  # what opening found and did that the user should hear about
         self._db = db
         self._lock = lock
         self.images = ImageTable(db, folder)
@@ -78,6 +83,7 @@ class Project:
                 migrate(db.connection, db_path)
                 project = cls(folder, db, lock, created)
                 project.training_runs.mark_interrupted()
+                project._remove_unfinished_adapter_files()
             except BaseException:
                 db.close()
                 raise
@@ -85,6 +91,23 @@ class Project:
             lock.release()
             raise
         return project
+
+    def _remove_unfinished_adapter_files(self) -> None:
+        """Delete the temporary files of adapter saves that were interrupted (the writer lock is held, so no
+        save is under way); each is noted in `notes`. What cannot be deleted is noted and left."""
+        removed, left = [], []
+        for path in sorted(self.adapters_dir.iterdir()):
+            if ADAPTER_TEMP_FILE.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+                try:
+                    path.unlink()
+                    removed.append(path.name)
+                except OSError as exc:
+                    left.append(f"{path.name} ({exc.strerror})")
+        if removed:
+            self.notes.append(f"Removed {len(removed)} unfinished adapter file(s) left in {self.adapters_dir} by an "
+                              f"interrupted save: {', '.join(removed)}")
+        if left:
+            self.notes.append(f"Could not remove unfinished adapter file(s) in {self.adapters_dir}: {', '.join(left)}")
 
     @property
     def adapters_dir(self) -> Path:

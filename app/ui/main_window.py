@@ -106,6 +106,8 @@ class MainWindow(QMainWindow):
             return False
         self.close_project()
         self._bind(AnnotationSession(project))
+        for note in project.notes:
+            self.notices.info(note)
         if scan.skipped:
             self.notices.error("These files were left out of the project:\n\n"
                                + "\n".join(f"{path}: {reason}" for path, reason in scan.skipped), "Unreadable files")
