@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path, PurePosixPath
 
 from app.formats import is_image_file
@@ -9,6 +10,7 @@ from app.store.database import Database, utc_now
 from app.store.errors import ImageFileError, NotFoundError, StoreError
 from app.store.hashing import file_hash
 from app.store.image_files import list_image_files, read_image_size
+from app.store.open_errors import sqlite_error
 from app.store.records import Image, ImageCheck, ImageStatus, MovedImage, ScanResult
 
 _COLUMNS = "id, path, width, height, content_hash, status, added_at"
@@ -65,9 +67,12 @@ class ImageTable:
                                      "see verify()"))
                 continue
             rows.append((rel, width, height, digest, utc_now()))
-        with self._db.transaction() as conn:
-            ids = [conn.execute("INSERT INTO images (path, width, height, content_hash, added_at) "
-                                "VALUES (?, ?, ?, ?, ?)", row).lastrowid for row in rows]
+        try:
+            with self._db.transaction() as conn:
+                ids = [conn.execute("INSERT INTO images (path, width, height, content_hash, added_at) "
+                                    "VALUES (?, ?, ?, ?, ?)", row).lastrowid for row in rows]
+        except sqlite3.Error as exc:   # a full disk, say: nothing was added
+            raise sqlite_error(exc, self._db.path) from exc
         return ScanResult([self.get(i) for i in ids], skipped)
 
     def add(self, path: str | os.PathLike) -> Image:
