@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.store import Project, ProjectNotFoundError, StoreError
-from app.store.errors import ProjectNotWritableError
+from app.store import Project, ProjectNotFoundError, ProjectNotWritableError, StoreError
 
 
 @dataclass
