@@ -37,7 +37,7 @@ class AnnotationSession:
     history_changed(): what undo/redo would do changed.
     predict_requested(PromptRequest): SAM's masks are wanted; answer with `prediction_ready`.
     message(str): a note for the annotator (nothing to accept, waiting for SAM...).
-    error(str): a store write failed; the session is unchanged and still usable.
+    error(str): a store write failed, or the project is read-only; the session is unchanged and still usable.
     """
 
     def __init__(self, project: Project) -> None:
@@ -94,14 +94,18 @@ class AnnotationSession:
     def toggle_done(self) -> Image | None:
         """Mark the current image done, or, if it is done, back to in progress (new without instances)."""
         state = self._state
-        if state is None:
+        if state is None or self._refused("mark the image done"):
             return None
         status = self.project.images.get(state.image.id).status
         if status == ImageStatus.DONE:
             status = ImageStatus.IN_PROGRESS if self.instances() else ImageStatus.NEW
         else:
             status = ImageStatus.DONE
-        state.image = self.project.images.set_status(state.image.id, status)
+        try:
+            state.image = self.project.images.set_status(state.image.id, status)
+        except STORE_ERRORS as exc:
+            self.error.emit(f"Could not mark the image: {exc}")
+            return None
         self.images_changed.emit()
         return state.image
 
@@ -188,7 +192,7 @@ class AnnotationSession:
     def accept(self) -> Instance | None:
         """Store the draft mask as an instance with the current label; waits for SAM if its answer is due."""
         state = self._state
-        if state is None:
+        if state is None or self._refused(AcceptInstance.text):
             return None
         if state.pending:
             self._accept_when_ready = True
@@ -211,12 +215,13 @@ class AnnotationSession:
 
     def delete_instance(self, instance_id: int) -> None:
         """Delete an instance of the current image from the store (undoable)."""
-        if self._state is not None:
+        if self._state is not None and not self._refused(DeleteInstance.text):
             self._run(DeleteInstance(self, self._state, self._ref(instance_id)))
 
     def relabel_instance(self, instance_id: int, label_id: int) -> None:
         """Give an instance of the current image another label (undoable)."""
-        if self._state is not None and self.project.instances.get(instance_id).label_id != label_id:
+        if (self._state is not None and self.project.instances.get(instance_id).label_id != label_id
+                and not self._refused(RelabelInstance.text)):
             self._run(RelabelInstance(self, self._state, self._ref(instance_id), label_id))
 
     def select_instance(self, instance_id: int | None) -> None:
@@ -285,6 +290,13 @@ class AnnotationSession:
             return False
         h, w = self._state.shape
         return 0 <= x < w and 0 <= y < h
+
+    def _refused(self, doing: str) -> bool:
+        """True, after saying so, when the project is open read-only (prompts and drafts still work)."""
+        if self.project.readonly:
+            self.error.emit(f"Could not {doing}: read-only: {self.project.folder} is open to browse and export "
+                            "only; no change is saved")
+        return self.project.readonly
 
     def _edit_draft(self, draft: Draft, text: str) -> None:
         state = self._state

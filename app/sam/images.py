@@ -6,26 +6,19 @@ before anything is decoded. How dtypes, channels and orientation are handled: do
 """
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import tifffile
-from PIL import Image
 
+from app.pixel_limit import (MAX_IMAGE_PIXELS, MAX_PIXELS_ENV,  # noqa: F401  (shared with the store; re-exported)
+                             max_image_pixels, pillow_open, too_many_pixels)
 from app.sam.image_normalise import to_display_rgb
-
-MAX_IMAGE_PIXELS = 16384 * 16384
-"""Largest image (width x height) loaded whole: 268 MP. Override with $MOPEFT_MAX_IMAGE_PIXELS or max_pixels."""
-
-MAX_PIXELS_ENV = "MOPEFT_MAX_IMAGE_PIXELS"
 
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 _EXIF_ORIENTATION = 0x0112
-_PIL_LIMIT_LOCK = threading.Lock()
 
 
 class ImageLoadError(ValueError):
@@ -79,23 +72,10 @@ def image_from_array(array: np.ndarray, path: str | Path | None = None) -> Image
         raise ImageLoadError(f"{path or 'array'}: {exc}") from exc
 
 
-def max_image_pixels() -> int:
-    """The pixel limit in force: $MOPEFT_MAX_IMAGE_PIXELS if set, else MAX_IMAGE_PIXELS."""
-    value = os.environ.get(MAX_PIXELS_ENV)
-    if not value:
-        return MAX_IMAGE_PIXELS
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"{MAX_PIXELS_ENV}={value!r} is not a whole number of pixels") from None
-
-
 def _check_size(path: Path, width: int, height: int, limit: int) -> None:
-    if width * height > limit:
-        raise ImageLoadError(
-            f"{path}: {width} x {height} pixels ({width * height / 1e6:.0f} MP) is above the limit of "
-            f"{limit / 1e6:.0f} MP; tile the image into smaller files (e.g. 4096 x 4096 pieces), or raise "
-            f"the limit with {MAX_PIXELS_ENV} if this machine has the memory")
+    problem = too_many_pixels(width, height, limit)
+    if problem:
+        raise ImageLoadError(f"{path}: {problem}")
 
 
 _ORIENT = {  # EXIF orientation -> the view that shows the image upright (as Pillow's exif_transpose)
@@ -115,13 +95,7 @@ def _is_16bit_colour_png(head: bytes) -> bool:
 
 
 def _read_pillow(path: Path, head: bytes, limit: int) -> tuple[np.ndarray, int, int]:
-    with _PIL_LIMIT_LOCK:  # our limit, checked from the header below, stands in for Pillow's bomb check
-        pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-        try:
-            im = Image.open(path)
-        finally:
-            Image.MAX_IMAGE_PIXELS = pillow_limit
-    with im:
+    with pillow_open(path) as im:
         _check_size(path, im.width, im.height, limit)
         orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
         if _is_16bit_colour_png(head):

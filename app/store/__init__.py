@@ -3,13 +3,16 @@
 Open it with `Project.open(folder)`; see docs/decisions/0001-project-store.md for the schema and its rules.
 """
 from app.store.errors import (
+    DiskFullError,
     ImageFileError,
     LabelInUseError,
     MaskError,
     NotFoundError,
     ProjectCorruptError,
+    ProjectIOError,
     ProjectLockedError,
     ProjectNotFoundError,
+    ProjectNotWritableError,
     ReadOnlyProjectError,
     SchemaVersionError,
     StoreError,
@@ -30,8 +33,8 @@ from app.store.records import (
 )
 
 __all__ = [
-    "AdapterVersion", "Image", "ImageCheck", "ImageFileError", "ImageStatus", "Instance", "InstanceSource",
-    "Label", "LabelInUseError", "MaskError", "MovedImage", "NotFoundError", "Project", "ProjectCorruptError",
-    "ProjectLockedError", "ProjectNotFoundError", "ReadOnlyProjectError", "RunStatus", "ScanResult",
-    "SchemaVersionError", "StoreError", "TrainingRun",
+    "AdapterVersion", "DiskFullError", "Image", "ImageCheck", "ImageFileError", "ImageStatus", "Instance",
+    "InstanceSource", "Label", "LabelInUseError", "MaskError", "MovedImage", "NotFoundError", "Project",
+    "ProjectCorruptError", "ProjectIOError", "ProjectLockedError", "ProjectNotFoundError", "ProjectNotWritableError",
+    "ReadOnlyProjectError", "RunStatus", "ScanResult", "SchemaVersionError", "StoreError", "TrainingRun",
 ]

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from app.store.errors import ProjectCorruptError, ReadOnlyProjectError, StoreError
+from app.store.open_errors import sqlite_error, writable
 
 
 def utc_now() -> str:
@@ -24,26 +25,50 @@ class Database:
     serialises the threads that share the connection.
     """
 
+    busy_timeout = 10.0
+    """Seconds to wait for a lock another connection holds before SQLite gives up (SQLITE_BUSY)."""
+
     def __init__(self, path: Path, readonly: bool):
         self.path = path
         self.readonly = readonly
-        mode = "ro" if readonly else "rwc"
-        try:
-            self._conn = sqlite3.connect(f"{path.as_uri()}?mode={mode}", uri=True, isolation_level=None,
-                                         check_same_thread=False, timeout=10.0)
-        except sqlite3.Error as exc:
-            raise ProjectCorruptError(path, str(exc)) from exc
+        self.immutable = False   # read as a file nobody changes (read-only on a read-only medium)
         self._lock = threading.RLock()
         self._depth = 0
         try:
-            if not readonly:
-                self._conn.execute("PRAGMA journal_mode = WAL")
-                self._conn.execute("PRAGMA synchronous = FULL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise ProjectCorruptError(path, str(exc)) from exc
+            try:
+                self._conn = self._open("ro" if readonly else "rwc")
+            except sqlite3.Error as exc:
+                if not (readonly and getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CANTOPEN
+                        and not writable(path.parent)):
+                    raise
+                # A reader of a WAL database needs a -shm file it may create; on a read-only medium there is
+                # none, and no writer either, so the file is read as immutable.
+                self._conn, self.immutable = self._open("ro&immutable=1"), True
+        except sqlite3.Error as exc:
+            raise sqlite_error(exc, path) from exc
+
+    def _open(self, mode: str) -> sqlite3.Connection:
+        conn = sqlite3.connect(f"{self.path.as_uri()}?mode={mode}", uri=True, isolation_level=None,
+                               check_same_thread=False, timeout=self.busy_timeout)
+        try:
+            if not self.readonly:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def check_integrity(self) -> None:
+        """Raise ProjectCorruptError naming what `PRAGMA quick_check` finds damaged (reads every page once)."""
+        try:
+            problems = [row[0] for row in self.rows("PRAGMA quick_check(5)")]
+        except sqlite3.Error as exc:
+            raise sqlite_error(exc, self.path) from exc
+        if problems != ["ok"]:
+            raise ProjectCorruptError(self.path, "; ".join(problems))
 
     @property
     def connection(self) -> sqlite3.Connection:

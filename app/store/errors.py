@@ -21,6 +21,34 @@ class ProjectCorruptError(StoreError):
         self.db_path = db_path
 
 
+class ProjectNotWritableError(StoreError):
+    """The project's folder or medium refuses writes (read-only mount, no permission): open it read-only."""
+
+    def __init__(self, folder: Path, reason: str):
+        super().__init__(f"{folder}: the project's folder or disk is read-only ({reason}). Nothing was changed; "
+                         "it can still be opened read-only, to browse and export.")
+        self.folder = folder
+        self.reason = reason
+
+
+class DiskFullError(StoreError):
+    """The disk holding the project has no room left; the database itself is fine."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: the disk is full ({reason}). Nothing was changed and the project is not "
+                         "damaged; free some space and try again.")
+        self.path = path
+
+
+class ProjectIOError(StoreError):
+    """The project's files could not be read or written for another reason (a failing disk, a lost mount)."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: could not read or write the project database ({reason}). The file was left "
+                         "untouched; check the disk or network folder and try again.")
+        self.path = path
+
+
 class ProjectLockedError(StoreError):
     """Another process (or another `Project` in this one) has the project open for writing."""
 

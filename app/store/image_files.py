@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.formats import is_image_file
+from app.pixel_limit import max_image_pixels, pillow_open, too_many_pixels
 from app.store.errors import ImageFileError
 
 # A folder holding this file is a PNG mask export (app.coco.png_export); its PNGs are not images to annotate.
@@ -15,22 +17,86 @@ _EXIF_ORIENTATION = 0x0112
 _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 
 
-def list_image_files(folder: Path) -> list[str]:
-    """Relative paths ('/' separators, sorted) of the supported image files under `folder`, recursively.
+@dataclass(frozen=True)
+class ImageListing:
+    """The image files of a folder: `paths` to register, and `left_out`: (name, reason) of those that cannot be."""
 
-    Hidden files and folders (names starting with '.', hence also `.mopeft`) are left out, and so are
-    folders holding a PNG mask export.
+    paths: list[str]
+    left_out: list[tuple[str, str]]
+
+
+def list_image_files(folder: Path, follow_links: bool = False) -> ImageListing:
+    """The supported image files under `folder`, recursively: relative paths ('/' separators, sorted).
+
+    Hidden files and folders (names starting with '.', hence also `.mopeft`) are left out silently, and so are
+    folders holding a PNG mask export. Names that are not valid UTF-8 (the database stores text) are left out
+    with a reason, shown with their odd bytes escaped. Symbolic links to a file or folder outside `folder`
+    are left out with a reason unless `follow_links`; links to folders inside it are not entered (what they
+    point to is scanned where it lies).
     """
-    found = []
-    for root, dirs, files in os.walk(folder):
+    folder = Path(os.path.realpath(folder))
+    found, left_out, entered = [], [], {str(folder)}
+    for root, dirs, files in os.walk(folder, followlinks=follow_links):
         if PNG_EXPORT_LEGEND in files:
             dirs[:] = []
             continue
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
         rel_root = Path(root).relative_to(folder)
-        found.extend((rel_root / name).as_posix() for name in files
-                     if not name.startswith(".") and is_image_file(name))
-    return sorted(found)
+        kept = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            path = Path(root) / name
+            if not _is_utf8(name):
+                left_out.append((shown_name(rel_root / name), _NOT_UTF8 + "; nothing in this folder was added"))
+            elif not path.is_symlink():
+                kept.append(name)
+            elif follow_links and _outside(path, folder):
+                target = os.path.realpath(path)
+                if target not in entered and not _inside(folder, Path(target)):   # no loop, no second walk
+                    entered.add(target)
+                    kept.append(name)
+            elif _outside(path, folder):
+                left_out.append(((rel_root / name).as_posix(), _link_reason(path, "folder")))
+        dirs[:] = kept
+        for name in files:
+            if name.startswith(".") or not is_image_file(name):
+                continue
+            path = Path(root) / name
+            if not _is_utf8(name):
+                left_out.append((shown_name(rel_root / name), _NOT_UTF8))
+            elif not follow_links and path.is_symlink() and _outside(path, folder):
+                left_out.append(((rel_root / name).as_posix(), _link_reason(path, "file")))
+            else:
+                found.append((rel_root / name).as_posix())
+    return ImageListing(sorted(found), sorted(left_out))
+
+
+def _outside(link: Path, folder: Path) -> bool:
+    """True when the symbolic link `link` resolves to a place outside `folder` (a resolved path)."""
+    return not _inside(Path(os.path.realpath(link)), folder)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _link_reason(link: Path, kind: str) -> str:
+    return (f"a symbolic link to a {kind} outside the project folder ({shown_name(os.readlink(link))}); "
+            "not followed. Start the app with --follow-links to include what it points to")
+
+
+_NOT_UTF8 = "the name is not valid UTF-8, so the project cannot record it; rename the file to include it"
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # os.walk hands undecodable bytes over as lone surrogates
+        return False
+    return True
+
+
+def shown_name(path: str | os.PathLike) -> str:
+    """A path as text that can always be shown and stored: bytes that are not UTF-8 written as \\xNN."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace").replace(os.sep, "/")
 
 
 def read_image_size(path: Path) -> tuple[int, int]:
@@ -38,18 +104,21 @@ def read_image_size(path: Path) -> tuple[int, int]:
 
     TIFF files (known by their first bytes, as app.sam.images does) are read with tifffile (any axis order,
     e.g. YXS or ZYX stacks); other types with Pillow, with width and height swapped when the EXIF
-    orientation turns the picture by 90 degrees, as the image loader shows it.
+    orientation turns the picture by 90 degrees, as the image loader shows it. An image above the loader's
+    pixel limit (app.pixel_limit, $MOPEFT_MAX_IMAGE_PIXELS) is refused with the loader's reason.
     """
     try:
         with open(path, "rb") as f:
             head = f.read(4)
-        if head in _TIFF_MAGIC:
-            return _tiff_size(path)
-        return _pillow_size(path)
+        width, height = _tiff_size(path) if head in _TIFF_MAGIC else _pillow_size(path)
+        problem = too_many_pixels(width, height, max_image_pixels())
     except ImageFileError:
         raise
     except Exception as exc:  # the readers raise many kinds on a broken file
         raise ImageFileError(path, f"cannot read the image size ({exc})") from exc
+    if problem:
+        raise ImageFileError(path, problem)
+    return width, height
 
 
 def _tiff_size(path: Path) -> tuple[int, int]:
@@ -64,9 +133,7 @@ def _tiff_size(path: Path) -> tuple[int, int]:
 
 
 def _pillow_size(path: Path) -> tuple[int, int]:
-    from PIL import Image as PilImage
-
-    with PilImage.open(path) as im:
+    with pillow_open(path) as im:
         width, height = im.size
         orientation = im.getexif().get(_EXIF_ORIENTATION)
     if orientation in _TRANSPOSING_ORIENTATIONS:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path, PurePosixPath
 
 from app.formats import is_image_file
@@ -9,6 +10,7 @@ from app.store.database import Database, utc_now
 from app.store.errors import ImageFileError, NotFoundError, StoreError
 from app.store.hashing import file_hash
 from app.store.image_files import list_image_files, read_image_size
+from app.store.open_errors import sqlite_error
 from app.store.records import Image, ImageCheck, ImageStatus, MovedImage, ScanResult
 
 _COLUMNS = "id, path, width, height, content_hash, status, added_at"
@@ -37,18 +39,20 @@ class ImageTable:
             raise ImageFileError(path, "not an image file of the project")
         return PurePosixPath(*relative.parts).as_posix()
 
-    def scan(self) -> ScanResult:
+    def scan(self, follow_links: bool = False) -> ScanResult:
         """Register the image files of the folder that are not registered yet (recursive, hidden folders skipped).
 
         A new file whose content is that of a registered image whose file is gone is not added: it is probably
-        that image, moved; `verify()` reports it and `relocate()` accepts the move. Unreadable files are skipped
-        with the reason. All additions are committed together.
+        that image, moved; `verify()` reports it and `relocate()` accepts the move. Unreadable files, names that
+        are not UTF-8 and symbolic links pointing outside the folder (unless `follow_links`) are skipped with
+        the reason. All additions are committed together.
         """
         known = {row[0] for row in self._db.rows("SELECT path FROM images")}
         missing_hashes = {h for p, h in self._db.rows("SELECT path, content_hash FROM images")
                           if not (self._folder / p).is_file()}
-        rows, skipped = [], []
-        for rel in list_image_files(self._folder):
+        listing = list_image_files(self._folder, follow_links)
+        rows, skipped = [], list(listing.left_out)
+        for rel in listing.paths:
             if rel in known:
                 continue
             path = self._folder / rel
@@ -63,9 +67,12 @@ class ImageTable:
                                      "see verify()"))
                 continue
             rows.append((rel, width, height, digest, utc_now()))
-        with self._db.transaction() as conn:
-            ids = [conn.execute("INSERT INTO images (path, width, height, content_hash, added_at) "
-                                "VALUES (?, ?, ?, ?, ?)", row).lastrowid for row in rows]
+        try:
+            with self._db.transaction() as conn:
+                ids = [conn.execute("INSERT INTO images (path, width, height, content_hash, added_at) "
+                                    "VALUES (?, ?, ?, ?, ?)", row).lastrowid for row in rows]
+        except sqlite3.Error as exc:   # a full disk, say: nothing was added
+            raise sqlite_error(exc, self._db.path) from exc
         return ScanResult([self.get(i) for i in ids], skipped)
 
     def add(self, path: str | os.PathLike) -> Image:
@@ -131,7 +138,7 @@ class ImageTable:
         moved = []
         if missing:
             registered = {image.path for image in images}
-            for rel in list_image_files(self._folder):
+            for rel in list_image_files(self._folder).paths:
                 if rel not in registered:
                     current[rel] = file_hash(self._folder / rel)
             by_hash = {}

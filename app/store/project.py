@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from app.store.adapters import AdapterTable
 from app.store.database import Database
-from app.store.errors import ProjectNotFoundError, ReadOnlyProjectError
+from app.store.errors import ProjectNotFoundError, ReadOnlyProjectError, StoreError
 from app.store.images import ImageTable
 from app.store.instances import InstanceTable
 from app.store.labels import LabelTable
 from app.store.lock import WriterLock
+from app.store.open_errors import os_error, sqlite_error
 from app.store.schema import check_readable, migrate
 from app.store.training_runs import TrainingRunTable
 
@@ -20,6 +23,9 @@ STORE_DIR = ".mopeft"
 DB_NAME = "project.db"
 LOCK_NAME = "project.lock"
 ADAPTERS_DIR = "adapters"
+# The temporary file app.mopeft.adapter_file.save_adapter writes before renaming it into place:
+# tempfile.mkstemp(prefix="<name>.safetensors", suffix=".tmp") in the adapters folder.
+ADAPTER_TEMP_FILE = re.compile(r".+\.safetensors[a-z0-9_]{8}\.tmp")
 
 
 class Project:
@@ -35,6 +41,7 @@ class Project:
         self.folder = folder
         self.readonly = db.readonly
         self.created = created      # True when this open made the project (see remove_if_empty)
+        self.notes: list[str] = []  # what opening found and did that the user should hear about
         self._db = db
         self._lock = lock
         self.images = ImageTable(db, folder)
@@ -45,39 +52,62 @@ class Project:
 
     @classmethod
     def open(cls, folder: str | os.PathLike, create: bool = False, readonly: bool = False) -> "Project":
-        """Open the project of `folder`.
+        """Open the project of `folder`; `PRAGMA quick_check` reads the whole database first.
 
         create: make a new project there if the folder has none (not with readonly).
-        readonly: take no writer lock and refuse every change; works while another process writes.
-        Raises ProjectNotFoundError, ProjectLockedError, SchemaVersionError or ProjectCorruptError.
+        readonly: take no writer lock and refuse every change; works while another process writes, and on a
+        read-only folder or medium.
+        Raises ProjectNotFoundError, ProjectLockedError (another writer, or a file locked by another program),
+        ProjectNotWritableError (read-only folder or medium: open it read-only), DiskFullError, SchemaVersionError,
+        ProjectCorruptError (real damage only) or ProjectIOError; what the opening did or could not do (a run
+        marked interrupted, a temporary file removed) is in `notes`.
         """
         if create and readonly:
             raise ValueError("a project cannot be created read-only")
         folder = Path(folder).expanduser().resolve()
         if not folder.is_dir():
             raise ProjectNotFoundError(f"{folder}: no such folder")
-        store = folder / STORE_DIR
-        db_path = store / DB_NAME
+        db_path = folder / STORE_DIR / DB_NAME
         if not db_path.is_file() and not create:
             raise ProjectNotFoundError(f"{folder} holds no MoPEFT project (no {STORE_DIR}/{DB_NAME}); "
                                        "create one by opening the folder in the app or with --project on import")
-        if readonly:
-            db = Database(db_path, readonly=True)
-            try:
-                check_readable(db.connection, db_path)
-            except BaseException:
-                db.close()
-                raise
-            return cls(folder, db, None)
+        try:
+            return cls._open_reader(folder, db_path) if readonly else cls._open_writer(folder, db_path)
+        except sqlite3.Error as exc:
+            raise sqlite_error(exc, db_path) from exc
+        except OSError as exc:
+            raise os_error(exc, db_path) from exc
+
+    @classmethod
+    def _open_reader(cls, folder: Path, db_path: Path) -> "Project":
+        db = Database(db_path, readonly=True)
+        try:
+            db.check_integrity()
+            check_readable(db.connection, db_path)
+        except BaseException:
+            db.close()
+            raise
+        project = cls(folder, db, None)
+        wal = db_path.with_name(f"{DB_NAME}-wal")
+        if db.immutable and wal.is_file() and wal.stat().st_size > 0:
+            project.notes.append(f"{wal} holds the project's last changes, which cannot be read on a read-only "
+                                 "folder or disk; copy the folder to a writable disk and open it there to see them.")
+        return project
+
+    @classmethod
+    def _open_writer(cls, folder: Path, db_path: Path) -> "Project":
+        store = db_path.parent
         (store / ADAPTERS_DIR).mkdir(parents=True, exist_ok=True)
         lock = WriterLock.acquire(store / LOCK_NAME, folder)
         try:
             created = not db_path.is_file()     # checked under the lock: no other process is creating it now
             db = Database(db_path, readonly=False)
             try:
+                db.check_integrity()
                 migrate(db.connection, db_path)
                 project = cls(folder, db, lock, created)
-                project.training_runs.mark_interrupted()
+                project._mark_interrupted_runs()
+                project._remove_unfinished_adapter_files()
             except BaseException:
                 db.close()
                 raise
@@ -85,6 +115,31 @@ class Project:
             lock.release()
             raise
         return project
+
+    def _mark_interrupted_runs(self) -> None:
+        """Mark runs still 'running' as interrupted; a failure is noted, never fatal (it changes no annotation)."""
+        try:
+            self.training_runs.mark_interrupted()
+        except (sqlite3.Error, StoreError) as exc:
+            self.notes.append(f"Could not mark the training runs left running by an earlier session as "
+                              f"interrupted ({exc}); they show as running until the project is opened again.")
+
+    def _remove_unfinished_adapter_files(self) -> None:
+        """Delete the temporary files of adapter saves that were interrupted (the writer lock is held, so no
+        save is under way); each is noted in `notes`. What cannot be deleted is noted and left."""
+        removed, left = [], []
+        for path in sorted(self.adapters_dir.iterdir()):
+            if ADAPTER_TEMP_FILE.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+                try:
+                    path.unlink()
+                    removed.append(path.name)
+                except OSError as exc:
+                    left.append(f"{path.name} ({exc.strerror})")
+        if removed:
+            self.notes.append(f"Removed {len(removed)} unfinished adapter file(s) left in {self.adapters_dir} by an "
+                              f"interrupted save: {', '.join(removed)}")
+        if left:
+            self.notes.append(f"Could not remove unfinished adapter file(s) in {self.adapters_dir}: {', '.join(left)}")
 
     @property
     def adapters_dir(self) -> Path:

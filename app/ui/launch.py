@@ -26,6 +26,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     model.add_argument("--checkpoint", metavar="PATH", help="SAM checkpoint file to load")
     model.add_argument("--model", metavar="NAME", help="registered model: demo, vit_b, vit_l, vit_h")
     parser.add_argument("--device", choices=("cuda", "mps", "cpu"), help="default: CUDA, then MPS, else CPU")
+    parser.add_argument("--follow-links", action="store_true", help="also add images that symbolic links in the "
+                                                                     "project folder point to outside it")
     return parser.parse_args(argv)
 
 
@@ -38,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     qt_app.setWindowIcon(QIcon(str(ICON)))
     choice = ModelChoice(checkpoint=args.checkpoint, model=args.model, device=args.device)
     window = MainWindow(AppPaths.default(), partial(load_model, choice), device=args.device)
+    window.follow_links = args.follow_links
     trim = QTimer(interval=60_000, timeout=release_free_memory)  # the tuned heap keeps what jobs free
     if running_tuned():
         trim.start()

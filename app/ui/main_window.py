@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from app.annotate import AnnotationSession, prepare_demo_project
 from app.annotate.model_choice import ModelChoice, ModelLoad, load_model
-from app.store import ImageStatus, Project, ProjectLockedError, StoreError
+from app.annotate.project_opening import open_for_annotation
+from app.store import ImageStatus, ProjectLockedError, StoreError
 from app.ui.app_paths import AppPaths
 from app.ui.canvas_controller import CanvasController
 from app.ui.canvas_view import CanvasView
@@ -43,6 +44,7 @@ class MainWindow(QMainWindow):
                  device: str | None = None) -> None:
         super().__init__()
         self.paths, self.device = paths, device
+        self.follow_links = False   # scan what symbolic links point to outside the project folder (--follow-links)
         self.session: AnnotationSession | None = None
         self.notices = Notices(self)
         self.keymap = keymap or load_keymap(paths.config_dir)
@@ -90,24 +92,23 @@ class MainWindow(QMainWindow):
         if not self._may_drop_drafts("Open another project"):
             return False
         try:
-            project = Project.open(folder, create=True)
+            opened = open_for_annotation(folder, self.follow_links)
         except ProjectLockedError as exc:
             self.notices.error(str(exc), "Project already open")
             return False
         except (StoreError, OSError) as exc:
             self.notices.error(f"Could not open the project in {folder}:\n{exc}")
             return False
-        try:
-            scan = project.images.scan()
-        except (StoreError, OSError) as exc:
-            project.close()
-            self.notices.error(f"Could not scan {folder} for images:\n{exc}")
-            return False
         self.close_project()
-        self._bind(AnnotationSession(project))
-        if scan.skipped:
+        self._bind(AnnotationSession(opened.project))
+        for note in opened.notes:
+            self.notices.info(note)
+        for problem in opened.problems:
+            self.notices.error(problem, "Project")
+        if opened.left_out:
             self.notices.error("These files were left out of the project:\n\n"
-                               + "\n".join(f"{path}: {reason}" for path, reason in scan.skipped), "Unreadable files")
+                               + "\n".join(f"{path}: {reason}" for path, reason in opened.left_out),
+                               "Unreadable files")
         images = self.session.images()
         if images:
             first = next((i for i in images if i.status != ImageStatus.DONE), images[0])
@@ -211,7 +212,8 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(TITLE)
             self.status.set_position("No project: File > Open folder")
         else:
-            self.setWindowTitle(f"{TITLE} — {session.project.folder.name}")
+            self.setWindowTitle(f"{TITLE} — {session.project.folder.name}"
+                                + (" (read-only)" if session.project.readonly else ""))
             session.image_opened.connect(self._image_opened)
             session.predict_requested.connect(self._ask)
             session.history_changed.connect(self._history_changed)

@@ -1,0 +1,55 @@
+"""The one pixel limit: the largest image (width x height) the folder scan registers and the loader decodes.
+
+Shared by the image loader (app.sam.images) and the project store, so that a file the scan accepts can be
+loaded and one the loader refuses is not registered. Pillow's own decompression-bomb check (a lower, fixed
+limit) is switched off while a file is opened: this limit, checked from the header, stands in for it.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+MAX_IMAGE_PIXELS = 16384 * 16384
+"""Largest image (width x height) loaded whole: 268 MP. Override with $MOPEFT_MAX_IMAGE_PIXELS or max_pixels."""
+
+MAX_PIXELS_ENV = "MOPEFT_MAX_IMAGE_PIXELS"
+
+_PIL_LIMIT_LOCK = threading.Lock()
+
+
+def max_image_pixels() -> int:
+    """The pixel limit in force: $MOPEFT_MAX_IMAGE_PIXELS if set, else MAX_IMAGE_PIXELS."""
+    value = os.environ.get(MAX_PIXELS_ENV)
+    if not value:
+        return MAX_IMAGE_PIXELS
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{MAX_PIXELS_ENV}={value!r} is not a whole number of pixels") from None
+
+
+def too_many_pixels(width: int, height: int, limit: int) -> str | None:
+    """Why an image of this size is refused (to follow its file name), or None when it is within `limit`."""
+    if width * height <= limit:
+        return None
+    return (f"{width} x {height} pixels ({width * height / 1e6:.0f} MP) is above the limit of "
+            f"{limit / 1e6:.0f} MP; tile the image into smaller files (e.g. 4096 x 4096 pieces), or raise "
+            f"the limit with {MAX_PIXELS_ENV} if this machine has the memory")
+
+
+@contextmanager
+def pillow_open(path: Path) -> Iterator:
+    """`PIL.Image.open(path)` without Pillow's decompression-bomb check; check `too_many_pixels` yourself."""
+    from PIL import Image
+
+    with _PIL_LIMIT_LOCK:
+        pillow_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            im = Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = pillow_limit
+    with im:
+        yield im
