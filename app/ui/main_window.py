@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
         self.training_dock = TrainingDock(self)
         self.training = TrainingController(self.training_dock, self.model, self.notices, self)
         self.actions, self.menus = build_actions(self, self.keymap)
+        self.label_dock.name_actions([self.actions[f"label_{n}"] for n in range(1, 10)])
         self.add_dock(self.image_dock, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_dock(self.label_dock, Qt.DockWidgetArea.RightDockWidgetArea)
         self.add_dock(self.instance_dock, Qt.DockWidgetArea.RightDockWidgetArea)
