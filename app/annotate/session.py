@@ -91,6 +91,18 @@ class AnnotationSession:
             return None
         return self.open_image(ids[target])
 
+    def next_without_instances(self) -> Image | None:
+        """Open the next image in the list (wrapping round) that has no instance and is not marked done; says so
+        and stays when there is none."""
+        images = self.images()
+        here = next((n for n, i in enumerate(images) if self.image is not None and i.id == self.image.id), -1)
+        counts = self.project.instances.counts_per_image()
+        for image in images[here + 1:] + images[:max(here, 0)]:
+            if not counts.get(image.id) and image.status != ImageStatus.DONE:
+                return self.open_image(image.id)
+        self.message.emit("Every other image has instances or is marked done")
+        return None
+
     def toggle_done(self) -> Image | None:
         """Mark the current image done, or, if it is done, back to in progress (new without instances)."""
         state = self._state

@@ -25,6 +25,7 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "quit": ("Quit", ("Ctrl+Q",)),
     "previous_image": ("Previous image", ("A", "PgUp")),
     "next_image": ("Next image", ("D", "PgDown")),
+    "next_without_instances": ("Next image without instances (skips images marked done)", ("Shift+D",)),
     "mark_done": ("Mark the image done (again: not done)", ("Ctrl+D",)),
     "keep_changed_image": ("Keep the instances on the changed file", ()),
     "fit": ("Fit the image to the window", ("F",)),
