@@ -91,6 +91,16 @@ class AnnotationSession:
             return None
         return self.open_image(ids[target])
 
+    def start_image(self, remembered: str | None = None) -> Image | None:
+        """Open the image the project was left at (`remembered`, its path) if it is still in the project, else the
+        first image not done, else the first; None when the project has no image."""
+        images = self.images()
+        if not images:
+            return None
+        first = next((i for i in images if i.path == remembered), None)
+        first = first or next((i for i in images if i.status != ImageStatus.DONE), images[0])
+        return self.open_image(first.id)
+
     def next_without_instances(self) -> Image | None:
         """Open the next image in the list (wrapping round) that has no instance and is not marked done; says so
         and stays when there is none."""

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from app.annotate import AnnotationSession, prepare_demo_project
 from app.annotate.model_choice import ModelChoice, ModelLoad, load_model
-from app.store import ImageStatus, Project, ProjectLockedError, StoreError
+from app.store import Project, ProjectLockedError, StoreError
 from app.ui.app_paths import AppPaths
 from app.ui.canvas_controller import CanvasController
 from app.ui.canvas_view import CanvasView
@@ -25,6 +25,7 @@ from app.ui.image_dock import ImageDock
 from app.ui.instance_dock import InstanceDock
 from app.ui.keymap import Keymap, load_keymap
 from app.ui.label_dock import LabelDock
+from app.ui.last_images import LastImages
 from app.ui.model_controller import ModelController
 from app.ui.model_workers import Recorded
 from app.ui.notices import Notices
@@ -46,6 +47,7 @@ class MainWindow(QMainWindow):
         self.session: AnnotationSession | None = None
         self.notices = Notices(self)
         self.keymap = keymap or load_keymap(paths.config_dir)
+        self.last_images = LastImages(paths.last_images)
         self.canvas = CanvasView(self)
         self.setCentralWidget(self._central())
         self.canvas_controller = CanvasController(self.canvas)
@@ -72,6 +74,8 @@ class MainWindow(QMainWindow):
         self.restoreState(self._settings.value("state", b""))
         self.setWindowTitle(TITLE)
         self._bind(None)
+        if self.last_images.problem:
+            self.notices.error(self.last_images.problem, "Last images")
         if self.keymap.problems:
             self.notices.error("Some shortcuts could not be used; their defaults are kept:\n\n"
                                + "\n".join(self.keymap.problems), "Shortcuts")
@@ -109,11 +113,7 @@ class MainWindow(QMainWindow):
         if scan.skipped:
             self.notices.error("These files were left out of the project:\n\n"
                                + "\n".join(f"{path}: {reason}" for path, reason in scan.skipped), "Unreadable files")
-        images = self.session.images()
-        if images:
-            first = next((i for i in images if i.status != ImageStatus.DONE), images[0])
-            self.session.open_image(first.id)
-        else:
+        if self.session.start_image(self.last_images.get(folder)) is None:
             self.notices.info(f"{folder} holds no image yet (PNG, JPEG, BMP or TIFF)")
         return True
 
@@ -225,6 +225,9 @@ class MainWindow(QMainWindow):
         index = next(i for i, other in enumerate(images) if other.id == image.id)
         ahead = [self.session.project.path_of(i.path) for i in images[index + 1:] + images[:index]]
         self.status.set_position(f"Image {index + 1} of {len(images)}")
+        unsaved = self.last_images.remember(self.session.project.folder, image.path)
+        if unsaved:
+            self.notices.error(unsaved, "Last images")
         record = self.session.project.images.get(image.id)  # as stored now: a kept change updates its hash
         self.model.show_image(image.id, self.session.project.path_of(image.path), ahead,
                               Recorded(record.content_hash, record.width, record.height))
