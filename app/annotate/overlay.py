@@ -55,12 +55,20 @@ def _box(item: OverlayMask) -> tuple[int, int, int, int] | None:
     return (x, y, x + w, y + h) if w > 0 and h > 0 else None
 
 
-def compose(shape: tuple[int, int], masks: list[OverlayMask]) -> tuple[np.ndarray, tuple[int, int]] | None:
+def scaled_alpha(alpha: int, fill_alpha: int) -> int:
+    """`alpha` (a fill's alpha at the default FILL_ALPHA) for fills drawn at `fill_alpha` instead, within 0-255."""
+    return max(0, min(255, round(alpha * fill_alpha / FILL_ALPHA)))
+
+
+def compose(shape: tuple[int, int], masks: list[OverlayMask],
+            fill_alpha: int = FILL_ALPHA) -> tuple[np.ndarray, tuple[int, int]] | None:
     """An RGBA uint8 image over the masks' joint bounding box and its top-left (x, y); None if nothing to draw.
 
-    Each mask is filled translucent in its colour with an opaque edge; later masks are drawn over earlier ones,
-    and a selected mask, filled more strongly and edged in white, over all of them.
+    Each mask is filled translucent in its colour (alpha `fill_alpha`) with an opaque edge; later masks are
+    drawn over earlier ones, and a selected mask, filled more strongly and edged in white, over all of them.
+    The edges keep their opacity whatever the fill's, so a fill of 0 leaves the outlines.
     """
+    fills = {False: scaled_alpha(FILL_ALPHA, fill_alpha), True: scaled_alpha(SELECTED_FILL_ALPHA, fill_alpha)}
     ordered = sorted(masks, key=lambda item: item.selected)
     drawn = [(item, box) for item in ordered for box in [_box(item)] if box is not None]
     if not drawn:
@@ -76,7 +84,7 @@ def compose(shape: tuple[int, int], masks: list[OverlayMask]) -> tuple[np.ndarra
                           borderValue=0).view(bool)
         region = out[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
         colour = rgb(item.colour)
-        region[inner] = _pixel(*colour, SELECTED_FILL_ALPHA if item.selected else FILL_ALPHA)
+        region[inner] = _pixel(*colour, fills[item.selected])
         region[sub & ~inner] = _pixel(255, 255, 255, 255) if item.selected else _pixel(*colour, EDGE_ALPHA)
     return _rgba(out), (ox, oy)
 

@@ -201,6 +201,7 @@ class MainWindow(QMainWindow):
         model.prefetch_state.connect(self.status.set_prefetch)
         self.image_dock.image_chosen.connect(lambda image_id: self.session and self.session.open_image(image_id))
         self.canvas_controller.tool_changed.connect(self.status.set_tool)
+        self.canvas_controller.view_changed.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.status.set_tool("Tool: prompts")
 
     def _bind(self, session: AnnotationSession | None) -> None:
