@@ -108,3 +108,19 @@ def tint(mask: np.ndarray, colour: str, alpha: int) -> tuple[np.ndarray, tuple[i
     x0, y0, x1, y1 = box
     crop = np.ascontiguousarray(mask[y0:y1, x0:x1])
     return _rgba(crop.view(np.uint8).astype(np.uint32) * _pixel(*rgb(colour), alpha)), (x0, y0)
+
+
+def around(masks: list[np.ndarray], margin: float = 0.25, least: int = 24) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), end exclusive, of a view around every mask's set pixels: their joint box grown by `margin`
+    of its size on each side (to at least `least` pixels across), within the image; the whole image when all
+    the masks are empty."""
+    height, width = masks[0].shape
+    boxes = [box for box in map(bounds, masks) if box is not None]
+    if not boxes:
+        return 0, 0, width, height
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    grow_x = max(margin * (x1 - x0), (least - (x1 - x0)) / 2, 0)
+    grow_y = max(margin * (y1 - y0), (least - (y1 - y0)) / 2, 0)
+    return (max(0, int(x0 - grow_x)), max(0, int(y0 - grow_y)), min(width, int(np.ceil(x1 + grow_x))),
+            min(height, int(np.ceil(y1 + grow_y))))

@@ -15,7 +15,7 @@ from app.annotate.commands import AcceptInstance, DeleteInstance, DraftEdit, Ins
 from app.annotate.draft import Draft, PromptRequest, Stroke
 from app.annotate.events import Event
 from app.annotate.history import Command
-from app.annotate.image_state import ImageState
+from app.annotate.image_state import ImageState, candidate_order
 from app.annotate.labels import LabelChoice
 from app.sam.engine import Prediction
 from app.store import Image, ImageStatus, Instance, InstanceSource, Project, StoreError
@@ -173,13 +173,20 @@ class AnnotationSession:
                              "eraser stroke" if stroke.erase else "brush stroke")
 
     def cycle_candidate(self) -> None:
-        """Show SAM's next candidate mask for an ambiguous prompt."""
+        """Show SAM's next candidate mask for an ambiguous prompt, in order of score (after the last: the best)."""
         found = self.candidates
         if found is None or len(found[0].scores) < 2:
             return
-        prediction, index = found
+        order = candidate_order(found[0])
+        self.choose_candidate(order[(order.index(found[1]) + 1) % len(order)])
+
+    def choose_candidate(self, index: int) -> None:
+        """Show SAM's candidate mask `index` (its place in SAM's prediction) for the draft's prompts (undoable)."""
+        found = self.candidates
+        if found is None or index == found[1] or not 0 <= index < len(found[0].scores):
+            return
         draft = self._state.draft
-        self._edit_draft(Draft(draft.prompts, draft.strokes, (index + 1) % len(prediction.scores)), "candidate")
+        self._edit_draft(Draft(draft.prompts, draft.strokes, index), "candidate")
 
     def clear_prompts(self) -> None:
         """Drop the draft's prompts and strokes (undoable)."""

@@ -7,7 +7,9 @@ from PySide6.QtGui import QImage
 
 from app.annotate import AnnotationSession
 from app.annotate.overlay import FILL_ALPHA, OverlayMask, compose
+from app.annotate.image_state import candidate_order
 from app.store import Image
+from app.ui.candidate_chooser import CandidateChooser
 from app.ui.canvas_view import PROMPT, CanvasView
 
 DRAFT_COLOUR = "#ffeb3b"
@@ -30,6 +32,8 @@ class CanvasController(QObject):
         self._shown: int | None = None
         self._masks: dict[tuple[int, str], np.ndarray] = {}  # decoded masks of the image shown, by (id, updated_at)
         self.fill_alpha, self.instances_shown = FILL_ALPHA, True
+        self.chooser = CandidateChooser(view)
+        self.chooser.chosen.connect(self._choose)
         view.point_clicked.connect(lambda x, y, positive: self._edit(lambda s: s.add_point(x, y, positive)))
         view.box_dragged.connect(lambda *box: self._edit(lambda s: s.set_box(*box)))
         view.stroke_drawn.connect(lambda stroke: self._edit(lambda s: s.paint(stroke)))
@@ -38,6 +42,7 @@ class CanvasController(QObject):
     def bind(self, session: AnnotationSession | None) -> None:
         """Show this session (None: an empty canvas)."""
         self._session, self._shown = session, None
+        self.chooser.clear()
         self.view.show_image(None)
         self.view.set_hud("")
         if session is not None:
@@ -113,6 +118,9 @@ class CanvasController(QObject):
                                    self.fill_alpha)
         self.view.layers.set_prompts(session.draft.prompts)
         self.view.set_hud(self._hud_text())
+        found = None if session.pending else session.candidates
+        self.chooser.show_candidates(self.view.layers.image.pixmap(), found[0] if found else None,
+                                     found[1] if found else 0, label.colour if label else DRAFT_COLOUR)
 
     def _hud_text(self) -> str:
         session = self._session
@@ -122,8 +130,9 @@ class CanvasController(QObject):
         elif session.candidates is not None:
             prediction, index = session.candidates
             if len(prediction.scores) > 1:
-                parts.append(f"Candidate {index + 1}/{len(prediction.scores)} · score {prediction.scores[index]:.2f}"
-                             " · Tab: next")
+                rank = candidate_order(prediction).index(index) + 1
+                parts.append(f"Candidate {rank}/{len(prediction.scores)}{' (best)' if rank == 1 else ''} · score "
+                             f"{prediction.scores[index]:.2f} · Tab: next")
             else:
                 parts.append(f"Score {prediction.scores[index]:.2f}")
         if self.view.tool != PROMPT:
@@ -141,8 +150,12 @@ class CanvasController(QObject):
 
     def _image_opened(self, _image: Image) -> None:
         self._shown = None
+        self.chooser.clear()
         self.view.show_image(None)
         self.view.set_hud("Loading the image…")
+
+    def _choose(self, index: int) -> None:
+        self._edit(lambda s: s.choose_candidate(index))
 
     def _edit(self, change) -> None:
         if self._session is not None and self._shown is not None:
