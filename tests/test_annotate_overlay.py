@@ -1,7 +1,8 @@
 """Overlay drawing: images cover only the masks' bounding box, at the right place, edges opaque."""
 import numpy as np
 
-from app.annotate.overlay import EDGE_ALPHA, FILL_ALPHA, SELECTED_FILL_ALPHA, OverlayMask, compose, outlines, tint
+from app.annotate.overlay import (EDGE_ALPHA, FILL_ALPHA, SELECTED_FILL_ALPHA, OverlayMask, around, compose, outlines,
+                                 scaled_alpha, tint)
 
 
 def _mask(x0, y0, x1, y1, shape=(300, 400)):
@@ -34,3 +35,14 @@ def test_the_selected_mask_is_drawn_over_the_others():
     rgba, (x, y) = compose(a.shape, [OverlayMask(a, "#ff0000", selected=True), OverlayMask(b, "#0000ff")])
     assert tuple(rgba[30 - y, 30 - x]) == (255, 0, 0, SELECTED_FILL_ALPHA)
     assert tuple(rgba[49 - y, 30 - x]) == (255, 255, 255, 255)
+
+
+def test_fill_alpha_scales_the_fills_not_the_edges_and_around_frames_every_mask():
+    a = _mask(10, 20, 30, 40)
+    rgba, (x, y) = compose(a.shape, [OverlayMask(a, "#ff0000", selected=True), OverlayMask(_mask(50, 20, 60, 30),
+                                                                                         "#0000ff")], fill_alpha=0)
+    assert rgba[30 - y, 20 - x, 3] == 0 and rgba[25 - y, 55 - x, 3] == 0 and rgba[20 - y, 55 - x, 3] == EDGE_ALPHA
+    assert scaled_alpha(SELECTED_FILL_ALPHA, 2 * FILL_ALPHA) == min(255, 2 * SELECTED_FILL_ALPHA)
+    assert around([a, _mask(50, 20, 70, 60)]) == (0, 10, 85, 70)  # joint box 10..70 x 20..60, a quarter more
+    assert around([_mask(395, 5, 400, 6)], least=24) == (385, 0, 400, 18)  # at least 24 px, within the image
+    assert around([np.zeros((30, 40), bool)]) == (0, 0, 40, 30)

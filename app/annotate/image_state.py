@@ -18,6 +18,11 @@ def _size(prediction: Prediction) -> int:
     return prediction.masks.nbytes + prediction.low_res_logits.nbytes
 
 
+def candidate_order(prediction: Prediction) -> list[int]:
+    """Indices of SAM's candidate masks, best score first (the order Tab and the candidate chooser show them in)."""
+    return sorted(range(len(prediction.scores)), key=lambda i: -float(prediction.scores[i]))
+
+
 class ImageState:
     """Draft, history and predictions of one image.
 

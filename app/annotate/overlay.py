@@ -55,12 +55,20 @@ def _box(item: OverlayMask) -> tuple[int, int, int, int] | None:
     return (x, y, x + w, y + h) if w > 0 and h > 0 else None
 
 
-def compose(shape: tuple[int, int], masks: list[OverlayMask]) -> tuple[np.ndarray, tuple[int, int]] | None:
+def scaled_alpha(alpha: int, fill_alpha: int) -> int:
+    """`alpha` (a fill's alpha at the default FILL_ALPHA) for fills drawn at `fill_alpha` instead, within 0-255."""
+    return max(0, min(255, round(alpha * fill_alpha / FILL_ALPHA)))
+
+
+def compose(shape: tuple[int, int], masks: list[OverlayMask],
+            fill_alpha: int = FILL_ALPHA) -> tuple[np.ndarray, tuple[int, int]] | None:
     """An RGBA uint8 image over the masks' joint bounding box and its top-left (x, y); None if nothing to draw.
 
-    Each mask is filled translucent in its colour with an opaque edge; later masks are drawn over earlier ones,
-    and a selected mask, filled more strongly and edged in white, over all of them.
+    Each mask is filled translucent in its colour (alpha `fill_alpha`) with an opaque edge; later masks are
+    drawn over earlier ones, and a selected mask, filled more strongly and edged in white, over all of them.
+    The edges keep their opacity whatever the fill's, so a fill of 0 leaves the outlines.
     """
+    fills = {False: scaled_alpha(FILL_ALPHA, fill_alpha), True: scaled_alpha(SELECTED_FILL_ALPHA, fill_alpha)}
     ordered = sorted(masks, key=lambda item: item.selected)
     drawn = [(item, box) for item in ordered for box in [_box(item)] if box is not None]
     if not drawn:
@@ -76,7 +84,7 @@ def compose(shape: tuple[int, int], masks: list[OverlayMask]) -> tuple[np.ndarra
                           borderValue=0).view(bool)
         region = out[y0 - oy:y1 - oy, x0 - ox:x1 - ox]
         colour = rgb(item.colour)
-        region[inner] = _pixel(*colour, SELECTED_FILL_ALPHA if item.selected else FILL_ALPHA)
+        region[inner] = _pixel(*colour, fills[item.selected])
         region[sub & ~inner] = _pixel(255, 255, 255, 255) if item.selected else _pixel(*colour, EDGE_ALPHA)
     return _rgba(out), (ox, oy)
 
@@ -100,3 +108,19 @@ def tint(mask: np.ndarray, colour: str, alpha: int) -> tuple[np.ndarray, tuple[i
     x0, y0, x1, y1 = box
     crop = np.ascontiguousarray(mask[y0:y1, x0:x1])
     return _rgba(crop.view(np.uint8).astype(np.uint32) * _pixel(*rgb(colour), alpha)), (x0, y0)
+
+
+def around(masks: list[np.ndarray], margin: float = 0.25, least: int = 24) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), end exclusive, of a view around every mask's set pixels: their joint box grown by `margin`
+    of its size on each side (to at least `least` pixels across), within the image; the whole image when all
+    the masks are empty."""
+    height, width = masks[0].shape
+    boxes = [box for box in map(bounds, masks) if box is not None]
+    if not boxes:
+        return 0, 0, width, height
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    grow_x = max(margin * (x1 - x0), (least - (x1 - x0)) / 2, 0)
+    grow_y = max(margin * (y1 - y0), (least - (y1 - y0)) / 2, 0)
+    return (max(0, int(x0 - grow_x)), max(0, int(y0 - grow_y)), min(width, int(np.ceil(x1 + grow_x))),
+            min(height, int(np.ceil(y1 + grow_y))))

@@ -15,7 +15,7 @@ from app.annotate.commands import AcceptInstance, DeleteInstance, DraftEdit, Ins
 from app.annotate.draft import Draft, PromptRequest, Stroke
 from app.annotate.events import Event
 from app.annotate.history import Command
-from app.annotate.image_state import ImageState
+from app.annotate.image_state import ImageState, candidate_order
 from app.annotate.labels import LabelChoice
 from app.sam.engine import Prediction
 from app.store import Image, ImageStatus, Instance, InstanceSource, Project, StoreError
@@ -91,6 +91,28 @@ class AnnotationSession:
             return None
         return self.open_image(ids[target])
 
+    def start_image(self, remembered: str | None = None) -> Image | None:
+        """Open the image the project was left at (`remembered`, its path) if it is still in the project, else the
+        first image not done, else the first; None when the project has no image."""
+        images = self.images()
+        if not images:
+            return None
+        first = next((i for i in images if i.path == remembered), None)
+        first = first or next((i for i in images if i.status != ImageStatus.DONE), images[0])
+        return self.open_image(first.id)
+
+    def next_without_instances(self) -> Image | None:
+        """Open the next image in the list (wrapping round) that has no instance and is not marked done; says so
+        and stays when there is none."""
+        images = self.images()
+        here = next((n for n, i in enumerate(images) if self.image is not None and i.id == self.image.id), -1)
+        counts = self.project.instances.counts_per_image()
+        for image in images[here + 1:] + images[:max(here, 0)]:
+            if not counts.get(image.id) and image.status != ImageStatus.DONE:
+                return self.open_image(image.id)
+        self.message.emit("Every other image has instances or is marked done")
+        return None
+
     def toggle_done(self) -> Image | None:
         """Mark the current image done, or, if it is done, back to in progress (new without instances)."""
         state = self._state
@@ -155,13 +177,20 @@ class AnnotationSession:
                              "eraser stroke" if stroke.erase else "brush stroke")
 
     def cycle_candidate(self) -> None:
-        """Show SAM's next candidate mask for an ambiguous prompt."""
+        """Show SAM's next candidate mask for an ambiguous prompt, in order of score (after the last: the best)."""
         found = self.candidates
         if found is None or len(found[0].scores) < 2:
             return
-        prediction, index = found
+        order = candidate_order(found[0])
+        self.choose_candidate(order[(order.index(found[1]) + 1) % len(order)])
+
+    def choose_candidate(self, index: int) -> None:
+        """Show SAM's candidate mask `index` (its place in SAM's prediction) for the draft's prompts (undoable)."""
+        found = self.candidates
+        if found is None or index == found[1] or not 0 <= index < len(found[0].scores):
+            return
         draft = self._state.draft
-        self._edit_draft(Draft(draft.prompts, draft.strokes, (index + 1) % len(prediction.scores)), "candidate")
+        self._edit_draft(Draft(draft.prompts, draft.strokes, index), "candidate")
 
     def clear_prompts(self) -> None:
         """Drop the draft's prompts and strokes (undoable)."""

@@ -1,4 +1,5 @@
-"""Where the annotator keeps per-user files: config (shortcuts, window layout), data (demo project), cache."""
+"""Where the annotator keeps per-user files: config (shortcuts, window layout, the image each project was left
+at), data (demo project), cache."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,3 +32,8 @@ class AppPaths:
     def window_settings(self) -> Path:
         """The QSettings file for window geometry and dock layout (nothing else goes there)."""
         return self.config_dir / "window.ini"
+
+    @property
+    def last_images(self) -> Path:
+        """The file that remembers, per project folder, the image the annotator left it at."""
+        return self.config_dir / "last-images.json"

@@ -6,18 +6,24 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from app.annotate import AnnotationSession
-from app.annotate.overlay import OverlayMask, compose
+from app.annotate.overlay import FILL_ALPHA, OverlayMask, compose
+from app.annotate.image_state import candidate_order
 from app.store import Image
+from app.ui.candidate_chooser import CandidateChooser
 from app.ui.canvas_view import PROMPT, CanvasView
 
 DRAFT_COLOUR = "#ffeb3b"
 """Draft fill colour before the project has any label."""
+FILL_STEPS = (0, 45, FILL_ALPHA, 135, 180, 225)
+"""Alphas of the masks' fill, from outlines only to nearly opaque, that "more opaque/transparent" step through."""
 
 
 class CanvasController(QObject):
-    """Binds a CanvasView to the session. `tool_changed(text)` describes the tool for the status bar."""
+    """Binds a CanvasView to the session. `tool_changed(text)` describes the tool for the status bar,
+    `view_changed(text)` a change of how masks are shown (fill opacity, instances hidden)."""
 
     tool_changed = Signal(str)
+    view_changed = Signal(str)
 
     def __init__(self, view: CanvasView) -> None:
         super().__init__(view)
@@ -25,6 +31,9 @@ class CanvasController(QObject):
         self._session: AnnotationSession | None = None
         self._shown: int | None = None
         self._masks: dict[tuple[int, str], np.ndarray] = {}  # decoded masks of the image shown, by (id, updated_at)
+        self.fill_alpha, self.instances_shown = FILL_ALPHA, True
+        self.chooser = CandidateChooser(view)
+        self.chooser.chosen.connect(self._choose)
         view.point_clicked.connect(lambda x, y, positive: self._edit(lambda s: s.add_point(x, y, positive)))
         view.box_dragged.connect(lambda *box: self._edit(lambda s: s.set_box(*box)))
         view.stroke_drawn.connect(lambda stroke: self._edit(lambda s: s.paint(stroke)))
@@ -33,6 +42,7 @@ class CanvasController(QObject):
     def bind(self, session: AnnotationSession | None) -> None:
         """Show this session (None: an empty canvas)."""
         self._session, self._shown = session, None
+        self.chooser.clear()
         self.view.show_image(None)
         self.view.set_hud("")
         if session is not None:
@@ -66,6 +76,23 @@ class CanvasController(QObject):
         """Make the brush `factor` times larger."""
         self.view.set_brush_radius(self.view.brush_radius * factor)
 
+    def step_opacity(self, steps: int) -> None:
+        """Fill the masks `steps` levels of FILL_STEPS more opaquely (negative: more transparently)."""
+        here = min(range(len(FILL_STEPS)), key=lambda i: abs(FILL_STEPS[i] - self.fill_alpha))
+        self.fill_alpha = FILL_STEPS[max(0, min(len(FILL_STEPS) - 1, here + steps))]
+        self.draw_instances()
+        self.draw_draft()
+        self.view_changed.emit(f"Mask fill {round(100 * self.fill_alpha / 255)} %"
+                               + (" (outlines only)" if self.fill_alpha == 0 else ""))
+
+    def toggle_instances(self) -> None:
+        """Hide every accepted instance of every image, or show them again (view only; the draft stays)."""
+        self.instances_shown = not self.instances_shown
+        self.view.layers.show_instances(self.instances_shown)
+        self.view_changed.emit("Instances shown" if self.instances_shown else "All instances hidden")
+        if self._shown is not None:
+            self.view.set_hud(self._hud_text())
+
     def draw_instances(self) -> None:
         """Redraw the accepted instances of the current image (hidden ones left out)."""
         session = self._session
@@ -79,7 +106,7 @@ class CanvasController(QObject):
             if i.id not in session.hidden:
                 masks.append(OverlayMask(mask, colours[i.label_id], i.bbox, i.id == session.selected))
         image = session.image
-        self.view.layers.set_instances(compose((image.height, image.width), masks))
+        self.view.layers.set_instances(compose((image.height, image.width), masks, self.fill_alpha))
 
     def draw_draft(self) -> None:
         """Redraw the draft mask, the prompts and the line over the canvas."""
@@ -87,9 +114,13 @@ class CanvasController(QObject):
         if session is None or self._shown is None or session.draft is None:
             return
         label = session.labels.current
-        self.view.layers.set_draft(session.draft_mask, label.colour if label else DRAFT_COLOUR, session.pending)
+        self.view.layers.set_draft(session.draft_mask, label.colour if label else DRAFT_COLOUR, session.pending,
+                                   self.fill_alpha)
         self.view.layers.set_prompts(session.draft.prompts)
         self.view.set_hud(self._hud_text())
+        found = None if session.pending else session.candidates
+        self.chooser.show_candidates(self.view.layers.image.pixmap(), found[0] if found else None,
+                                     found[1] if found else 0, label.colour if label else DRAFT_COLOUR)
 
     def _hud_text(self) -> str:
         session = self._session
@@ -99,12 +130,15 @@ class CanvasController(QObject):
         elif session.candidates is not None:
             prediction, index = session.candidates
             if len(prediction.scores) > 1:
-                parts.append(f"Candidate {index + 1}/{len(prediction.scores)} · score {prediction.scores[index]:.2f}"
-                             " · Tab: next")
+                rank = candidate_order(prediction).index(index) + 1
+                parts.append(f"Candidate {rank}/{len(prediction.scores)}{' (best)' if rank == 1 else ''} · score "
+                             f"{prediction.scores[index]:.2f} · Tab: next")
             else:
                 parts.append(f"Score {prediction.scores[index]:.2f}")
         if self.view.tool != PROMPT:
             parts.append(f"{self.view.tool.capitalize()} · radius {self.view.brush_radius:.0f} px")
+        if not self.instances_shown:
+            parts.append("All instances hidden (View menu)")
         return "   ".join(parts)
 
     def _describe_tool(self) -> None:
@@ -116,8 +150,12 @@ class CanvasController(QObject):
 
     def _image_opened(self, _image: Image) -> None:
         self._shown = None
+        self.chooser.clear()
         self.view.show_image(None)
         self.view.set_hud("Loading the image…")
+
+    def _choose(self, index: int) -> None:
+        self._edit(lambda s: s.choose_candidate(index))
 
     def _edit(self, change) -> None:
         if self._session is not None and self._shown is not None:

@@ -11,7 +11,7 @@ from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene
 
 from app.annotate.draft import Prompts
-from app.annotate.overlay import outlines, tint
+from app.annotate.overlay import FILL_ALPHA, outlines, scaled_alpha, tint
 from app.ui.qt_images import to_pixmap
 
 DRAFT_ALPHA = 110
@@ -69,9 +69,15 @@ class CanvasLayers:
         """Show the accepted instances: an RGBA image and its top-left corner, as `compose` makes (None: none)."""
         _show(self.instances, drawn)
 
-    def set_draft(self, mask: np.ndarray | None, colour: str, waiting: bool = False) -> None:
-        """Show the draft mask filled in the label's colour with a dashed outline (dotted while SAM works)."""
-        drawn = tint(mask, colour, DRAFT_ALPHA) if mask is not None else None
+    def show_instances(self, shown: bool) -> None:
+        """Show or hide every accepted instance at once (the draft stays)."""
+        self.instances.setVisible(shown)
+
+    def set_draft(self, mask: np.ndarray | None, colour: str, waiting: bool = False,
+                  fill_alpha: int = FILL_ALPHA) -> None:
+        """Show the draft mask filled in the label's colour with a dashed outline (dotted while SAM works); its
+        fill follows the instances' `fill_alpha` (a little stronger), its outline stays."""
+        drawn = tint(mask, colour, scaled_alpha(DRAFT_ALPHA, fill_alpha)) if mask is not None else None
         _show(self.draft_fill, drawn)
         path = QPainterPath()
         if drawn is not None:

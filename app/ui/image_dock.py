@@ -27,7 +27,7 @@ class ImageDock(QDockWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideLeft)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keeps a name's prefix and its number
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)

@@ -25,6 +25,7 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "quit": ("Quit", ("Ctrl+Q",)),
     "previous_image": ("Previous image", ("A", "PgUp")),
     "next_image": ("Next image", ("D", "PgDown")),
+    "next_without_instances": ("Next image without instances (skips images marked done)", ("Shift+D",)),
     "mark_done": ("Mark the image done (again: not done)", ("Ctrl+D",)),
     "keep_changed_image": ("Keep the instances on the changed file", ()),
     "fit": ("Fit the image to the window", ("F",)),
@@ -40,6 +41,9 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "delete_instance": ("Delete the selected instance", ("Del",)),
     "relabel_instance": ("Give the selected instance the current label", ("R",)),
     "hide_instance": ("Hide or show the selected instance", ("H",)),
+    "hide_all_instances": ("Hide all instances (again: show them)", ("Shift+H",)),
+    "masks_fainter": ("Masks more transparent", ("O",)),
+    "masks_stronger": ("Masks more opaque", ("Shift+O",)),
     **{f"label_{n}": (f"Use label {n}", (str(n),)) for n in range(1, 10)},
     "help": ("Keyboard shortcuts", ("F1",)),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QAction, QColor, QFont, QIcon
 from PySide6.QtWidgets import (QColorDialog, QDockWidget, QHBoxLayout, QInputDialog, QListWidget, QListWidgetItem,
                                QPushButton, QVBoxLayout, QWidget)
 
@@ -13,14 +13,21 @@ from app.annotate.session import STORE_ERRORS
 from app.ui.swatches import swatch
 
 
+NO_LABEL_YET = "No label yet: add one in the Labels panel"
+
+
 class LabelDock(QDockWidget):
-    """Lists the labels; the highlighted one is what accepted instances get. `report(text)` shows errors."""
+    """Lists the labels; the highlighted one is what accepted instances get. `report(text)` shows errors.
+
+    It also names the Labels menu's "use label N" actions (see `name_actions`) after the labels they pick.
+    """
 
     def __init__(self, report: Callable[[str], None], parent=None) -> None:
         super().__init__("Labels", parent)
         self.setObjectName("labels_dock")
         self._report = report
         self._session: AnnotationSession | None = None
+        self._use_actions: list[QAction] = []
         self.list = QListWidget()
         self.list.currentItemChanged.connect(self._picked)
         self.add_button, self.rename_button, self.colour_button = (QPushButton(t) for t in ("Add…", "Rename…",
@@ -45,6 +52,13 @@ class LabelDock(QDockWidget):
             session.labels.changed.connect(self.refresh)
         self.refresh()
 
+    def name_actions(self, actions: list[QAction]) -> None:
+        """Keep `actions` (the ones that pick label 1, 2, ...) named after the labels, the current one ticked."""
+        self._use_actions = actions
+        for action in actions:
+            action.setCheckable(True)
+        self.refresh()
+
     def refresh(self) -> None:
         """Rebuild the list; the current label is selected and bold."""
         self.list.blockSignals(True)
@@ -64,6 +78,18 @@ class LabelDock(QDockWidget):
         for button in (self.add_button, self.rename_button, self.colour_button):
             button.setEnabled(self._session is not None)
         self.list.blockSignals(False)
+        self._name_actions()
+
+    def _name_actions(self) -> None:
+        labels = self._session.labels.list() if self._session is not None else []
+        current = self._session.labels.current if self._session is not None else None
+        for position, action in enumerate(self._use_actions):
+            label = labels[position] if position < len(labels) else None
+            action.setVisible(label is not None or position == 0)
+            action.setEnabled(label is not None)
+            action.setText(label.name.replace("&", "&&") if label is not None else NO_LABEL_YET)
+            action.setIcon(swatch(label.colour) if label is not None else QIcon())
+            action.setChecked(label is not None and current is not None and label.id == current.id)
 
     def add(self) -> None:
         """Ask for a name and add a label (it becomes current)."""

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 from app.annotate import AnnotationSession, prepare_demo_project
 from app.annotate.model_choice import ModelChoice, ModelLoad, load_model
 from app.annotate.project_opening import open_for_annotation
-from app.store import ImageStatus, ProjectLockedError, StoreError
+from app.store import ProjectLockedError, StoreError
 from app.ui.app_paths import AppPaths
 from app.ui.canvas_controller import CanvasController
 from app.ui.canvas_view import CanvasView
@@ -26,6 +26,7 @@ from app.ui.image_dock import ImageDock
 from app.ui.instance_dock import InstanceDock
 from app.ui.keymap import Keymap, load_keymap
 from app.ui.label_dock import LabelDock
+from app.ui.last_images import LastImages
 from app.ui.model_controller import ModelController
 from app.ui.model_workers import Recorded
 from app.ui.notices import Notices
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         self.session: AnnotationSession | None = None
         self.notices = Notices(self)
         self.keymap = keymap or load_keymap(paths.config_dir)
+        self.last_images = LastImages(paths.last_images)
         self.canvas = CanvasView(self)
         self.setCentralWidget(self._central())
         self.canvas_controller = CanvasController(self.canvas)
@@ -59,6 +61,7 @@ class MainWindow(QMainWindow):
         self.training_dock = TrainingDock(self)
         self.training = TrainingController(self.training_dock, self.model, self.notices, self)
         self.actions, self.menus = build_actions(self, self.keymap)
+        self.label_dock.name_actions([self.actions[f"label_{n}"] for n in range(1, 10)])
         self.add_dock(self.image_dock, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_dock(self.label_dock, Qt.DockWidgetArea.RightDockWidgetArea)
         self.add_dock(self.instance_dock, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -73,6 +76,8 @@ class MainWindow(QMainWindow):
         self.restoreState(self._settings.value("state", b""))
         self.setWindowTitle(TITLE)
         self._bind(None)
+        if self.last_images.problem:
+            self.notices.error(self.last_images.problem, "Last images")
         if self.keymap.problems:
             self.notices.error("Some shortcuts could not be used; their defaults are kept:\n\n"
                                + "\n".join(self.keymap.problems), "Shortcuts")
@@ -109,11 +114,7 @@ class MainWindow(QMainWindow):
             self.notices.error("These files were left out of the project:\n\n"
                                + "\n".join(f"{path}: {reason}" for path, reason in opened.left_out),
                                "Unreadable files")
-        images = self.session.images()
-        if images:
-            first = next((i for i in images if i.status != ImageStatus.DONE), images[0])
-            self.session.open_image(first.id)
-        else:
+        if self.session.start_image(self.last_images.get(folder)) is None:
             self.notices.info(f"{folder} holds no image yet (PNG, JPEG, BMP or TIFF)")
         return True
 
@@ -201,6 +202,7 @@ class MainWindow(QMainWindow):
         model.prefetch_state.connect(self.status.set_prefetch)
         self.image_dock.image_chosen.connect(lambda image_id: self.session and self.session.open_image(image_id))
         self.canvas_controller.tool_changed.connect(self.status.set_tool)
+        self.canvas_controller.view_changed.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.status.set_tool("Tool: prompts")
 
     def _bind(self, session: AnnotationSession | None) -> None:
@@ -226,6 +228,9 @@ class MainWindow(QMainWindow):
         index = next(i for i, other in enumerate(images) if other.id == image.id)
         ahead = [self.session.project.path_of(i.path) for i in images[index + 1:] + images[:index]]
         self.status.set_position(f"Image {index + 1} of {len(images)}")
+        unsaved = self.last_images.remember(self.session.project.folder, image.path)
+        if unsaved:
+            self.notices.error(unsaved, "Last images")
         record = self.session.project.images.get(image.id)  # as stored now: a kept change updates its hash
         self.model.show_image(image.id, self.session.project.path_of(image.path), ahead,
                               Recorded(record.content_hash, record.width, record.height))

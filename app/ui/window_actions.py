@@ -17,14 +17,17 @@ MENUS: dict[str, list[str | None]] = {
     "&File": ["open_folder", "open_demo", None, "quit"],
     "&Edit": ["undo", "redo", None, "accept", "clear_prompts", "next_candidate", None,
               "delete_instance", "relabel_instance", "hide_instance"],
-    "&Image": ["previous_image", "next_image", "mark_done", "keep_changed_image", None, "fit"],
+    "&Image": ["previous_image", "next_image", "next_without_instances", "mark_done", "keep_changed_image", None,
+               "fit"],
     "&Tools": ["brush", "eraser", "brush_smaller", "brush_larger"],
     "&Labels": [f"label_{n}" for n in range(1, 10)],
     "&Model": ["load_checkpoint", None, "fine_tune", "cancel_training"],
-    "&View": [],
+    "&View": ["hide_all_instances", "masks_fainter", "masks_stronger", None],
     "&Help": ["help"],
 }
-"""Menus in order, None for a separator. View lists the docks."""
+"""Menus in order, None for a separator. View lists the docks after its own entries."""
+CHECKABLE = {"hide_all_instances"}
+"""Actions that show an on/off state in their menu."""
 
 BRUSH_STEP = 1.25
 
@@ -42,6 +45,7 @@ def _handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
         "quit": w.close,
         "previous_image": on_session(lambda s: s.step(-1)),
         "next_image": on_session(lambda s: s.step(1)),
+        "next_without_instances": on_session(lambda s: s.next_without_instances()),
         "mark_done": on_session(lambda s: s.toggle_done()),
         "keep_changed_image": w.keep_changed_image,
         "fit": w.canvas.fit,
@@ -57,6 +61,9 @@ def _handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
         "delete_instance": w.instance_dock.delete_selected,
         "relabel_instance": lambda: w.instance_dock.relabel_selected(),
         "hide_instance": w.instance_dock.toggle_selected,
+        "hide_all_instances": w.canvas_controller.toggle_instances,
+        "masks_fainter": lambda: w.canvas_controller.step_opacity(-1),
+        "masks_stronger": lambda: w.canvas_controller.step_opacity(1),
         **{f"label_{n}": on_session(lambda s, i=n - 1: s.labels.select_at(i)) for n in range(1, 10)},
         "help": w.show_help,
     }
@@ -70,6 +77,7 @@ def build_actions(window: MainWindow, keymap: Keymap) -> tuple[dict[str, QAction
     for name, (text, _) in ACTIONS.items():
         action = QAction(text, window)
         action.setObjectName(name)
+        action.setCheckable(name in CHECKABLE)
         action.setShortcuts([QKeySequence(k) for k in keymap.keys[name]])
         action.triggered.connect(lambda _checked=False, run=handlers[name]: run())
         window.addAction(action)
