@@ -79,3 +79,24 @@ def test_negative_click_box_tab_and_esc(qtbot, make_window, folder):
     assert window.session.draft.empty and not window.canvas.layers.box.isVisible()
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.session.draft.prompts == prompts
+
+
+def test_after_accepting_with_the_eraser_the_next_click_is_a_prompt(qtbot, make_window, folder):
+    window = make_window(folder)
+    key(qtbot, window, Qt.Key.Key_B)
+    drag(window, [(100, 20), (120, 20)])
+    key(qtbot, window, Qt.Key.Key_E)
+    drag(window, [(118, 20), (120, 20)])
+    key(qtbot, window, Qt.Key.Key_Return)
+    assert len(stored(window)) == 1
+    assert window.canvas.tool == "prompt" and window.status.tool.text() == "Tool: prompts"
+    click(qtbot, window, *DISC[:2])  # the next object: a positive point, not an eraser dab
+    assert window.session.draft.prompts.points == ((DISC[0], DISC[1], True),) and not window.session.draft.strokes
+    wait_mask(qtbot, window)
+
+
+def test_enter_with_nothing_to_accept_keeps_the_tool(qtbot, make_window, folder):
+    window = make_window(folder)
+    key(qtbot, window, Qt.Key.Key_E)
+    key(qtbot, window, Qt.Key.Key_Return)
+    assert window.canvas.tool == "eraser" and stored(window) == []

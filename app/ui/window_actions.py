@@ -57,7 +57,7 @@ def _handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
         "pan_right": lambda: w.canvas.pan(PAN_STEP, 0),
         "pan_up": lambda: w.canvas.pan(0, -PAN_STEP),
         "pan_down": lambda: w.canvas.pan(0, PAN_STEP),
-        "accept": on_session(lambda s: s.accept()),
+        "accept": w.canvas_controller.accept,
         "clear_prompts": on_session(lambda s: s.clear_prompts()),
         "next_candidate": on_session(lambda s: s.cycle_candidate()),
         "brush": lambda: w.canvas_controller.toggle_tool(BRUSH),
