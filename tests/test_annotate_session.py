@@ -141,6 +141,23 @@ def test_digit_label_choice_and_default_label(session):
     assert session.labels.select_at(5) is None and session.labels.current.name == "object"
 
 
+def test_an_image_with_instances_brings_back_their_label_and_a_new_image_keeps_it_visibly(session):
+    cell, debris = session.labels.add("cell"), session.labels.add("debris")
+    session.paint(Stroke(((5.0, 5.0),), 3.0))
+    session.accept()  # image 0: a debris instance
+    assert not session.label_kept
+    session.step(1)  # image 1 has none: debris is kept, and the session says it was carried over
+    assert session.labels.current.id == debris.id and session.label_kept
+    session.labels.select(cell.id)
+    assert not session.label_kept
+    session.paint(Stroke(((5.0, 5.0),), 3.0))
+    session.accept()  # image 1: a cell instance
+    session.step(-1)  # back on image 0: its instance's label, not the one used last
+    assert session.labels.current.id == debris.id and not session.label_kept
+    session.step(1)
+    assert session.labels.current.id == cell.id
+
+
 def _full_prediction(session):
     from app.sam.engine import Prediction
 

@@ -1,7 +1,10 @@
 """Annotating in the real window: clicks to SAM masks, accept/undo/redo in the store, brush and eraser, Tab, Esc."""
+import time
+
 import numpy as np
 from PySide6.QtCore import Qt
 
+from app.annotate.model_choice import ModelChoice, load_model
 from app.store import InstanceSource
 from test_ui_harness import (DEMO_WEIGHTS, DISC, click, drag, folder, key, make_window, object_scene,  # noqa: F401
                              paths, stored, wait_mask)
@@ -80,3 +83,57 @@ def test_negative_click_box_tab_and_esc(qtbot, make_window, folder):
     assert window.session.draft.empty and not window.canvas.layers.box.isVisible()
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.session.draft.prompts == prompts
+
+
+def test_after_accepting_with_the_eraser_the_next_click_is_a_prompt(qtbot, make_window, folder):
+    window = make_window(folder)
+    key(qtbot, window, Qt.Key.Key_B)
+    drag(window, [(100, 20), (120, 20)])
+    key(qtbot, window, Qt.Key.Key_E)
+    drag(window, [(118, 20), (120, 20)])
+    key(qtbot, window, Qt.Key.Key_Return)
+    assert len(stored(window)) == 1
+    assert window.canvas.tool == "prompt" and window.status.tool.text() == "Tool: prompts"
+    click(qtbot, window, *DISC[:2])  # the next object: a positive point, not an eraser dab
+    assert window.session.draft.prompts.points == ((DISC[0], DISC[1], True),) and not window.session.draft.strokes
+    wait_mask(qtbot, window)
+
+
+def test_enter_with_nothing_to_accept_keeps_the_tool(qtbot, make_window, folder):
+    window = make_window(folder)
+    key(qtbot, window, Qt.Key.Key_E)
+    key(qtbot, window, Qt.Key.Key_Return)
+    assert window.canvas.tool == "eraser" and stored(window) == []
+
+
+def _slow_decoder(delay):
+    """The demo model with its mask decoder made `delay` seconds slower: SAM stays busy after a click."""
+    def load():
+        model = load_model(ModelChoice(device="cpu"))
+        decoder = model.loaded.sam.mask_decoder
+        forward = decoder.forward
+
+        def slow_forward(*args, **kwargs):
+            time.sleep(delay)
+            return forward(*args, **kwargs)
+
+        decoder.forward = slow_forward
+        return model
+    return load
+
+
+def test_a_result_arriving_after_esc_is_not_shown(qtbot, make_window, folder):
+    """Issue 17 item 9 (ghost draft), as far as it could be reproduced: Esc while SAM is busy, then its answer."""
+    window = make_window(folder, loader=_slow_decoder(0.5))
+    answered = []
+    window.model.predicted.connect(lambda request, _prediction: answered.append(request))
+    click(qtbot, window, *DISC[:2])
+    assert window.session.pending
+    key(qtbot, window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: len(answered) == 1, timeout=15000)
+    qtbot.wait(50)
+    layers = window.canvas.layers
+    assert window.session.draft.empty and window.session.draft_mask is None
+    assert layers.draft_fill.pixmap().isNull() and layers.draft_outline.path().isEmpty()
+    key(qtbot, window, Qt.Key.Key_Return)
+    assert stored(window) == []

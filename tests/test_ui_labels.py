@@ -3,7 +3,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QColorDialog, QInputDialog
 
-from test_ui_harness import drag, folder, key, make_window, overlay_alpha, paths, stored  # noqa: F401
+from test_ui_harness import drag, folder, key, make_window, overlay_alpha, paths, stored, wait_ready  # noqa: F401
 
 
 def _answer(monkeypatch, *names):
@@ -69,3 +69,24 @@ def test_instance_list_relabel_hide_delete_and_undo(qtbot, make_window, folder, 
     key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.session.project.labels.get(stored(window)[1].label_id).name == "object"
     assert window.actions["redo"].text() == "Redo relabel instance"
+
+
+def test_the_current_label_follows_the_image_and_a_kept_one_is_shown(qtbot, make_window, folder, monkeypatch):
+    window = make_window(folder)
+    _answer(monkeypatch, "cell", "debris")
+    for _ in range(2):
+        qtbot.mouseClick(window.label_dock.add_button, Qt.MouseButton.LeftButton)
+    key(qtbot, window, Qt.Key.Key_2)
+    _paint_and_accept(qtbot, window, 20)  # a_scene.png: a debris instance
+    key(qtbot, window, Qt.Key.Key_D)
+    wait_ready(qtbot, window)
+    key(qtbot, window, Qt.Key.Key_B)
+    drag(window, [(20, 20), (30, 20)])  # b_generated_1.png has no instance: debris is kept, and the canvas says so
+    assert "Label: debris (kept from the last image" in window.canvas.hud.text()
+    key(qtbot, window, Qt.Key.Key_1)
+    assert "Label: cell" in window.canvas.hud.text() and "kept" not in window.canvas.hud.text()
+    key(qtbot, window, Qt.Key.Key_Return)
+    key(qtbot, window, Qt.Key.Key_A)  # back on a_scene.png: the label of its instance, not the one used last
+    wait_ready(qtbot, window)
+    assert window.session.labels.current.name == "debris"
+    assert window.label_dock.list.currentItem().text() == "2  debris"

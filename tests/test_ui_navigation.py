@@ -37,6 +37,7 @@ def test_mark_done_and_reopen_restores_instances(qtbot, make_window, folder):
     key(qtbot, window, Qt.Key.Key_B)
     drag(window, [(20, 20), (40, 20)])
     key(qtbot, window, Qt.Key.Key_Return)
+    key(qtbot, window, Qt.Key.Key_B)  # accepting went back to the prompt tool
     drag(window, [(20, 80), (40, 90)])
     key(qtbot, window, Qt.Key.Key_Return)
     key(qtbot, window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)

@@ -22,10 +22,10 @@ def test_first_run_writes_the_defaults_and_help_lists_them(qtbot, make_window, p
 def test_remapped_key_works_and_invalid_entries_are_reported(qtbot, make_window, paths, folder):
     paths.config_dir.mkdir(parents=True)
     (paths.config_dir / FILE_NAME).write_text(
-        '[shortcuts]\naccept = ["K"]\nnext_image = ["Ctrl+Nope"]\nfit = ["D"]\nzoom_out = ["Z"]\n', encoding="utf-8")
+        '[shortcuts]\naccept = ["K"]\nnext_image = ["Ctrl+Nope"]\nfit = ["D"]\nwarp_drive = ["Z"]\n', encoding="utf-8")
     window = make_window(folder)
     errors = "\n".join(text for level, text in window.notices.history if level == "error")
-    assert "next_image: 'Ctrl+Nope' is not a key" in errors and "'zoom_out'" in errors
+    assert "next_image: 'Ctrl+Nope' is not a key" in errors and "'warp_drive'" in errors
     assert "fit: key 'D' is also bound to next_image" in errors
     assert window.notices.bar.isVisible()
     key(qtbot, window, Qt.Key.Key_B)

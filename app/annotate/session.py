@@ -52,6 +52,7 @@ class AnnotationSession:
         self._state: ImageState | None = None
         self._refs: dict[int, InstanceRef] = {}
         self._accept_when_ready = False
+        self._kept_label: int | None = None  # the label carried over to the current image, which has no instances
 
     # Images -------------------------------------------------------------------------------------------
     def images(self) -> list[Image]:
@@ -64,13 +65,19 @@ class AnnotationSession:
         return None if self._state is None else self._state.image
 
     def open_image(self, image_id: int) -> Image:
-        """Make an image current; its draft and history are as the annotator left them."""
-        if self._state is not None:
-            self._state.forget_others()
+        """Make an image current; its draft and history are as the annotator left them.
+
+        The current label becomes the label of the image's newest instance; an image without instances keeps
+        the current label, and `label_kept` says so until the annotator picks a label or accepts there.
+        """
+        left = self._state
+        if left is not None:
+            left.forget_others()
         state = self._states.get(image_id)
         if state is None:
             state = self._states[image_id] = ImageState(self.project.images.get(image_id))
         self._state, self.selected, self._accept_when_ready = state, None, False
+        self._follow_label(image_id, carried=left is not None and left is not state)
         state.update_mask()
         self.image_opened.emit(state.image)
         self.draft_changed.emit()
@@ -112,6 +119,13 @@ class AnnotationSession:
                 return self.open_image(image.id)
         self.message.emit("Every other image has instances or is marked done")
         return None
+
+    @property
+    def label_kept(self) -> bool:
+        """True while the current label is only the one carried over from the last image to this one, which has
+        no instance yet (so the window can say so rather than let it pass silently)."""
+        current = self.labels.current
+        return current is not None and current.id == self._kept_label
 
     def toggle_done(self) -> Image | None:
         """Mark the current image done, or, if it is done, back to in progress (new without instances)."""
@@ -307,12 +321,22 @@ class AnnotationSession:
         state.image = image
         if self.selected is not None and self.selected not in {i.id for i in self.instances()}:
             self.selected = None
+        self._kept_label = None
         self.instances_changed.emit()
         self.images_changed.emit()
 
     # Internals ----------------------------------------------------------------------------------------
     def _ref(self, instance_id: int) -> InstanceRef:
         return self._refs.get(instance_id) or self._track(None, instance_id)
+
+    def _follow_label(self, image_id: int, carried: bool) -> None:
+        """Make the label of the image's newest instance current; without instances, note the label `carried`
+        over from another image."""
+        own = self.project.instances.for_image(image_id)
+        current = self.labels.current
+        self._kept_label = current.id if carried and not own and current is not None else None
+        if own and (current is None or current.id != own[-1].label_id):
+            self.labels.select(own[-1].label_id)
 
     def _inside(self, x: float, y: float) -> bool:
         if self._state is None:

@@ -66,6 +66,13 @@ class CanvasController(QObject):
         if self._session is not None and self._session.image is not None and self._session.image.id == image_id:
             self.view.set_hud(f"Cannot show this image: {message}")
 
+    def accept(self) -> None:
+        """Accept the draft; once it is accepted (or will be, when SAM answers) the next click is a prompt again."""
+        session = self._session
+        if session is not None and (session.accept() is not None or session.pending):
+            self.view.set_tool(PROMPT)
+            self._describe_tool()
+
     def toggle_tool(self, tool: str) -> None:
         """Switch to the brush or eraser, or back to prompts if it is already on."""
         self.view.set_tool(PROMPT if self.view.tool == tool else tool)
@@ -125,6 +132,10 @@ class CanvasController(QObject):
     def _hud_text(self) -> str:
         session = self._session
         parts = []
+        label = session.labels.current
+        if label is not None and not session.draft.empty:
+            kept = " (kept from the last image; 1–9 picks another)" if session.label_kept else ""
+            parts.append(f"Label: {label.name}{kept}")
         if session.pending:
             parts.append("SAM is working…")
         elif session.candidates is not None:

@@ -2,8 +2,11 @@
 
 Left click = positive point, right click = negative point, left drag = box (prompt tool); with the
 brush or eraser, a drag paints (right drag always erases). Wheel zooms at the cursor, Ctrl+wheel sizes
-the brush, middle drag or Space+drag pans. Gestures come out as signals in image pixels; the view
-changes nothing itself.
+the brush, middle drag or Space+drag pans; the window's actions call `zoom_by`, `actual_size`, `fit` and
+`pan` for the keyboard. Gestures come out as signals in image pixels; the view changes nothing itself.
+
+The view stays fitted to the window while it is resized until the annotator zooms; after that a resize
+(a dock opened, scroll bars appearing) keeps the zoom.
 """
 from __future__ import annotations
 
@@ -19,6 +22,9 @@ from app.ui.canvas_layers import CanvasLayers
 PROMPT, BRUSH, ERASER = "prompt", "brush", "eraser"
 DRAG_THRESHOLD = 4  # screen pixels a press must move to be a box rather than a click
 MIN_RADIUS, MAX_RADIUS = 1.0, 200.0
+MIN_ZOOM, MAX_ZOOM = 0.02, 64.0  # screen pixels per image pixel
+ZOOM_STEP = 1.25  # per wheel notch or key press
+PAN_STEP = 0.2  # share of the visible canvas one pan key moves
 
 
 class CanvasView(QGraphicsView):
@@ -37,9 +43,10 @@ class CanvasView(QGraphicsView):
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setBackgroundBrush(QColor("#262626"))
         self.setMouseTracking(True)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setFocusPolicy(Qt.FocusPolicy.WheelFocus)  # a zoom with the wheel gives the canvas the pan keys
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self.tool, self.brush_radius, self.has_image = PROMPT, 8.0, False
+        self.fitted = False  # True from fit() until the annotator zooms: resizing then fits again
         self._press: tuple[Qt.MouseButton, QPoint, QPointF] | None = None
         self._pan_from: QPoint | None = None
         self._space = False
@@ -66,9 +73,28 @@ class CanvasView(QGraphicsView):
         self.fit()
 
     def fit(self) -> None:
-        """Fit the whole image in the window."""
+        """Fit the whole image in the window, and keep it fitted while the window is resized."""
         if self.has_image:
+            self.fitted = True
             self.fitInView(self.sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
+
+    def zoom_by(self, factor: float, at: QPoint | None = None) -> None:
+        """Zoom by `factor`, keeping the image pixel under `at` (viewport pixels; default: its centre) in place."""
+        if self.has_image and MIN_ZOOM <= self.zoom() * factor <= MAX_ZOOM:
+            self.fitted = False
+            self._zoom_at(self.viewport().rect().center() if at is None else at, factor)
+
+    def actual_size(self) -> None:
+        """Zoom to 100 %: one screen pixel per image pixel, about the centre of the canvas."""
+        if self.zoom() > 0:
+            self.zoom_by(1 / self.zoom())
+
+    def pan(self, right: float, down: float) -> None:
+        """Scroll by these shares of the visible canvas (negative: left, up)."""
+        viewport = self.viewport()
+        for bar, share, size in ((self.horizontalScrollBar(), right, viewport.width()),
+                                 (self.verticalScrollBar(), down, viewport.height())):
+            bar.setValue(bar.value() + round(share * size))
 
     def zoom(self) -> float:
         """Screen pixels per image pixel."""
@@ -99,10 +125,8 @@ class CanvasView(QGraphicsView):
         steps = event.angleDelta().y() / 120
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.set_brush_radius(self.brush_radius * 1.15 ** steps)
-        elif steps and self.has_image:
-            factor = 1.25 ** steps
-            if 0.02 < self.zoom() * factor < 64:
-                self._zoom_at(event.position().toPoint(), factor)
+        elif steps:
+            self.zoom_by(ZOOM_STEP ** steps, event.position().toPoint())
         event.accept()
 
     def mousePressEvent(self, event) -> None:
@@ -181,7 +205,7 @@ class CanvasView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if self.has_image and self.sceneRect().width() * self.zoom() <= self.viewport().width() + 2:
+        if self.fitted:
             self.fit()
 
     # Helpers ----------------------------------------------------------------------------------------

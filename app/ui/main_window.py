@@ -36,6 +36,9 @@ from app.ui.training_dock import TrainingDock
 from app.ui.window_actions import build_actions
 
 TITLE = "MoPEFT Annotator"
+LAYOUT_VERSION = 1
+"""Version of the saved dock layout; a layout saved under another one is not restored. 1: layouts saved before
+the Advanced panel gave its height back, which kept the canvas small on every start, are dropped once."""
 
 
 class MainWindow(QMainWindow):
@@ -73,7 +76,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.image_dock, self.label_dock], [300, 300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.training_dock], [260], Qt.Orientation.Vertical)
         self.restoreGeometry(self._settings.value("geometry", b""))
-        self.restoreState(self._settings.value("state", b""))
+        self.restoreState(self._settings.value("state", b""), LAYOUT_VERSION)
         self.setWindowTitle(TITLE)
         self._bind(None)
         if self.last_images.problem:
@@ -169,9 +172,11 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     def shutdown(self) -> None:
-        """Save the window layout, close the project and stop the worker threads."""
+        """Save the window layout (Advanced folded: a later start gets the canvas its height), close the project
+        and stop the worker threads."""
+        self.training_dock.form.toggle.setChecked(False)
         self._settings.setValue("geometry", self.saveGeometry())
-        self._settings.setValue("state", self.saveState())
+        self._settings.setValue("state", self.saveState(LAYOUT_VERSION))
         self._settings.sync()
         self.close_project()
         self.training.shutdown()

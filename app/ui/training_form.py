@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout,
+                               QMainWindow, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from app.trainer.settings import DROPOUT_FROM, PRESETS, TrainSettings, parse_blocks
 
@@ -84,6 +84,7 @@ class TrainingForm(QWidget):
         self.toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.toggle.toggled.connect(self._fold)
+        self._folded_height: int | None = None  # the dock's height before Advanced opened, given back on closing
 
         basic = QFormLayout()
         basic.setContentsMargins(0, 0, 0, 0)
@@ -114,8 +115,37 @@ class TrainingForm(QWidget):
         self.adapter_dropout.setEnabled("adapter" in PRESETS[self.preset.currentData()])
 
     def _fold(self, shown: bool) -> None:
+        dock = self._dock()
+        if shown and dock is not None:
+            self._folded_height = dock.height()
         self.advanced.setVisible(shown)
         self.toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+        if not shown:
+            self._give_back_height()
+
+    def _dock(self) -> QDockWidget | None:
+        widget = self.parentWidget()
+        while widget is not None and not isinstance(widget, QDockWidget):
+            widget = widget.parentWidget()
+        return widget
+
+    def _give_back_height(self) -> None:
+        """Opening Advanced made the dock taller; closing it gives that height back (to the canvas)."""
+        dock, height, self._folded_height = self._dock(), self._folded_height, None
+        if dock is None or height is None:
+            return
+        QApplication.sendPostedEvents()  # the layouts hear that the panel is hidden...
+        widget = self
+        while widget is not dock:  # ...and take its height off the dock's minimum now
+            if widget.layout() is not None:
+                widget.layout().activate()
+            widget = widget.parentWidget()
+        dock.layout().activate()
+        window = dock.parentWidget()
+        if dock.isFloating() or not isinstance(window, QMainWindow):
+            dock.resize(dock.width(), height)
+        else:
+            window.resizeDocks([dock], [height], Qt.Orientation.Vertical)
 
 
 def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:

@@ -4,10 +4,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from app.ui.canvas_view import BRUSH, ERASER
+from app.ui.canvas_view import BRUSH, ERASER, PAN_STEP, ZOOM_STEP
 from app.ui.keymap import ACTIONS, Keymap
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ MENUS: dict[str, list[str | None]] = {
     "&Edit": ["undo", "redo", None, "accept", "clear_prompts", "next_candidate", None,
               "delete_instance", "relabel_instance", "hide_instance"],
     "&Image": ["previous_image", "next_image", "next_without_instances", "mark_done", "keep_changed_image", None,
-               "fit"],
+               "fit", "zoom_in", "zoom_out", "zoom_actual"],
     "&Tools": ["brush", "eraser", "brush_smaller", "brush_larger"],
     "&Labels": [f"label_{n}" for n in range(1, 10)],
     "&Model": ["load_checkpoint", None, "fine_tune", "cancel_training"],
@@ -28,6 +29,9 @@ MENUS: dict[str, list[str | None]] = {
 """Menus in order, None for a separator. View lists the docks after its own entries."""
 CHECKABLE = {"hide_all_instances"}
 """Actions that show an on/off state in their menu."""
+
+CANVAS_ONLY = {"pan_left", "pan_right", "pan_up", "pan_down"}
+"""Actions whose keys work only while the canvas has the focus, so the arrows still move through lists and fields."""
 
 BRUSH_STEP = 1.25
 
@@ -49,7 +53,14 @@ def _handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
         "mark_done": on_session(lambda s: s.toggle_done()),
         "keep_changed_image": w.keep_changed_image,
         "fit": w.canvas.fit,
-        "accept": on_session(lambda s: s.accept()),
+        "zoom_in": lambda: w.canvas.zoom_by(ZOOM_STEP),
+        "zoom_out": lambda: w.canvas.zoom_by(1 / ZOOM_STEP),
+        "zoom_actual": w.canvas.actual_size,
+        "pan_left": lambda: w.canvas.pan(-PAN_STEP, 0),
+        "pan_right": lambda: w.canvas.pan(PAN_STEP, 0),
+        "pan_up": lambda: w.canvas.pan(0, -PAN_STEP),
+        "pan_down": lambda: w.canvas.pan(0, PAN_STEP),
+        "accept": w.canvas_controller.accept,
         "clear_prompts": on_session(lambda s: s.clear_prompts()),
         "next_candidate": on_session(lambda s: s.cycle_candidate()),
         "brush": lambda: w.canvas_controller.toggle_tool(BRUSH),
@@ -70,8 +81,8 @@ def _handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
 
 
 def build_actions(window: MainWindow, keymap: Keymap) -> tuple[dict[str, QAction], dict[str, QMenu]]:
-    """Make every action with its keys from `keymap`, add them to the window (so keys work everywhere in it)
-    and to the menus of the menu bar; returns the actions and the menus by name."""
+    """Make every action with its keys from `keymap`, add them to the window (so keys work everywhere in it; the
+    CANVAS_ONLY ones to the canvas) and to the menus of the menu bar; returns the actions and the menus by name."""
     handlers = _handlers(window)
     actions: dict[str, QAction] = {}
     for name, (text, _) in ACTIONS.items():
@@ -80,7 +91,11 @@ def build_actions(window: MainWindow, keymap: Keymap) -> tuple[dict[str, QAction
         action.setCheckable(name in CHECKABLE)
         action.setShortcuts([QKeySequence(k) for k in keymap.keys[name]])
         action.triggered.connect(lambda _checked=False, run=handlers[name]: run())
-        window.addAction(action)
+        if name in CANVAS_ONLY:
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            window.canvas.addAction(action)
+        else:
+            window.addAction(action)
         actions[name] = action
     menus: dict[str, QMenu] = {}
     for title, names in MENUS.items():
