@@ -1,5 +1,8 @@
-"""Checkpoints that are damaged inside: NaN weights, tensors of the wrong shape or kind, an unreadable file, a
-device that cannot take the model. Each is a CheckpointError naming the file."""
+"""Checkpoints that are hostile or damaged inside: code in the pickle, NaN weights, tensors of the wrong shape or
+kind, an unreadable file. Each is a CheckpointError naming the file, and nothing in the file ever runs."""
+import os
+import pickle
+
 import pytest
 import torch
 
@@ -16,6 +19,36 @@ def _save(tmp_path, name, state):
     path = tmp_path / name
     torch.save(state, path)
     return path
+
+
+class _WritesMarker:
+    """Unpickling this calls os.system to create a marker file: a checkpoint that would run code."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.mark.parametrize("writer", ["torch.save", "pickle"])
+def test_a_checkpoint_whose_unpickling_would_run_code_is_refused_and_nothing_runs(tmp_path, tiny_state, writer):
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.pth"
+    payload = {**tiny_state, "image_encoder.neck.0.weight": _WritesMarker(marker)}
+    if writer == "pickle":
+        path.write_bytes(pickle.dumps({"x": _WritesMarker(marker)}, protocol=2))
+    else:
+        torch.save(payload, path)
+    with pytest.raises(CheckpointError) as exc:
+        load_sam(path, device="cpu")
+    message = str(exc.value)
+    assert str(path) in message and f"Python objects ({os.system.__module__}.system)" in message
+    assert "weights_only" not in message and "trusted source" not in message  # no advice to turn the check off
+    assert not marker.exists()
+    if writer == "pickle":  # the payload is real: a plain unpickler does run it
+        pickle.loads(path.read_bytes())
+        assert marker.exists()
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])

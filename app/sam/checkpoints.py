@@ -9,6 +9,8 @@ variant before the model takes them; any failure on the way is a `CheckpointErro
 from __future__ import annotations
 
 import os
+import pickle
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +103,13 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot read the checkpoint file ({exc.strerror or exc})") from exc
+    except pickle.UnpicklingError as exc:  # torch's text advises weights_only=False: unsafe, never repeated
+        found = re.search(r"GLOBAL (\S+)", str(exc))
+        if found:
+            raise CheckpointError(f"{path}: not a checkpoint of plain tensors: it holds Python objects "
+                                  f"({found.group(1)}), which are never loaded since they could run code") from exc
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (truncated, corrupt or another format)") \
+            from exc
     except Exception as exc:  # torch raises RuntimeError, EOFError, KeyError... for unreadable files
         raise CheckpointError(
             f"{path}: not a readable PyTorch checkpoint (truncated, corrupt or another format): {_reason(exc)}"
