@@ -1,4 +1,4 @@
-"""Downloads stay bounded against hostile servers on 127.0.0.1: endless bodies, trickles, odd redirects, planted links."""
+"""Downloads stay bounded against hostile servers on 127.0.0.1: endless bodies, trickles, odd redirects, links."""
 import hashlib
 import threading
 import time

@@ -153,7 +153,7 @@ class ModelWorker(_Worker):
         if self._adapter is not None:
             try:
                 sam = adapted_copy(base, self._adapter)
-            except Exception as exc:  # noqa: BLE001 - any failure (AdapterError, out of memory) must reach the annotator
+            except Exception as exc:  # noqa: BLE001 - any failure (AdapterError, out of memory) reaches the annotator
                 self.adapter_failed.emit(f"The adapter could not be used; SAM runs without it.\n\n{exc}")
                 self._adapter = None
         try:
