@@ -1,5 +1,5 @@
 """What the window shows for files from outside: a checkpoint that would run code is named without PyTorch's advice
-to turn the safety check off."""
+to turn the safety check off, and a 5-channel TIFF shows its first three channels in colour."""
 import os
 from pathlib import Path
 
@@ -37,3 +37,16 @@ def test_a_checkpoint_that_would_run_code_is_named_without_unsafe_advice(qtbot, 
     assert not marker.exists()
     wait_ready(qtbot, window)  # the demo model goes on
 
+
+def test_a_five_channel_tiff_shows_its_first_three_channels_in_colour(qtbot, make_window, tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    channels = np.zeros((5, 40, 60), np.uint16)
+    channels[0, :, :20], channels[1, :, 20:40], channels[2, :, 40:] = 60000, 60000, 60000  # red, green, blue bands
+    channels[3:] = 30000
+    tifffile.imwrite(images / "five.tif", channels)  # 5 pages, no axes recorded, as tifffile writes by default
+    window = make_window(images)
+    wait_ready(qtbot, window)
+    shown = window.canvas.layers.image.pixmap().toImage()
+    colours = [shown.pixelColor(x, 20) for x in (10, 30, 50)]
+    assert [(c.red(), c.green(), c.blue()) for c in colours] == [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
