@@ -13,6 +13,18 @@ def test_info_prints_versions_and_device(capsys):
     assert f"device: {choose_device().device}" in out
 
 
+def test_info_names_the_checkpoint_folder_and_what_is_in_it(capsys, tmp_path, monkeypatch):
+    from app.sam.checkpoints import CHECKPOINT_DIR_ENV, CHECKPOINTS
+
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
+    (tmp_path / CHECKPOINTS["vit_b"].filename).write_bytes(b"copied here by hand")
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert f"checkpoint folder: {tmp_path}" in out
+    assert f"vit_b    {CHECKPOINTS['vit_b'].filename:24s} present" in out
+    assert "vit_l" in out and "not there (mopeft download vit_l)" in out
+
+
 def test_device_falls_back_to_cpu_with_reason(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)

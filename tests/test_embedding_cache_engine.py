@@ -162,3 +162,42 @@ def test_signatures():
     assert model_signature(m1) != model_signature(m2)  # other random weights
     m2.load_state_dict(m1.state_dict())
     assert model_signature(m1) == model_signature(m2)
+
+
+def _rewrite_cache_file(path, embedding):
+    """Replace a cache file's tensor, keeping its key: a file damaged in a way only its values show."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    save_file({"embedding": embedding.contiguous()}, path, metadata=meta)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_cache_file_with_non_finite_values_is_a_miss_and_is_replaced(sam, tmp_path, value):
+    counter = CountingEncoder(sam)
+    first = SamEngine(sam, cache=EmbeddingCache(tmp_path))
+    first.set_image(image(0))
+    good = first.image_embedding.clone()
+    path = next(tmp_path.glob("*.safetensors"))
+    poisoned = good.clone()
+    poisoned[0, 0, 0, 0] = value
+    _rewrite_cache_file(path, poisoned)
+    engine = SamEngine(sam, cache=EmbeddingCache(tmp_path))
+    assert engine.set_image(image(0)) is False and counter.calls == 2
+    assert torch.equal(engine.image_embedding, good)
+    assert torch.equal(EmbeddingCache(tmp_path).get(engine.cache_key(image(0))), good)
+
+
+def test_a_cache_read_that_fails_in_any_way_is_a_miss(sam, tmp_path, monkeypatch):
+    first = SamEngine(sam, cache=EmbeddingCache(tmp_path))
+    first.set_image(image(0))
+
+    def broken(*args, **kwargs):
+        raise MemoryError("cannot map the file")
+
+    monkeypatch.setattr("app.sam.embedding_cache.safe_open", broken)
+    engine = SamEngine(sam, cache=EmbeddingCache(tmp_path))
+    assert engine.set_image(image(0)) is False
+    assert torch.equal(engine.image_embedding, first.image_embedding)

@@ -46,3 +46,30 @@ def test_embed_refuses_a_missing_folder_and_an_unknown_architecture(tmp_path, ca
     folder, _ = make_folder(tmp_path)
     assert main(["embed", str(folder), "--model", "vit_z", "--random-weights"]) == 2
     assert "needs an architecture name" in capsys.readouterr().err
+
+
+def test_embed_checks_cached_files_and_embeds_damaged_ones_again(tmp_path, capsys):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    folder, images = make_folder(tmp_path)
+    (folder / "broken.png").unlink()
+    cache_dir = tmp_path / "cache"
+    args = ["embed", str(folder), "--model", "tiny", "--random-weights", "--cache-dir", str(cache_dir)]
+    assert main(args) == 0
+    capsys.readouterr()
+    truncated, poisoned = sorted(cache_dir.glob("*.safetensors"))
+    truncated.write_bytes(truncated.read_bytes()[:100])  # e.g. a copy cut short
+    with safe_open(str(poisoned), framework="pt") as f:
+        meta, embedding = f.metadata(), f.get_tensor("embedding")
+    embedding[0, 0, 0, 0] = float("nan")
+    save_file({"embedding": embedding}, poisoned, metadata=meta)
+
+    assert main(args) == 0
+    assert "2 embedded, 0 already cached, 0 skipped" in capsys.readouterr().err
+    torch.manual_seed(0)  # the CLI's random-weights model
+    engine = SamEngine(build_sam("tiny"), cache=EmbeddingCache(cache_dir))
+    assert all(engine.set_image(rgb) for rgb in images.values())
+    assert torch.isfinite(engine.image_embedding).all()
+    assert main(args) == 0
+    assert "0 embedded, 2 already cached, 0 skipped" in capsys.readouterr().err

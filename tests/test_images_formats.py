@@ -126,6 +126,31 @@ def test_multichannel_tiff_shows_the_first_three_channels(tmp_path, rng, layout,
     assert _close(image.rgb, _stretched(np.moveaxis(channels[:3], 0, -1)))
 
 
+@pytest.mark.parametrize("writer", ["tifffile", "page by page"])
+def test_unlabelled_channel_pages_show_the_first_three_channels(tmp_path, rng, writer):
+    channels = rng.integers(0, 60_000, (5, 9, 13), dtype=np.uint16)
+    path = tmp_path / "five.tif"
+    if writer == "tifffile":
+        tifffile.imwrite(path, channels)  # no axes recorded: tifffile reads the pages as axis Q
+    else:
+        with tifffile.TiffWriter(path) as tif:  # plain pages, as many tools write them: axis I
+            for plane in channels:
+                tif.write(plane, metadata=None)
+    image = load_image(path)
+    assert image.channels == 5 and (image.height, image.width) == (9, 13)
+    assert _close(image.rgb, _stretched(np.moveaxis(channels[:3], 0, -1)))
+
+
+def test_a_long_unlabelled_stack_shows_its_first_page_in_grey(tmp_path, rng):
+    from app.sam.images import UNNAMED_CHANNEL_PAGES
+
+    stack = rng.integers(0, 60_000, (UNNAMED_CHANNEL_PAGES + 1, 9, 13), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "stack.tif", stack)
+    image = load_image(tmp_path / "stack.tif")
+    assert image.channels == 1
+    assert _close(image.rgb, np.repeat(_stretched(stack[0])[..., None], 3, axis=2))
+
+
 def test_imagej_hyperstack_shows_the_first_time_point_and_slice(tmp_path, rng):
     stack = rng.integers(0, 60_000, (2, 3, 4, 8, 10), dtype=np.uint16)  # T Z C Y X
     tifffile.imwrite(tmp_path / "h.tif", stack, imagej=True, metadata={"axes": "TZCYX"})

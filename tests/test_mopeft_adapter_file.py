@@ -3,6 +3,7 @@ import copy
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from app.mopeft import (AdapterError, MoPEFTConfig, adapted_copy, load_adapter, read_adapter_header, save_adapter,
                         wrap, wrap_info)
@@ -120,3 +121,55 @@ def test_tensors_that_do_not_fit_leave_a_plain_model_as_it_was(base, tmp_path):
     assert [p.requires_grad for p in base.parameters()] == flags
     assert torch.equal(_embed(base, x), plain)
     assert type(base.mask_decoder.transformer.layers[0].self_attn.q_proj) is torch.nn.Linear
+
+
+def _rewrite(path, out, header=None, tensors=None):
+    """Copy adapter `path` to `out` with header fields and tensors replaced, as a hostile or broken file would."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as f:
+        meta, data = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    config = json.loads(meta["config"])
+    config.update(header or {})
+    meta["config"] = json.dumps(config)
+    data.update(tensors or {})
+    save_file(data, out, metadata=meta)
+    return out
+
+
+@pytest.mark.parametrize("claim", [{"lora_rank": 10**9}, {"lora_rank": 200_000}, {"prefix_length": 10**9},
+                                   {"adapter_dim": 10**9}])
+def test_a_header_config_that_disagrees_with_the_tensors_is_refused_before_allocating(base, tmp_path, claim):
+    path = save_adapter(wrap(copy.deepcopy(base), MoPEFTConfig(decoder_lora=True)), tmp_path / "a.safetensors")
+    bad = _rewrite(path, tmp_path / "claims.safetensors", header=claim)
+    assert bad.stat().st_size < 300_000  # a small file that claims a huge model
+    field, value = next(iter(claim.items()))
+    with pytest.raises(AdapterError, match=f"claims.safetensors: tensor shapes differ .*{field} {value}"):
+        load_adapter(base, bad)
+    assert wrap_info(base) is None
+    with pytest.raises(AdapterError, match="claims.safetensors"):
+        adapted_copy(base, bad)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused(base, tmp_path, value):
+    path = save_adapter(_trained(wrap(copy.deepcopy(base), MoPEFTConfig())), tmp_path / "a.safetensors")
+    name = "image_encoder.blocks.0.peft.lora.q.B"
+    poisoned = load_file(path)[name]
+    poisoned[0, 0] = value
+    bad = _rewrite(path, tmp_path / "nan.safetensors", tensors={name: poisoned})
+    with pytest.raises(AdapterError, match=f"nan.safetensors: .*NaN or infinite values .*{name}"):
+        load_adapter(base, bad)
+    assert wrap_info(base) is None
+
+
+def test_a_config_that_does_not_apply_to_the_model_is_an_adapter_error(base, tmp_path):
+    path = save_adapter(wrap(copy.deepcopy(base), MoPEFTConfig()), tmp_path / "a.safetensors")
+    bad = _rewrite(path, tmp_path / "blocks.safetensors", header={"blocks": [0, 99]})
+    with pytest.raises(AdapterError, match="blocks.safetensors: .*does not apply"):
+        load_adapter(base, bad)
+    assert wrap_info(base) is None
+

@@ -28,7 +28,8 @@ def register(sub) -> None:
     p = sub.add_parser("embed", help="precompute a folder's image embeddings into the cache, with progress",
                        description="Embed every image of FOLDER (png, jpg, bmp, tif) with SAM and store the "
                                    "embeddings in the embedding cache, so the app opens them without waiting. "
-                                   "Images already cached are skipped; files that cannot be read are named "
+                                   "Images already cached are skipped once their cache file is read and checked "
+                                   "(a damaged one is embedded again); files that cannot be read are named "
                                    "and skipped (exit status 1 when there were any).")
     p.add_argument("folder", type=Path, help="folder of images (not searched recursively)")
     p.add_argument("--model", default="demo",

@@ -1,4 +1,4 @@
-"""`mopeft info`: versions of the stack and the device that would be used."""
+"""`mopeft info`: versions of the stack, the device that would be used, and the folder checkpoints go in."""
 from __future__ import annotations
 
 import platform
@@ -9,7 +9,7 @@ PACKAGES = ["torchvision", "segment-anything", "PySide6-Essentials", "numpy",
 
 
 def register(sub) -> None:
-    p = sub.add_parser("info", help="print versions and the compute device chosen, and why")
+    p = sub.add_parser("info", help="print versions, the compute device chosen and why, and the checkpoint folder")
     p.set_defaults(run=run)
 
 
@@ -31,4 +31,16 @@ def run(args) -> int:
         print(f"  {name:24s} {v}")
     choice = choose_device()
     print(f"device: {choice.device}  ({choice.reason})")
+    _print_checkpoints()
     return 0
+
+
+def _print_checkpoints() -> None:
+    """The folder downloaded or copied checkpoints go in, and which official ones are there."""
+    from app.sam.checkpoints import CHECKPOINT_DIR_ENV, CHECKPOINTS, checkpoint_dir
+
+    print(f"checkpoint folder: {checkpoint_dir()}  (copy checkpoint files here, or set {CHECKPOINT_DIR_ENV})")
+    for info in CHECKPOINTS.values():
+        if info.url:
+            state = "present" if info.path.is_file() else f"not there (mopeft download {info.name})"
+            print(f"  {info.name:8s} {info.filename:24s} {state}")

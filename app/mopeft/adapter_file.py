@@ -1,4 +1,9 @@
-"""Adapter files: only the PEFT tensors, in safetensors, with the config and the base fingerprint."""
+"""Adapter files: only the PEFT tensors, in safetensors, with the config and the base fingerprint.
+
+Loading checks before it allocates: the header's config is applied to a meta-device copy of the model, and
+the shapes it needs must be the shapes the file's header lists (safetensors itself checks that those tensors
+fit in the file), so a file cannot make the app allocate more than it holds. Values must be finite.
+"""
 from __future__ import annotations
 
 import copy
@@ -11,6 +16,7 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
+from torch import nn
 from segment_anything.modeling import Sam
 from segment_anything.modeling.transformer import Attention
 
@@ -22,8 +28,11 @@ from app.mopeft.wrap import wrap, wrap_info
 FORMAT = "mopeft-adapter/1"
 
 
+FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")
+
+
 class AdapterError(ValueError):
-    """An adapter file that cannot be used: unreadable, or made for another base model or config."""
+    """An adapter file that cannot be used: unreadable, damaged, or made for another base model or config."""
 
 
 def save_adapter(sam: Sam, path: str | os.PathLike, metadata: dict | None = None) -> Path:
@@ -70,7 +79,8 @@ def load_adapter(sam: Sam, path: str | os.PathLike) -> dict:
     """Load an adapter file into `sam` (wrapping a plain model with the file's config); returns its metadata.
 
     Refuses, with AdapterError and nothing changed, a file made for other base weights or, on a model that
-    is already wrapped, for another config.
+    is already wrapped, for another config; one whose tensors are not the shapes its config needs (checked
+    before anything is allocated) or hold NaN or inf. Every failure while loading is an AdapterError.
     """
     config, fingerprint, metadata = read_adapter_header(path)
     info = wrap_info(sam)
@@ -83,18 +93,18 @@ def load_adapter(sam: Sam, path: str | os.PathLike) -> dict:
     if base != fingerprint:
         raise AdapterError(f"{path}: made for other base SAM weights (fingerprint {fingerprint[:12]}, "
                            f"this model {base[:12]})")
-    with safe_open(str(path), framework="pt") as f:
-        try:
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-        except Exception as exc:
-            raise AdapterError(f"{path}: damaged adapter tensors ({exc})") from exc
-    undo = _wrap_undoably(sam, config) if info is None else None
+    expected = _peft_shapes(sam, config, path) if info is None else {
+        k: v.shape for k, v in peft_state_dict(sam).items()}
+    tensors = _read_tensors(path, config, expected)
+    undo = None
     try:
-        _copy_into(sam, tensors, path)
-    except AdapterError:
+        undo = _wrap_undoably(sam, config) if info is None else None
+        _copy_into(sam, tensors)
+    except Exception as exc:  # noqa: BLE001 - out of memory, a module that refuses: the model is put back
         if undo is not None:
             undo()
-        raise
+        raise AdapterError(f"{path}: could not load the adapter into the model ({type(exc).__name__}: "
+                           f"{str(exc).strip()[:200]})") from exc
     return metadata
 
 
@@ -132,13 +142,61 @@ def _wrap_undoably(sam: Sam, config: MoPEFTConfig):
     return undo
 
 
-def _copy_into(sam: Sam, tensors: dict[str, torch.Tensor], path) -> None:
-    target = peft_state_dict(sam)
-    if set(target) != set(tensors):
-        raise AdapterError(f"{path}: its tensors do not match the model's PEFT parameters")
-    bad = [k for k in target if target[k].shape != tensors[k].shape]
+def _meta_copy(sam: Sam) -> Sam:
+    """A copy of `sam`'s module tree with every parameter and buffer on the meta device: it costs no memory."""
+    memo: dict = {id(p): nn.Parameter(torch.empty_like(p, device="meta"), p.requires_grad)
+                  for p in sam.parameters()}
+    memo.update({id(b): torch.empty_like(b, device="meta") for b in sam.buffers()})
+    return copy.deepcopy(sam, memo=memo)
+
+
+def _peft_shapes(sam: Sam, config: MoPEFTConfig, path) -> dict[str, torch.Size]:
+    """Name -> shape of the PEFT tensors that wrapping plain `sam` with `config` makes, worked out on meta."""
+    try:
+        with torch.device("meta"):
+            skeleton = wrap(_meta_copy(sam), config)
+    except Exception as exc:  # noqa: BLE001 - a config that does not apply to this model, e.g. blocks out of range
+        raise AdapterError(f"{path}: its config {config.to_json()} does not apply to this model ({exc})") from exc
+    return {k: v.shape for k, v in peft_state_dict(skeleton).items()}
+
+
+def _sizes(config: MoPEFTConfig) -> str:
+    return (f"lora_rank {config.lora_rank}, prefix_length {config.prefix_length}, "
+            f"adapter_dim {config.adapter_dim if config.adapter_dim is not None else 'default'}")
+
+
+def _read_tensors(path, config: MoPEFTConfig, expected: dict[str, torch.Size]) -> dict[str, torch.Tensor]:
+    """The file's tensors, once their names, shapes (from the header) and dtypes match `expected`; all finite."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            names = set(f.keys())
+            if names != set(expected):
+                odd = sorted(names ^ set(expected))
+                raise AdapterError(f"{path}: its tensors do not match the model's PEFT parameters "
+                                   f"({len(odd)} differ, e.g. {odd[:2]})")
+            for name in sorted(names):
+                piece = f.get_slice(name)
+                shape, dtype = tuple(piece.get_shape()), piece.get_dtype()
+                if shape != tuple(expected[name]):
+                    raise AdapterError(f"{path}: tensor shapes differ from what its config ({_sizes(config)}) "
+                                       f"needs: {name} is {list(shape)}, expected {list(expected[name])}")
+                if dtype not in FLOAT_DTYPES:
+                    raise AdapterError(f"{path}: {name} holds {dtype} values, not floating point")
+            tensors = {k: f.get_tensor(k) for k in sorted(names)}
+    except AdapterError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - safetensors raises several types for damaged files
+        raise AdapterError(f"{path}: damaged adapter tensors ({exc})") from exc
+    bad = [k for k, t in tensors.items() if not bool(torch.isfinite(t).all())]
     if bad:
-        raise AdapterError(f"{path}: tensor shapes differ from the model's for {bad[:3]}")
+        raise AdapterError(f"{path}: {len(bad)} tensor(s) hold NaN or infinite values (e.g. {bad[0]}); "
+                           f"the adapter is unusable, pick another version")
+    return tensors
+
+
+def _copy_into(sam: Sam, tensors: dict[str, torch.Tensor]) -> None:
+    """Copy the checked tensors into the model's PEFT parameters."""
+    target = peft_state_dict(sam)
     with torch.no_grad():
         for k, t in target.items():
             t.copy_(tensors[k])

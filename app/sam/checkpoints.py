@@ -2,11 +2,15 @@
 
 Loading never trusts a file name: the variant is read from the tensor shapes in the state dict and
 matched against `app.sam.variants.ARCHS`, so a renamed, truncated or foreign file is refused with a
-`CheckpointError` that names the file.
+`CheckpointError` that names the file. Files are read with torch's weights-only loader (a pickle that would
+run code is refused, never run), and every tensor's shape, dtype and finiteness is checked against the
+variant before the model takes them; any failure on the way is a `CheckpointError`.
 """
 from __future__ import annotations
 
 import os
+import pickle
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,7 +101,16 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: the checkpoint file is empty")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError... for unreadable files
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read the checkpoint file ({exc.strerror or exc})") from exc
+    except pickle.UnpicklingError as exc:  # torch's text advises weights_only=False: unsafe, never repeated
+        found = re.search(r"GLOBAL (\S+)", str(exc))
+        if found:
+            raise CheckpointError(f"{path}: not a checkpoint of plain tensors: it holds Python objects "
+                                  f"({found.group(1)}), which are never loaded since they could run code") from exc
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (truncated, corrupt or another format)") \
+            from exc
+    except Exception as exc:  # torch raises RuntimeError, EOFError, KeyError... for unreadable files
         raise CheckpointError(
             f"{path}: not a readable PyTorch checkpoint (truncated, corrupt or another format): {_reason(exc)}"
         ) from exc
@@ -185,10 +198,31 @@ def load_sam(source: str | Path, device: str | torch.device | None = None, arch:
         if keys:
             raise CheckpointError(f"{path}: a {found} checkpoint that {what} {', '.join(sorted(keys)[:3])} "
                                   f"({len(keys)} in all)")
+    _check_tensors(state, sam.state_dict(), path, found)
     try:
         sam.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())[:300]
         raise CheckpointError(f"{path}: its tensors do not fit SAM {found}: {detail}") from exc
     target = choose_device().device if device is None else torch.device(device)
-    return LoadedSam(sam.to(target).eval(), found, path)
+    try:
+        return LoadedSam(sam.to(target).eval(), found, path)
+    except RuntimeError as exc:  # e.g. out of memory on the GPU
+        raise CheckpointError(f"{path}: SAM {found} could not be moved to {target}: {_reason(exc)}") from exc
+
+
+def _check_tensors(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path, arch: str) -> None:
+    """Refuse tensors of another shape or kind than the (meta) model's, and NaN or infinite values."""
+    odd = [k for k, t in expected.items() if state[k].shape != t.shape]
+    if odd:
+        k = odd[0]
+        raise CheckpointError(f"{path}: a {arch} checkpoint whose {k} has shape {list(state[k].shape)}, "
+                              f"SAM {arch} needs {list(expected[k].shape)} ({len(odd)} tensor(s) differ)")
+    odd = [k for k, t in expected.items() if t.is_floating_point() and not state[k].is_floating_point()]
+    if odd:
+        raise CheckpointError(f"{path}: {odd[0]} holds {state[odd[0]].dtype} values, not floating point "
+                              f"({len(odd)} tensor(s) like it)")
+    bad = [k for k, t in state.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise CheckpointError(f"{path}: {len(bad)} tensor(s) hold NaN or infinite values (e.g. {bad[0]}); "
+                              f"the checkpoint is damaged, get a fresh copy")

@@ -1,9 +1,10 @@
 """Image embeddings cached in memory (LRU, bounded by count and bytes) in front of a folder on disk.
 
 Files are safetensors, one per key (`<key>.safetensors`), written to a temporary file and moved into
-place with `os.replace`, so a reader never sees half a file. A file that cannot be read, or whose
-stored key is not the one asked for, counts as a miss and is deleted; the caller recomputes and
-the next `put` writes a good one. All methods may be called from several threads.
+place with `os.replace`, so a reader never sees half a file. A file that cannot be read, whose
+stored key is not the one asked for, or that holds NaN or infinite values counts as a miss and is
+deleted; the caller recomputes and the next `put` writes a good one. All methods may be called from
+several threads.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import torch
 from platformdirs import user_cache_path
-from safetensors import SafetensorError, safe_open
+from safetensors import safe_open
 from safetensors.torch import save_file
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,9 @@ class EmbeddingCache:
                 tensor = f.get_tensor(_TENSOR)
             if tensor.dtype != torch.float32 or tensor.dim() != 4:
                 raise ValueError(f"it holds a {tensor.dtype} tensor of shape {tuple(tensor.shape)}")
-        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+            if not bool(torch.isfinite(tensor).all()):
+                raise ValueError("it holds NaN or infinite values")
+        except Exception as exc:  # noqa: BLE001 - whatever makes a cache file unreadable, it is only a miss
             log.warning("discarding unreadable cached embedding %s: %s", path, exc)
             path.unlink(missing_ok=True)
             return None

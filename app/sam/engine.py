@@ -204,7 +204,7 @@ class SamEngine:
                 report.failed.append(str(exc) if name in str(exc) else f"{name}: {exc}")
             else:
                 key = self._key(rgb)
-                if key in self.cache:
+                if self._cached(key) is not None:  # read and checked: a damaged file is embedded again
                     report.cached += 1
                 else:
                     self._embedding(rgb, key)
@@ -260,6 +260,7 @@ class SamEngine:
                              self.sam.image_encoder.img_size, self.precision)
 
     def _cached(self, key: str) -> torch.Tensor | None:
+        """The cached embedding for `key` on the model's device, if one is there, readable, finite, of our shape."""
         embedding = self.cache.get(key)
         if embedding is None or tuple(embedding.shape) != self.embedding_shape:
             return None

@@ -118,6 +118,20 @@ def _read_pillow(path: Path, head: bytes, limit: int) -> tuple[np.ndarray, int, 
     return _ORIENT[orientation](array), channels, orientation
 
 
+UNNAMED_CHANNEL_PAGES = 8
+"""A TIFF whose pages lie along one unlabelled axis (tifffile's Q or I: no ImageJ or OME axes recorded) reads up to
+this many pages as channels, the common way multichannel images are saved; more pages are a stack."""
+
+
+def _channel_axis(lead_axes: str, lead_shape: tuple[int, ...]) -> str | None:
+    """The leading (page) axis that holds the channels: C, or a lone unlabelled axis of few pages; None for none."""
+    if "C" in lead_axes:
+        return "C"
+    if lead_axes in ("Q", "I") and lead_shape[0] <= UNNAMED_CHANNEL_PAGES:
+        return lead_axes
+    return None
+
+
 def _tiff_first_plane(tif: tifffile.TiffFile) -> tuple[np.ndarray, int]:
     """Y x X x C array of the first plane of series 0 (first three channels read) and its channel count."""
     series = tif.series[0]
@@ -126,10 +140,11 @@ def _tiff_first_plane(tif: tifffile.TiffFile) -> tuple[np.ndarray, int]:
     if n_lead < 0 or tuple(series.shape[n_lead:]) != tuple(page.shape) or not {"Y", "X"} <= set(page.axes):
         raise ImageLoadError(f"unsupported TIFF layout: axes {series.axes}, page axes {page.axes}")
     lead_axes, lead_shape = series.axes[:n_lead], tuple(series.shape[:n_lead])
-    n_channels = lead_shape[lead_axes.index("C")] if "C" in lead_axes else 1
+    channel_axis = _channel_axis(lead_axes, lead_shape)
+    n_channels = lead_shape[lead_axes.index(channel_axis)] if channel_axis else 1
     # page index of channel c at the first position of every other leading axis (T, Z, ...)
-    keys = [int(np.ravel_multi_index([c if a == "C" else 0 for a in lead_axes], lead_shape)) if lead_axes else 0
-            for c in range(min(n_channels, 3))]
+    keys = [int(np.ravel_multi_index([c if a == channel_axis else 0 for a in lead_axes], lead_shape))
+            if lead_axes else 0 for c in range(min(n_channels, 3))]
     array = tif.asarray(key=keys, series=0)
     axes = ("C" if len(keys) > 1 else "") + page.axes
     order = [axes.index("Y"), axes.index("X")] + [i for i, a in enumerate(axes) if a not in "YX"]

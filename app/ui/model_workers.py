@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.annotate.draft import PromptRequest
 from app.annotate.model_choice import ModelLoad
-from app.mopeft import AdapterError, adapted_copy
+from app.mopeft import adapted_copy
 from app.sam.embedding_cache import EmbeddingCache
 from app.sam.engine import SamEngine
 from app.sam.images import ImageData, ImageLoadError, load_image
@@ -153,7 +153,7 @@ class ModelWorker(_Worker):
         if self._adapter is not None:
             try:
                 sam = adapted_copy(base, self._adapter)
-            except (AdapterError, OSError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure (AdapterError, out of memory) reaches the annotator
                 self.adapter_failed.emit(f"The adapter could not be used; SAM runs without it.\n\n{exc}")
                 self._adapter = None
         try:
