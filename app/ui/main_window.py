@@ -188,7 +188,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         model = self.model
         model.model_ready.connect(self._model_ready)
-        model.adapter_changed.connect(lambda _path: self._show_model())
+        model.adapter_changed.connect(self._engine_changed)
         model.adapter_failed.connect(lambda message: self.notices.error(message, "Adapter not used"))
         model.image_loaded.connect(self.canvas_controller.show_pixels)
         model.embedded.connect(self._embedded)
@@ -255,6 +255,7 @@ class MainWindow(QMainWindow):
         self.notices.info(f"{image.path}: its instances are kept on the changed file")
 
     def _embedded(self, image_id: int) -> None:
+        self._show_model()
         if self.session is not None and self.session.image is not None and self.session.image.id == image_id:
             self.session.ask_again()
 
@@ -267,9 +268,15 @@ class MainWindow(QMainWindow):
             self.session.prediction_ready(request, prediction)
 
     def _model_ready(self, model: ModelLoad) -> None:
-        self._show_model()
+        self._engine_changed()
         for error in model.errors:
             self.notices.error(error, "Checkpoint not loaded")
+
+    def _engine_changed(self, _adapter=None) -> None:
+        """Another model or adapter version runs SAM: the draft is asked again once the image is embedded with it."""
+        self._show_model()
+        if self.session is not None:
+            self.session.model_changed()
 
     def _show_model(self) -> None:
         """Model, adapter version in use and device in the status bar."""
@@ -285,6 +292,8 @@ class MainWindow(QMainWindow):
             number = next((n for n, v in enumerate(versions, 1) if self.session.project.path_of(v.path) == Path(adapter)),
                           None)
             version = f" + adapter v{number}" if number else " + adapter"
+        if self.model.embedding_stale:   # the current image is not embedded with this version yet
+            version += " (embedding…)"
         self.status.set_model(f"SAM {model.name}{version} · {loaded.sam.device.type}",
                               f"{loaded.arch} from {where}\nAdapter: {adapter or 'none'}\nDevice: {model.device_reason}",
                               "; ".join(model.warnings) or None)
