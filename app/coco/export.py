@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import app
+from app.coco.export_target import check_export_target
 from app.coco.segmentation import segmentation_from_rle
 from app.coco.writer import write_coco
 from app.store import Project
@@ -33,9 +34,10 @@ def export_coco(project: Project, path: str | Path, polygons: bool = False) -> C
     an instance with holes then stays RLE and is listed in `kept_as_rle`. `area` is the mask's pixel count,
     `bbox` its tight box, `iscrowd` 0. Image ids and annotation ids are the store's ids; `file_name` is the
     image path relative to the project folder. Everything is read in one snapshot (`Project.snapshot`), so
-    changes the app commits during the export are left out, never half in.
+    changes the app commits during the export are left out, never half in. A `path` that would overwrite the
+    project (`check_export_target`) raises CocoError and nothing is written.
     """
-    path = Path(path)
+    path = check_export_target(project, path, png=False)
     kept_as_rle: list[tuple[int, str]] = []
     with project.snapshot():   # one state throughout, even while the app adds labels and instances
         labels = project.labels.list()

@@ -11,6 +11,7 @@ import numpy as np
 from app.coco.atomic import atomic_output
 from app.coco.errors import CocoError
 from app.coco.export import category_ids
+from app.coco.export_target import check_export_target
 from app.store import Project
 from app.store.image_files import PNG_EXPORT_LEGEND
 
@@ -32,10 +33,12 @@ def export_png(project: Project, out_dir: str | Path) -> PngExport:
     has more than 255 instances); where instances overlap, the later one is on top. Semantic PNGs hold the
     label index 1, 2, ... in label-list order (the COCO category id). The legend, `mopeft_png_legend.json`,
     maps every value back to the instance id and label; a project scan skips a folder holding it. Everything
-    is read in one snapshot (`Project.snapshot`), so changes the app commits meanwhile are left out.
+    is read in one snapshot (`Project.snapshot`), so changes the app commits meanwhile are left out. A folder that
+    would overwrite or hide the project's images (`check_export_target`) raises CocoError and nothing is written.
     """
+    out_dir = check_export_target(project, out_dir, png=True)
     with project.snapshot():
-        return _export(project, Path(out_dir))
+        return _export(project, out_dir)
 
 
 def _export(project: Project, out_dir: Path) -> PngExport:
