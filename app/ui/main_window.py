@@ -20,6 +20,7 @@ from app.store import ImageStatus, Project, ProjectLockedError, StoreError
 from app.ui.app_paths import AppPaths
 from app.ui.canvas_controller import CanvasController
 from app.ui.canvas_view import CanvasView
+from app.ui.export_controller import ExportController
 from app.ui.help_dialog import HelpDialog
 from app.ui.image_dock import ImageDock
 from app.ui.instance_dock import InstanceDock
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.model = ModelController(paths.embeddings_dir, self)
         self.training_dock = TrainingDock(self)
         self.training = TrainingController(self.training_dock, self.model, self.notices, self)
+        self.export = ExportController(self.notices, self)
         self.actions, self.menus = build_actions(self, self.keymap)
         self.add_dock(self.image_dock, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_dock(self.label_dock, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -173,6 +175,7 @@ class MainWindow(QMainWindow):
         self._settings.sync()
         self.close_project()
         self.training.shutdown()
+        self.export.shutdown()
         self.model.shutdown()
 
     # Wiring -----------------------------------------------------------------------------------------
@@ -205,13 +208,14 @@ class MainWindow(QMainWindow):
     def _bind(self, session: AnnotationSession | None) -> None:
         self.session = session
         self._requests = weakref.WeakSet()
-        for part in (self.canvas_controller, self.image_dock, self.label_dock, self.instance_dock, self.training):
+        for part in (self.canvas_controller, self.image_dock, self.label_dock, self.instance_dock, self.training,
+                     self.export):
             part.bind(session)
         if session is None:
             self.setWindowTitle(TITLE)
             self.status.set_position("No project: File > Open folder")
         else:
-            self.setWindowTitle(f"{TITLE} — {session.project.folder.name}")
+            self.setWindowTitle(f"{TITLE} — {session.project.folder}")   # which copy of a folder name this is
             session.image_opened.connect(self._image_opened)
             session.predict_requested.connect(self._ask)
             session.history_changed.connect(self._history_changed)
