@@ -1,5 +1,6 @@
-"""Test-wide settings: Qt offscreen, deterministic torch, small thread count."""
+"""Test-wide settings: Qt offscreen, deterministic torch, small thread count, a backstop behind the test timeout."""
 import os
+import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -11,3 +12,33 @@ import torch  # noqa: E402
 def _seeded():
     torch.manual_seed(0)
     yield
+
+
+BACKSTOP_S = 60
+"""How long past pytest-timeout's limit a test whose main thread ignores the SIGALRM may run before the run ends."""
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_timeout_set_timer(item, settings):
+    """Behind pytest-timeout's signal method (which fails the test alone), a timer thread: when the main thread is
+    stuck where no signal handler runs, it ends the run with every thread's stack as the thread method does.
+    Returns None, so pytest-timeout arms its own timer as well (see pyproject.toml)."""
+    if settings.method != "signal" or threading.current_thread() is not threading.main_thread():
+        return None
+    import pytest_timeout
+
+    timer = threading.Timer(settings.timeout + BACKSTOP_S, pytest_timeout.timeout_timer, (item, settings))
+    timer.daemon = True
+    timer.name = f"timeout backstop {item.nodeid}"
+    timer.start()
+    item.timeout_backstop = timer
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_timeout_cancel_timer(item):
+    """Stop the backstop with the test's own timer."""
+    timer = getattr(item, "timeout_backstop", None)
+    if timer is not None:
+        timer.cancel()
+    return None

@@ -7,6 +7,7 @@ import cv2
 import pytest
 
 from app.bench._adapt_report import gate_heatmap_png, kind_means
+from app.bench.adapt import dataset_name
 from app.cli.main import main
 from app.trainer.settings import TrainSettings
 
@@ -123,3 +124,29 @@ def test_holdout_chooses_the_kept_step_on_held_out_training_images(tmp_path, cap
     with pytest.raises(SystemExit):
         main(common + ["--holdout", "1", "--select-every", "0"])
     assert "--select-every at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("train, name", [
+    ("data/cells/train.json", "cells"),
+    ("data/texture/Train.json", "texture"),
+    ("cells/train/annotations.json", "cells"),
+    ("lvis/annotations/instances_train2017.json", "lvis"),
+    ("coco/annotations/instances_train2017.json", "instances_train2017"),   # every part generic: the stem
+    ("bench/cells_train.json", "cells_train"),
+    ("train.json", "train"),
+])
+def test_a_dataset_is_named_after_its_file_or_the_nearest_folder_that_is_not_generic(train, name):
+    assert dataset_name(train) == name
+
+
+@pytest.mark.parametrize("names", [None, "a,a"])
+def test_two_datasets_with_one_name_are_refused_naming_both_files(tmp_path, capsys, names):
+    trains = [str(tmp_path / folder / "cells" / "train.json") for folder in ("one", "two")]
+    tests = [str(tmp_path / folder / "cells" / "test.json") for folder in ("one", "two")]
+    argv = ["bench", "adapt", "--train", ",".join(trains), "--test", ",".join(tests)]
+    with pytest.raises(SystemExit):
+        main(argv + (["--names", names] if names else []))
+    err = capsys.readouterr().err
+    clash = "'a'" if names else "'cells'"
+    assert f"dataset names must be unique, but these share one: {clash} for {trains[0]} and {trains[1]}" in err
+    assert ("--names:" if names else "--train:") in err

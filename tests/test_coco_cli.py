@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 from pycocotools.coco import COCO
 
-from app.cli.export import _warn_about_changed_images
 from app.cli.main import main
+from app.coco.export_job import changed_images_warning
 from app.store import Image, ImageCheck, ImageStatus, Project
 
 
@@ -65,10 +65,9 @@ def test_export_warns_about_changed_missing_and_moved_images_and_still_exports(t
     assert len(json.loads((tmp_path / "out.json").read_text())["annotations"]) == 2
 
 
-def test_the_changed_images_warning_lists_twenty_names_then_a_count(capsys):
+def test_the_changed_images_warning_lists_twenty_names_then_a_count():
     changed = [Image(n, f"im{n:02d}.png", 10, 10, "hash", ImageStatus.NEW, "") for n in range(23)]
-    _warn_about_changed_images(ImageCheck(missing=[], changed=changed, moved=[]))
-    err = capsys.readouterr().err
+    err = changed_images_warning(ImageCheck(missing=[], changed=changed, moved=[]))
     assert "warning: 23 image file(s)" in err and "im19.png (changed) and 3 more." in err and "im20" not in err
 
 

@@ -39,7 +39,7 @@ def test_main_without_arguments_opens_the_demo_project(qtbot, tmp_path, monkeypa
 
     monkeypatch.setattr(QApplication, "exec", run_event_loop)
     assert launch.main([]) == 0
-    assert seen["title"] == "MoPEFT Annotator — demo-project" and seen["images"] > 0
+    assert seen["title"] == f"MoPEFT Annotator — {(user.data_dir / 'demo-project').resolve()}" and seen["images"] > 0
     assert (user.data_dir / "demo-project" / ".mopeft" / "project.db").is_file()
 
 

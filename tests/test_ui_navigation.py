@@ -125,4 +125,4 @@ def test_project_open_in_another_writer_gives_a_clear_message(qtbot, make_window
     finally:
         holder.close()
     assert window.open_project(folder)
-    assert window.windowTitle() == "MoPEFT Annotator — images"
+    assert window.windowTitle() == f"MoPEFT Annotator — {folder.resolve()}"   # the whole path: which "images"

@@ -38,6 +38,7 @@ class ImageState:
         self.mask: np.ndarray | None = None
         self._predictions: OrderedDict[Prompts, Prediction] = OrderedDict()
         self._base: tuple[Prompts, Prediction, int] | None = None
+        self._base_current = True   # False once the model changed: its logits no longer seed a refinement
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -72,6 +73,12 @@ class ImageState:
         keep = {p: v for p, v in self._predictions.items() if p == self.draft.prompts}
         self._predictions = OrderedDict(keep)
 
+    def model_changed(self) -> None:
+        """Forget every answer of the previous model: the draft's prompts are due again. The mask shown stays
+        until the new model answers, but it never seeds a refinement (`request`)."""
+        self._predictions.clear()
+        self._base_current = False
+
     def update_mask(self) -> None:
         """Recompute `mask` for the current draft."""
         draft = self.draft
@@ -82,6 +89,7 @@ class ImageState:
             found = self.candidates
             if found is not None:
                 self._base = (draft.prompts, found[0], found[1])
+                self._base_current = True
             if self._base is not None:
                 base = self._base[1].masks[self._base[2]]
         if draft.empty:
@@ -95,7 +103,7 @@ class ImageState:
             return None
         prompts = self.draft.prompts
         mask_input = None
-        if self._base is not None and prompts.refines(self._base[0]):
+        if self._base is not None and self._base_current and prompts.refines(self._base[0]):
             shown_prompts, prediction, index = self._base
             if shown_prompts != prompts:
                 mask_input = prediction.low_res_logits[index]

@@ -215,6 +215,14 @@ class AnnotationSession:
         """Ask SAM again for the draft's prompts if their answer is still due (e.g. a new model dropped the request)."""
         self._request_if_pending()
 
+    def model_changed(self) -> None:
+        """The model (or its adapter version) changed: every remembered mask is the old model's. Forget them on
+        every image visited and ask again for the current draft's prompts (answered once the image is embedded
+        with the new model); the old mask stays shown until then."""
+        for state in self._states.values():
+            state.model_changed()
+        self._request_if_pending()
+
     def prediction_ready(self, request: PromptRequest, prediction: Prediction) -> None:
         """SAM's answer to a request: shown if the draft still has those prompts, kept for undo either way."""
         state = self._states.get(request.image_id)

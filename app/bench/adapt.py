@@ -22,7 +22,8 @@ def register(sub) -> None:
     p.add_argument("--model", default="demo", help="SAM to adapt: demo, vit_b, ... or a checkpoint file")
     p.add_argument("--train", required=True, help="training COCO files, comma-separated")
     p.add_argument("--test", required=True, help="test COCO files, comma-separated, one per training file")
-    p.add_argument("--names", help="dataset names, comma-separated (default: from the training files)")
+    p.add_argument("--names", help="dataset names, comma-separated and unique (default: each training file's stem, "
+                                   "or its folder's name for train.json, annotations.json and the like)")
     p.add_argument("--configs", default="mopeft,lora,prefix,adapter",
                    help=f"configurations, comma-separated, of: {', '.join(PRESETS)}")
     p.add_argument("--steps", type=int, default=200, help="training steps per run (default 200)")
@@ -40,10 +41,38 @@ def register(sub) -> None:
     p.set_defaults(run=run, parser=p)
 
 
+GENERIC_STEMS = {"train", "training", "test", "testing", "val", "valid", "validation", "annotations", "instances",
+                 "coco", "labels", "data", "dataset"}
+"""File stems that say what a file is, not which dataset: such a file is named after its folder."""
+
+
 def dataset_name(train_file: str) -> str:
-    """A short name for a dataset: the JSON's stem, or its folder's name for annotations.json / instances.json."""
+    """A short name for a dataset: the JSON's stem, or for a generic stem (train.json, annotations.json,
+    instances_train2017.json ...) the nearest folder whose name is not generic too (cells/train/annotations.json:
+    cells)."""
     path = Path(train_file)
-    return path.parent.name if path.stem in ("annotations", "instances") else path.stem
+    for name in (path.stem, *(folder.name for folder in path.parents)):
+        lower = name.lower()
+        if name and lower not in GENERIC_STEMS and lower.split("_", 1)[0] not in ("instances", "annotations"):
+            return name
+    return path.stem
+
+
+def dataset_names(train_files: list[str], given: list[str] | None = None) -> list[str]:
+    """The name of each dataset (`given`, or from its training file); ValueError naming the files when two
+    datasets would share a name, since the second one's results would replace the first one's."""
+    names = [n.strip() for n in given] if given is not None else [dataset_name(t) for t in train_files]
+    if "" in names:
+        raise ValueError("a dataset name is empty")
+    files: dict[str, list[str]] = {}
+    for name, train in zip(names, train_files):
+        files.setdefault(name, []).append(train)
+    twice = {name: trains for name, trains in files.items() if len(trains) > 1}
+    if twice:
+        clashes = "; ".join(f"{name!r} for {' and '.join(trains)}" for name, trains in twice.items())
+        raise ValueError(f"dataset names must be unique, but these share one: {clashes}. "
+                         "Name them with --names, e.g. --names cells,texture")
+    return names
 
 
 def run(args) -> int:
@@ -53,10 +82,14 @@ def run(args) -> int:
     from app.sam.checkpoints import CheckpointError, load_sam
 
     trains, tests = args.train.split(","), args.test.split(",")
-    names = args.names.split(",") if args.names else [dataset_name(t) for t in trains]
+    given = args.names.split(",") if args.names else None
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
-    if len(trains) != len(tests) or len(names) != len(trains):
+    if len(trains) != len(tests) or (given is not None and len(given) != len(trains)):
         args.parser.error("--train, --test (and --names) need the same number of entries")
+    try:
+        names = dataset_names(trains, given)
+    except ValueError as exc:
+        args.parser.error(f"{'--names' if given is not None else '--train'}: {exc}")
     unknown = [c for c in configs if c not in PRESETS]
     if unknown or not configs:
         args.parser.error(f"unknown --configs {unknown}; known: {', '.join(PRESETS)}")

@@ -19,3 +19,8 @@ class CocoError(Exception):
         self.problem = problem
         self.annotation_id = annotation_id
         self.image_id = image_id
+
+
+class ExportCancelled(Exception):
+    """The user stopped an export: a COCO file is not written at all; a PNG folder keeps what was written, under a
+    legend that says it is incomplete."""

@@ -10,7 +10,8 @@ import numpy as np
 
 from app.coco.atomic import atomic_output
 from app.coco.errors import CocoError
-from app.coco.export import category_ids
+from app.coco.export import Cancel, Progress, category_ids, stop_if_cancelled
+from app.coco.export_target import check_export_target
 from app.store import Project
 from app.store.image_files import PNG_EXPORT_LEGEND
 
@@ -25,27 +26,40 @@ class PngExport:
     sixteen_bit_images: int
 
 
-def export_png(project: Project, out_dir: str | Path) -> PngExport:
+def export_png(project: Project, out_dir: str | Path, progress: Progress | None = None,
+               cancel: Cancel | None = None) -> PngExport:
     """Write `instances/<image path>.png` and `semantic/<image path>.png` for every image, and the legend.
 
     Instance PNGs hold 1, 2, ... for the image's instances in id order (0 background; 16-bit when an image
     has more than 255 instances); where instances overlap, the later one is on top. Semantic PNGs hold the
     label index 1, 2, ... in label-list order (the COCO category id). The legend, `mopeft_png_legend.json`,
     maps every value back to the instance id and label; a project scan skips a folder holding it. Everything
-    is read in one snapshot (`Project.snapshot`), so changes the app commits meanwhile are left out.
+    is read in one snapshot (`Project.snapshot`), so changes the app commits meanwhile are left out. A folder that
+    would overwrite or hide the project's images (`check_export_target`) raises CocoError and nothing is written.
+
+    The legend is written first with `"complete": false` and no images, so the folder is marked as masks from
+    its first PNG on; a `cancel` (ExportCancelled), a failure or a kill leaves it so, with the PNGs written so far.
     """
+    out_dir = check_export_target(project, out_dir, png=True)
     with project.snapshot():
-        return _export(project, Path(out_dir))
+        return _export(project, out_dir, progress, cancel)
 
 
-def _export(project: Project, out_dir: Path) -> PngExport:
+def _export(project: Project, out_dir: Path, progress: Progress | None, cancel: Cancel | None) -> PngExport:
     labels = project.labels.list()
     index_of = category_ids(project)
     semantic_dtype = np.uint8 if len(labels) < 256 else np.uint16
     images = project.images.list()
     names = _png_names([image.path for image in images])
+    legend = {"format": "mopeft-png-masks", "version": 1, "complete": False, "background": 0,
+              "semantic_bit_depth": 8 * semantic_dtype().itemsize,
+              "labels": [{"index": index_of[label.id], "name": label.name, "colour": label.colour}
+                         for label in labels],
+              "images": []}
+    _write_legend(out_dir, legend)
     legend_images, total, sixteen = [], 0, 0
-    for image in images:
+    for done, image in enumerate(images, start=1):
+        stop_if_cancelled(cancel)
         instances = project.instances.for_image(image.id)
         dtype = np.uint8 if len(instances) < 256 else np.uint16
         instance_map = np.zeros((image.height, image.width), dtype)
@@ -68,14 +82,16 @@ def _export(project: Project, out_dir: Path) -> PngExport:
         })
         total += len(instances)
         sixteen += dtype is np.uint16
-    legend = {"format": "mopeft-png-masks", "version": 1, "background": 0,
-              "semantic_bit_depth": 8 * semantic_dtype().itemsize,
-              "labels": [{"index": index_of[label.id], "name": label.name, "colour": label.colour}
-                         for label in labels],
-              "images": legend_images}
+        if progress is not None:
+            progress(done, len(images))
+    _write_legend(out_dir, {**legend, "complete": True, "images": legend_images})
+    return PngExport(out_dir, len(images), total, sixteen)
+
+
+def _write_legend(out_dir: Path, legend: dict) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_output(out_dir / PNG_EXPORT_LEGEND) as f:
         json.dump(legend, f, indent=1)
-    return PngExport(out_dir, len(images), total, sixteen)
 
 
 def _png_names(paths: list[str]) -> dict[str, str]:

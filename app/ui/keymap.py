@@ -19,6 +19,9 @@ FILE_NAME = "shortcuts.toml"
 ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "open_folder": ("Open folder…", ("Ctrl+O",)),
     "open_demo": ("Open the demo project", ()),
+    "show_project_folder": ("Show project folder", ()),
+    "export_coco": ("Export COCO…", ("Ctrl+E",)),
+    "export_png": ("Export PNG masks…", ()),
     "load_checkpoint": ("Load a SAM checkpoint…", ()),
     "fine_tune": ("Fine-tune on my corrections", ("Ctrl+T",)),
     "cancel_training": ("Cancel fine-tuning", ()),

@@ -21,6 +21,7 @@ from app.store import ProjectLockedError, StoreError
 from app.ui.app_paths import AppPaths
 from app.ui.canvas_controller import CanvasController
 from app.ui.canvas_view import CanvasView
+from app.ui.export_controller import ExportController
 from app.ui.help_dialog import HelpDialog
 from app.ui.image_dock import ImageDock
 from app.ui.instance_dock import InstanceDock
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.model = ModelController(paths.embeddings_dir, self)
         self.training_dock = TrainingDock(self)
         self.training = TrainingController(self.training_dock, self.model, self.notices, self)
+        self.export = ExportController(self.notices, self)
         self.actions, self.menus = build_actions(self, self.keymap)
         self.label_dock.name_actions([self.actions[f"label_{n}"] for n in range(1, 10)])
         self.add_dock(self.image_dock, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -180,6 +182,7 @@ class MainWindow(QMainWindow):
         self._settings.sync()
         self.close_project()
         self.training.shutdown()
+        self.export.shutdown()
         self.model.shutdown()
 
     # Wiring -----------------------------------------------------------------------------------------
@@ -195,7 +198,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         model = self.model
         model.model_ready.connect(self._model_ready)
-        model.adapter_changed.connect(lambda _path: self._show_model())
+        model.adapter_changed.connect(self._engine_changed)
         model.adapter_failed.connect(lambda message: self.notices.error(message, "Adapter not used"))
         model.image_loaded.connect(self.canvas_controller.show_pixels)
         model.embedded.connect(self._embedded)
@@ -213,13 +216,14 @@ class MainWindow(QMainWindow):
     def _bind(self, session: AnnotationSession | None) -> None:
         self.session = session
         self._requests = weakref.WeakSet()
-        for part in (self.canvas_controller, self.image_dock, self.label_dock, self.instance_dock, self.training):
+        for part in (self.canvas_controller, self.image_dock, self.label_dock, self.instance_dock, self.training,
+                     self.export):
             part.bind(session)
         if session is None:
             self.setWindowTitle(TITLE)
             self.status.set_position("No project: File > Open folder")
         else:
-            self.setWindowTitle(f"{TITLE} — {session.project.folder.name}"
+            self.setWindowTitle(f"{TITLE} — {session.project.folder}"   # which copy of a folder name this is
                                 + (" (read-only)" if session.project.readonly else ""))
             session.image_opened.connect(self._image_opened)
             session.predict_requested.connect(self._ask)
@@ -267,6 +271,7 @@ class MainWindow(QMainWindow):
         self.notices.info(f"{image.path}: its instances are kept on the changed file")
 
     def _embedded(self, image_id: int) -> None:
+        self._show_model()
         if self.session is not None and self.session.image is not None and self.session.image.id == image_id:
             self.session.ask_again()
 
@@ -279,9 +284,15 @@ class MainWindow(QMainWindow):
             self.session.prediction_ready(request, prediction)
 
     def _model_ready(self, model: ModelLoad) -> None:
-        self._show_model()
+        self._engine_changed()
         for error in model.errors:
             self.notices.error(error, "Checkpoint not loaded")
+
+    def _engine_changed(self, _adapter=None) -> None:
+        """Another model or adapter version runs SAM: the draft is asked again once the image is embedded with it."""
+        self._show_model()
+        if self.session is not None:
+            self.session.model_changed()
 
     def _show_model(self) -> None:
         """Model, adapter version in use and device in the status bar."""
@@ -297,6 +308,8 @@ class MainWindow(QMainWindow):
             number = next((n for n, v in enumerate(versions, 1) if self.session.project.path_of(v.path) == Path(adapter)),
                           None)
             version = f" + adapter v{number}" if number else " + adapter"
+        if self.model.embedding_stale:   # the current image is not embedded with this version yet
+            version += " (embedding…)"
         self.status.set_model(f"SAM {model.name}{version} · {loaded.sam.device.type}",
                               f"{loaded.arch} from {where}\nAdapter: {adapter or 'none'}\nDevice: {model.device_reason}",
                               "; ".join(model.warnings) or None)

@@ -56,6 +56,8 @@ class ModelController(QObject):
         self.engine: SamEngine | None = None
         self.adapter: str | None = None
         self._wanted_adapter: str | None = None
+        self.embedding_stale = False
+        """True while the current image's embedding is not yet the one of the engine in use (after a switch)."""
         self._images, self._prompts, self._prefetches = Tickets(), Tickets(), Tickets()
         self._current: tuple[int, ImageData] | None = None
         self._ahead: list[str] = []
@@ -154,6 +156,7 @@ class ModelController(QObject):
         """A new engine (model or adapter changed): the prefetcher uses it, the current image is embedded again."""
         self.engine, self.adapter = engine, adapter
         self._set_engine.emit(engine)
+        self.embedding_stale = self._current is not None
         if self._current is not None:
             self._embed.emit(self._images.latest, *self._current)
         else:
@@ -184,6 +187,7 @@ class ModelController(QObject):
     def _on_embedded(self, image_id: int, cached: bool, seconds: float) -> None:
         how = "from the cache" if cached else f"computed in {seconds:.1f} s" if seconds >= 1 else \
             f"computed in {seconds * 1000:.0f} ms"
+        self.embedding_stale = False
         self.embedding_state.emit(f"Embedding ready ({how})", False)
         self.embedded.emit(image_id)
         if self._ahead:

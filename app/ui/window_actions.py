@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from app.ui.canvas_view import BRUSH, ERASER, PAN_STEP, ZOOM_STEP
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from app.ui.main_window import MainWindow
 
 MENUS: dict[str, list[str | None]] = {
-    "&File": ["open_folder", "open_demo", None, "quit"],
+    "&File": ["open_folder", "open_demo", "show_project_folder", None, "export_coco", "export_png", None, "quit"],
     "&Edit": ["undo", "redo", None, "accept", "clear_prompts", "next_candidate", None,
               "delete_instance", "relabel_instance", "hide_instance"],
     "&Image": ["previous_image", "next_image", "next_without_instances", "mark_done", "keep_changed_image", None,
@@ -43,6 +43,9 @@ def _handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
     return {
         "open_folder": w.choose_folder,
         "open_demo": w.open_demo,
+        "show_project_folder": lambda: show_project_folder(w),
+        "export_coco": lambda: w.export.open("coco"),
+        "export_png": lambda: w.export.open("png"),
         "load_checkpoint": w.choose_checkpoint,
         "fine_tune": w.training.start,
         "cancel_training": w.training.cancel,
@@ -78,6 +81,16 @@ def _handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
         **{f"label_{n}": on_session(lambda s, i=n - 1: s.labels.select_at(i)) for n in range(1, 10)},
         "help": w.show_help,
     }
+
+
+def show_project_folder(w: MainWindow) -> None:
+    """File > Show project folder: open it in the system's file manager."""
+    if w.session is None:
+        w.notices.info("No project is open")
+        return
+    folder = w.session.project.folder
+    if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):
+        w.notices.error(f"No file manager could show the folder; it is {folder}", "Show project folder")
 
 
 def build_actions(window: MainWindow, keymap: Keymap) -> tuple[dict[str, QAction], dict[str, QMenu]]:
