@@ -52,7 +52,7 @@ class AcceptInstance:
 
     def redo(self) -> None:
         instance = self._session.project.instances.add(self._state.image.id, self._label_id, self._mask,
-                                                       self._source)
+                                                       self._source, unedited=self._draft.unedited)
         self.ref = self._session._track(self.ref, instance.id)
         self._session._show_draft(self._state, Draft())
         self._session._instances_edited(self._state)
@@ -64,7 +64,7 @@ class AcceptInstance:
 
 
 class DeleteInstance:
-    """An instance deleted from the store; undo stores it again (same mask, label and source)."""
+    """An instance deleted from the store; undo stores it again (same mask, label, source and unedited mark)."""
 
     text = "delete instance"
 
@@ -72,6 +72,7 @@ class DeleteInstance:
         self._session, self._state, self.ref = session, state, ref
         instance = session.project.instances.get(ref.id)
         self._label_id, self._mask, self._source = instance.label_id, instance.mask.copy(), instance.source
+        self._unedited = instance.unedited
 
     def redo(self) -> None:
         self._session.project.instances.delete(self.ref.id)
@@ -79,7 +80,7 @@ class DeleteInstance:
 
     def undo(self) -> None:
         instance = self._session.project.instances.add(self._state.image.id, self._label_id, self._mask,
-                                                       self._source)
+                                                       self._source, unedited=self._unedited)
         self._session._track(self.ref, instance.id)
         self._session._instances_edited(self._state)
 

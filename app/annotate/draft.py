@@ -93,6 +93,13 @@ class Draft:
         """True when the draft has neither prompts nor strokes."""
         return self.prompts.empty and not self.strokes
 
+    @property
+    def unedited(self) -> bool:
+        """True when the mask is SAM's answer to a single prompt (one point or one box) with no stroke over it:
+        no refining click, no brush or eraser. Which of SAM's candidates is shown does not matter."""
+        single = (len(self.prompts.points), self.prompts.box is not None) in ((1, False), (0, True))
+        return single and not self.strokes
+
     def paint(self, base: np.ndarray) -> np.ndarray:
         """A copy of `base` (SAM's mask, or zeros) with this draft's strokes painted over it."""
         mask = np.array(base, dtype=bool, copy=True)

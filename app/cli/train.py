@@ -22,6 +22,8 @@ def register(sub) -> None:
                    help="score the validation images every N steps and keep the best weights, not the last "
                         "(default 0: keep the last)")
     p.add_argument("--restart", action="store_true", help="start from base SAM, not from the active adapter")
+    p.add_argument("--skip-unedited", action="store_true",
+                   help="leave out the instances accepted unedited (SAM's mask for one click or box, as it came)")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="default: CUDA, then MPS, else CPU")
     p.add_argument("--json", action="store_true", help="end with one JSON line: before, after, adapter, steps, seconds")
     p.set_defaults(run=run)
@@ -38,6 +40,14 @@ def _progress(event) -> None:
     elif isinstance(event, StepEvent) and (event.step % 10 == 0 or event.step == event.steps):
         print(f"[train] step {event.step}/{event.steps} loss {event.loss:.4f} lr {event.lr:.2e} "
               f"eta {event.eta_seconds:.0f}s", file=sys.stderr)
+
+
+def _say_unedited(count, skipping: bool) -> None:
+    """Print how many instances were accepted unedited, before the run."""
+    unknown = f"; {count.unknown} accepted before this was recorded are kept" if count.unknown else ""
+    advice = "leaving them out" if skipping else "--skip-unedited leaves them out"
+    print(f"[train] {count.unedited} of {count.total} instances were accepted unedited ({advice}){unknown}",
+          file=sys.stderr)
 
 
 def run(args) -> int:
@@ -69,7 +79,8 @@ def run(args) -> int:
         except (CheckpointError, ValueError) as exc:
             print(f"mopeft train: {exc}", file=sys.stderr)
             return 2
-        examples, warnings = collect_examples(project)
+        _say_unedited(project.instances.unedited_count(), args.skip_unedited)
+        examples, warnings = collect_examples(project, skip_unedited=args.skip_unedited)
         for warning in warnings:
             print(f"[train] {warning}", file=sys.stderr)
         active = project.adapters.active()

@@ -6,17 +6,17 @@ import numpy as np
 from app.store.database import Database, utc_now
 from app.store.errors import MaskError, NotFoundError
 from app.store.masks import mask_to_rle, rle_area, rle_bbox
-from app.store.records import ImageStatus, Instance, InstanceSource
+from app.store.records import ImageStatus, Instance, InstanceSource, UneditedCount
 
 _COLUMNS = ("i.id, i.image_id, i.label_id, i.rle, i.area, i.bbox_x, i.bbox_y, i.bbox_w, i.bbox_h, i.source, "
-            "i.created_at, i.updated_at, m.height, m.width")
+            "i.created_at, i.updated_at, m.height, m.width, i.unedited")
 _FROM = "FROM instances i JOIN images m ON m.id = i.image_id"
 
 
 def _instance(row: tuple) -> Instance:
     rle = {"size": [row[12], row[13]], "counts": row[3]}
     return Instance(row[0], row[1], row[2], rle, row[4], (row[5], row[6], row[7], row[8]),
-                    InstanceSource(row[9]), row[10], row[11])
+                    InstanceSource(row[9]), row[10], row[11], None if row[14] is None else bool(row[14]))
 
 
 class InstanceTable:
@@ -26,20 +26,23 @@ class InstanceTable:
         self._db = db
 
     def add(self, image_id: int, label_id: int, mask: np.ndarray,
-            source: InstanceSource | str = InstanceSource.MODEL) -> Instance:
+            source: InstanceSource | str = InstanceSource.MODEL, unedited: bool | None = None) -> Instance:
         """Store a new instance and commit it. A 'new' image becomes 'in progress'.
 
         `mask` must be a bool array of the image's height x width with at least one pixel set (MaskError).
+        `unedited` (see `Instance.unedited`) is kept for SAM's masks only: any other source is never unedited.
         """
         source = InstanceSource(source)
+        unedited = _unedited_value(source, unedited)
         with self._db.transaction() as conn:
             rle = self._encode(conn, image_id, mask)
             self._check_label(conn, label_id)
             now = utc_now()
             instance_id = conn.execute(
                 "INSERT INTO instances (image_id, label_id, rle, area, bbox_x, bbox_y, bbox_w, bbox_h, source, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (image_id, label_id, rle["counts"], rle_area(rle), *rle_bbox(rle), source.value, now, now),
+                "created_at, updated_at, unedited) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (image_id, label_id, rle["counts"], rle_area(rle), *rle_bbox(rle), source.value, now, now,
+                 unedited),
             ).lastrowid
             conn.execute("UPDATE images SET status = ? WHERE id = ? AND status = ?",
                          (ImageStatus.IN_PROGRESS.value, image_id, ImageStatus.NEW.value))
@@ -47,22 +50,25 @@ class InstanceTable:
 
     def update(self, instance_id: int, *, mask: np.ndarray | None = None, label_id: int | None = None,
                source: InstanceSource | str | None = None) -> Instance:
-        """Change an instance's mask, label and/or source; what is not given stays as it was."""
+        """Change an instance's mask, label and/or source; what is not given stays as it was. A new mask, or a
+        source other than SAM, makes it no longer unedited."""
         with self._db.transaction() as conn:
             current = self.get(instance_id)
             now = utc_now()
             if mask is not None:
                 rle = self._encode(conn, current.image_id, mask)
                 conn.execute("UPDATE instances SET rle = ?, area = ?, bbox_x = ?, bbox_y = ?, bbox_w = ?, "
-                             "bbox_h = ?, updated_at = ? WHERE id = ?",
+                             "bbox_h = ?, unedited = 0, updated_at = ? WHERE id = ?",
                              (rle["counts"], rle_area(rle), *rle_bbox(rle), now, instance_id))
             if label_id is not None:
                 self._check_label(conn, label_id)
                 conn.execute("UPDATE instances SET label_id = ?, updated_at = ? WHERE id = ?",
                              (label_id, now, instance_id))
             if source is not None:
-                conn.execute("UPDATE instances SET source = ?, updated_at = ? WHERE id = ?",
-                             (InstanceSource(source).value, now, instance_id))
+                source = InstanceSource(source)
+                conn.execute("UPDATE instances SET source = ?, unedited = CASE WHEN ? THEN unedited ELSE 0 END, "
+                             "updated_at = ? WHERE id = ?",
+                             (source.value, source == InstanceSource.MODEL, now, instance_id))
         return self.get(instance_id)
 
     def delete(self, instance_id: int) -> None:
@@ -88,6 +94,12 @@ class InstanceTable:
         return dict(self._db.rows("SELECT m.id, count(i.id) FROM images m "
                                   "LEFT JOIN instances i ON i.image_id = m.id GROUP BY m.id"))
 
+    def unedited_count(self) -> UneditedCount:
+        """How many instances were accepted unedited, how many are not known to be either, and the total."""
+        row = self._db.row("SELECT coalesce(sum(unedited = 1), 0), coalesce(sum(unedited IS NULL), 0), count(*) "
+                           "FROM instances")
+        return UneditedCount(*row)
+
     @staticmethod
     def _encode(conn, image_id: int, mask: np.ndarray) -> dict:
         row = conn.execute("SELECT path, height, width FROM images WHERE id = ?", (image_id,)).fetchone()
@@ -108,3 +120,10 @@ class InstanceTable:
     def _check_label(conn, label_id: int) -> None:
         if conn.execute("SELECT 1 FROM labels WHERE id = ?", (label_id,)).fetchone() is None:
             raise NotFoundError(f"no label with id {label_id} in this project")
+
+
+def _unedited_value(source: InstanceSource, unedited: bool | None) -> int | None:
+    """The column's value: 1/0/NULL for SAM's masks as the caller says, 0 for any other source."""
+    if source != InstanceSource.MODEL:
+        return 0
+    return None if unedited is None else int(bool(unedited))

@@ -72,6 +72,10 @@ class Instance:
     source: InstanceSource
     created_at: str
     updated_at: str
+    unedited: bool | None = None
+    """True: SAM's mask for a single prompt (one point or one box) accepted as it came, with no brush or eraser
+    stroke and no refining click (picking another of SAM's candidates with Tab keeps it unedited). False:
+    anything else (corrected, refined, painted, imported). None: not known (accepted before schema step 2)."""
 
     @cached_property
     def mask(self) -> np.ndarray:
@@ -79,6 +83,16 @@ class Instance:
         mask = rle_to_mask(self.rle)
         mask.flags.writeable = False
         return mask
+
+
+@dataclass(frozen=True)
+class UneditedCount:
+    """How many of a project's instances were accepted unedited (see `Instance.unedited`), out of `total`;
+    `unknown`: accepted before that was recorded (schema step 2)."""
+
+    unedited: int
+    unknown: int
+    total: int
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,13 @@ MIGRATIONS: tuple[str, ...] = (
     -- At most one active adapter version; none active means the base model.
     CREATE UNIQUE INDEX one_active_adapter ON adapter_versions (active) WHERE active = 1;
     """,
+    # 2: instances.unedited, whether SAM's mask was accepted as it came (see app/store/instances.py). Instances
+    # from before this step: corrected and imported ones are known not to be (0); SAM's ones are unknown (NULL),
+    # because refining clicks were not recorded.
+    """
+    ALTER TABLE instances ADD COLUMN unedited INTEGER CHECK (unedited IN (0, 1));
+    UPDATE instances SET unedited = 0 WHERE source <> 'model';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

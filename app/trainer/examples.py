@@ -26,11 +26,19 @@ class Split:
     validation: list[EvalImage]
 
 
-def collect_examples(project: Project) -> tuple[list[EvalImage], list[str]]:
-    """Every image with at least one accepted instance, and a warning for each image that could not be read."""
-    examples, warnings = [], []
+def collect_examples(project: Project, skip_unedited: bool = False) -> tuple[list[EvalImage], list[str]]:
+    """Every image with at least one accepted instance, and a warning for each image that could not be read.
+
+    `skip_unedited` leaves out the instances accepted unedited (`Instance.unedited` is True: SAM's mask as it
+    came; unknown ones are kept), and says how many in a warning.
+    """
+    examples, warnings, left_out = [], [], 0
     for image in project.images.list():
         instances = project.instances.for_image(image.id)
+        if skip_unedited:
+            kept = [i for i in instances if i.unedited is not True]
+            left_out += len(instances) - len(kept)
+            instances = kept
         if not instances:
             continue
         try:
@@ -42,6 +50,8 @@ def collect_examples(project: Project) -> tuple[list[EvalImage], list[str]]:
             warnings.append(f"skipped {image.path}: its size changed on disk since it was annotated")
             continue
         examples.append(EvalImage(image.path, rgb, [i.mask for i in instances], [i.id for i in instances]))
+    if left_out:
+        warnings.append(f"left out {left_out} instance(s) accepted unedited (SAM's mask as it came)")
     return examples, warnings
 
 

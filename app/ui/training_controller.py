@@ -81,6 +81,8 @@ class TrainingController(QObject):
         if session is not None:
             active = session.project.adapters.active()
             self.model.use_adapter(session.project.path_of(active.path) if active is not None else None)
+            session.images_changed.connect(self._count_unedited)
+        self._count_unedited()
 
     def start(self) -> None:
         """Fine-tune on the project's accepted instances with the dock's settings."""
@@ -106,7 +108,7 @@ class TrainingController(QObject):
         self._run_id = run.id
         self._job = TrainingJob(loaded.loaded.sam, loaded.name, project.folder, project.adapters_dir, settings,
                                 project.path_of(active.path) if active is not None else None,
-                                max(1, (os.cpu_count() or 2) - 1))
+                                max(1, (os.cpu_count() or 2) - 1), self.dock.form.skip_unedited.isChecked())
         self.dock.begin(settings.steps)
         self.dock.show()
         self.dock.phase.setText("Reading the annotated images…")
@@ -145,7 +147,14 @@ class TrainingController(QObject):
             return "Wait for the model to load."
         if not any(self.session.project.instances.counts_per_image().values()):
             return "Accept at least one instance first: fine-tuning learns from accepted instances."
+        count = self.session.project.instances.unedited_count()
+        if self.dock.form.skip_unedited.isChecked() and count.unedited == count.total:
+            return ("Every accepted instance was accepted unedited: correct some (more clicks, brush or eraser), "
+                    "or untick \"Leave out\" to train on them anyway.")
         return None
+
+    def _count_unedited(self) -> None:
+        self.dock.form.show_unedited(self.session.project.instances.unedited_count() if self.session else None)
 
     @Slot(object)
     def _finished(self, outcome: TrainingOutcome) -> None:

@@ -5,6 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout,
                                QMainWindow, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
+from app.store.records import UneditedCount
 from app.trainer.settings import DROPOUT_FROM, PRESETS, TrainSettings, parse_blocks
 
 PRESET_TEXT = {
@@ -32,6 +33,11 @@ class TrainingForm(QWidget):
         self.continue_active = QCheckBox("Continue from the active adapter")
         self.continue_active.setChecked(d.continue_from_active)
         self.continue_active.setToolTip("Off: start again from the base model.")
+        self.skip_unedited = QCheckBox()
+        self.skip_unedited.setToolTip("Unedited: SAM's mask for one click or one box, accepted as it came (no "
+                                      "refining click, no brush or eraser).\nTraining on such masks teaches SAM "
+                                      "its own mistakes and can make it worse; corrected masks make it better.")
+        self.show_unedited(None)
 
         self.blocks = QComboBox()
         self.blocks.setEditable(True)
@@ -91,6 +97,7 @@ class TrainingForm(QWidget):
         basic.addRow("Train", self.preset)
         basic.addRow("Steps", self.steps)
         basic.addRow(self.continue_active)
+        basic.addRow(self.skip_unedited)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(basic)
@@ -110,6 +117,17 @@ class TrainingForm(QWidget):
                                  continue_from_active=self.continue_active.isChecked())
         settings.mopeft_config()  # raises ValueError on a bad combination
         return settings
+
+    def show_unedited(self, count: UneditedCount | None) -> None:
+        """Say how many accepted instances were accepted unedited (None: no project); the box to leave them out
+        is enabled only when there are some."""
+        unedited = count.unedited if count is not None else 0
+        text = f"Leave out the {unedited} of {count.total} instances accepted unedited" if unedited else \
+            "Leave out instances accepted unedited (none so far)"
+        if count is not None and count.unknown:
+            text += f"\n({count.unknown} accepted before this was recorded are kept)"
+        self.skip_unedited.setText(text)
+        self.skip_unedited.setEnabled(bool(unedited))
 
     def _preset_changed(self) -> None:
         self.adapter_dropout.setEnabled("adapter" in PRESETS[self.preset.currentData()])

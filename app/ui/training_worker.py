@@ -22,7 +22,8 @@ from app.trainer.settings import TrainSettings
 
 @dataclass(frozen=True)
 class TrainingJob:
-    """One run: the base model to adapt, its name, the project, the settings and the adapter to continue from."""
+    """One run: the base model to adapt, its name, the project, the settings, the adapter to continue from,
+    and whether to leave out the instances accepted unedited."""
 
     base: Sam
     base_model: str
@@ -31,6 +32,7 @@ class TrainingJob:
     settings: TrainSettings
     start_adapter: Path | None
     threads: int
+    skip_unedited: bool = False
 
 
 class TrainingWorker(QObject):
@@ -54,7 +56,7 @@ class TrainingWorker(QObject):
         torch.set_num_threads(job.threads)
         try:
             with Project.open(job.folder, readonly=True) as project:
-                examples, warnings = collect_examples(project)
+                examples, warnings = collect_examples(project, skip_unedited=job.skip_unedited)
             outcome = fine_tune(job.base, examples, job.settings, job.adapters_dir, job.start_adapter,
                                 on_event=self.event.emit, cancel=self._cancel.is_set,
                                 metadata={"base_model": job.base_model})
