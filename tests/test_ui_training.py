@@ -207,3 +207,17 @@ def test_keep_best_weights_and_adapter_dropout_from_the_advanced_panel(qtbot, ma
     assert version.config["select_every"] == 5 and version.config["adapter_dropout"] == 0.0
     summary = window.training_dock.summary.text()
     assert any(f"Kept the weights of step {s}, which scored best" in summary for s in (5, 10)), summary
+
+
+def test_fine_tune_leaves_out_images_changed_on_disk_and_names_them(qtbot, make_window, annotated):
+    img1, img3 = annotated / "img1.png", annotated / "img3.png"
+    swapped = img1.read_bytes()
+    img1.write_bytes(img3.read_bytes())
+    img3.write_bytes(swapped)  # same size, other pixels: only the content hash tells
+    window = make_window(annotated, loader=tiny_model)
+    assert _train(qtbot, window, steps=3) == "Done."
+    summary = window.training_dock.summary.text()
+    assert "skipped img1.png: its content changed on disk" in summary
+    assert "skipped img3.png: its content changed on disk" in summary
+    run = window.session.project.training_runs.list()[-1]
+    assert run.summary["train_images"] + run.summary["validation_images"] == 3

@@ -15,6 +15,7 @@ from segment_anything.utils.transforms import ResizeLongestSide
 
 from app.metrics.dataset import EvalImage
 from app.sam.images import ImageLoadError, load_image
+from app.store.hashing import FileCheck, check_file
 from app.store.project import Project
 
 
@@ -27,19 +28,25 @@ class Split:
 
 
 def collect_examples(project: Project) -> tuple[list[EvalImage], list[str]]:
-    """Every image with at least one accepted instance, and a warning for each image that could not be read."""
+    """Every image with at least one accepted instance, and a warning for each image left out: one that could
+    not be read, or whose file is no longer the one annotated (other size or content, `check_file`)."""
     examples, warnings = [], []
     for image in project.images.list():
         instances = project.instances.for_image(image.id)
         if not instances:
             continue
+        path = project.path_of(image.path)
         try:
-            rgb = load_image(project.path_of(image.path)).rgb
-        except ImageLoadError as exc:
+            rgb = load_image(path).rgb
+            check = check_file(path, (rgb.shape[1], rgb.shape[0]), image)
+        except (ImageLoadError, OSError) as exc:
             warnings.append(f"skipped {image.path}: {exc}")
             continue
-        if rgb.shape[:2] != (image.height, image.width):
-            warnings.append(f"skipped {image.path}: its size changed on disk since it was annotated")
+        if check is not FileCheck.SAME:
+            what = "size" if check is FileCheck.RESIZED else "content"
+            warnings.append(f"skipped {image.path}: its {what} changed on disk since it was annotated, so its "
+                            "masks may not fit it (if they still do: in the window, Image > Keep the instances on "
+                            "the changed file)")
             continue
         examples.append(EvalImage(image.path, rgb, [i.mask for i in instances], [i.id for i in instances]))
     return examples, warnings
