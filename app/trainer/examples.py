@@ -29,7 +29,8 @@ class Split:
 
 def collect_examples(project: Project) -> tuple[list[EvalImage], list[str]]:
     """Every image with at least one accepted instance, and a warning for each image left out: one that could
-    not be read, or whose file is no longer the one annotated (other size or content, `check_file`)."""
+    not be read, whose file is no longer the one annotated (other size or content, `check_file`), or with a
+    mask that does not decode to its recorded area."""
     examples, warnings = [], []
     for image in project.images.list():
         instances = project.instances.for_image(image.id)
@@ -48,8 +49,25 @@ def collect_examples(project: Project) -> tuple[list[EvalImage], list[str]]:
                             "masks may not fit it (if they still do: in the window, Image > Keep the instances on "
                             "the changed file)")
             continue
-        examples.append(EvalImage(image.path, rgb, [i.mask for i in instances], [i.id for i in instances]))
+        try:
+            masks = [_checked_mask(instance) for instance in instances]
+        except ValueError as exc:
+            warnings.append(f"skipped {image.path}: {exc}")
+            continue
+        examples.append(EvalImage(image.path, rgb, masks, [i.id for i in instances]))
     return examples, warnings
+
+
+def _checked_mask(instance) -> np.ndarray:
+    """The instance's mask, or ValueError when its stored RLE does not decode to the area recorded with it."""
+    try:
+        mask = instance.mask
+    except ValueError as exc:
+        raise ValueError(f"the mask of instance {instance.id} is damaged in the project database ({exc})") from None
+    if int(mask.sum()) != instance.area:
+        raise ValueError(f"the mask of instance {instance.id} is damaged in the project database (it covers "
+                         f"{int(mask.sum())} pixels where {instance.area} were recorded)")
+    return mask
 
 
 def split_examples(examples: list[EvalImage], validation_fraction: float = 0.2, seed: int = 0) -> Split:

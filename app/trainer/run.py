@@ -17,12 +17,13 @@ import torch
 from segment_anything.modeling import Sam
 
 from app.metrics.evaluate import evaluate_sam
-from app.mopeft import AdapterError, MoPEFTConfig, load_adapter, save_adapter, wrap, wrap_info
+from app.mopeft import AdapterError, MoPEFTConfig, load_adapter, wrap, wrap_info
 from app.store.project import Project
 from app.store.records import RunStatus
-from app.trainer.events import MetricsEvent, PhaseEvent, TrainingError
+from app.trainer.events import MetricsEvent, PhaseEvent, TrainingCancelled, TrainingError
 from app.trainer.examples import model_inputs, split_examples
 from app.trainer.loop import prepare, train_loop
+from app.trainer.saving import save_or_rescue
 from app.trainer.selection import KeepBest, one_click_score
 from app.trainer.settings import TrainSettings
 
@@ -90,7 +91,8 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
     The examples are split by image into training and validation; the validation images are scored before
     (with the start model) and after training, and with `settings.select_every` also during it, to keep the
     best-scoring weights (the "after" score is then of the images that chose them). The base model is left as
-    it was. Raises TrainingCancelled, TrainingError (nothing saved in either case).
+    it was. Raises TrainingCancelled, TrainingError (nothing saved in the project in either case; when only the
+    save failed, AdapterSaveError says where the weights went instead).
     """
     emit = on_event or (lambda event: None)
     started = time.perf_counter()
@@ -105,7 +107,10 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
         if not split.validation:
             return None
         emit(PhaseEvent(f"validating ({when})"))
-        metrics = evaluate_sam(sam, split.validation, cancel=cancel).summary()
+        result = evaluate_sam(sam, split.validation, cancel=cancel)
+        if result.cancelled:
+            raise TrainingCancelled(f"cancelled while validating ({when})")
+        metrics = result.summary()
         emit(MetricsEvent(when, metrics))
         return metrics
 
@@ -122,7 +127,7 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
     outcome = TrainingOutcome(path, sam._mopeft.config, settings, before, after, steps,
                               time.perf_counter() - started, len(split.train), len(split.validation), warnings,
                               keep_best.best_step if keep_best else None)
-    save_adapter(sam, path, metadata={**(metadata or {}), **outcome.summary(), "settings": settings.to_dict()})
+    save_or_rescue(sam, path, {**(metadata or {}), **outcome.summary(), "settings": settings.to_dict()})
     return outcome
 
 
