@@ -162,7 +162,8 @@ def test_a_damaged_adapter_file_is_named_and_sam_runs_without_it(qtbot, make_win
     assert window.training_dock.start_button.isEnabled()  # and fine-tuning still works from the base model
 
 
-def test_the_summary_says_how_to_go_back_when_validation_got_worse(tmp_path):
+def test_the_summary_says_whether_the_new_version_is_used_and_why(tmp_path):
+    from app.trainer.activation import decide_activation
     from app.trainer.run import TrainingOutcome
     from app.ui.training_controller import summary_text
 
@@ -173,12 +174,38 @@ def test_the_summary_says_how_to_go_back_when_validation_got_worse(tmp_path):
                                steps=120, seconds=36, train_images=4, validation_images=1,
                                warnings=["image x.png was skipped"])
 
-    better = summary_text(outcome(0.5, 0.7), 2)
-    assert better.startswith("Adapter v2 is now in use: 120 steps in 36 s.")
+    def text(before, after):
+        run = outcome(before, after)
+        return summary_text(run, 2, decide_activation(run.before, run.after), "v1")
+
+    better = text(0.5, 0.7)
+    assert better.startswith("Adapter v2 is now in use (120 steps in 36 s).")
     assert "1-click mIoU 0.50 → 0.70, NoC@85 3.00 → 4.00" in better and "worse" not in better
     assert better.endswith("image x.png was skipped")
-    worse = summary_text(outcome(0.88, 0.73), 2)
-    assert "0.88 → 0.73" in worse and "Validation got worse" in worse and "Use this version" in worse
+    worse = text(0.88, 0.73)
+    assert worse.startswith("Adapter v2 was trained (120 steps in 36 s) but is not used: it validated worse than "
+                            "the model in use (1-click mIoU 0.880 → 0.730): v1 stays in use.")
+    assert "0.88 → 0.73" in worse and "Use this version" in worse
+
+
+def test_a_version_that_validated_worse_is_offered_not_used(qtbot, make_window, tmp_path):
+    known = write_toy_project(tmp_path / "known", invert=False)  # the base model already scores well here
+    window = make_window(known, loader=tiny_model)
+    form = window.training_dock.form
+    qtbot.mouseClick(form.toggle, Qt.MouseButton.LeftButton)
+    form.lr.setValue(1.0)  # ten steps at learning rate 1 spoil what the base model knows
+    assert _train(qtbot, window, steps=10) == "Done; v1 is offered, the base model stays in use."
+    project = window.session.project
+    (version,) = project.adapters.list()
+    assert project.adapters.active() is None and window.model.adapter is None
+    assert version.metrics["after"]["miou_1click"] < version.metrics["before"]["miou_1click"]
+    summary = window.training_dock.summary.text()
+    assert "Adapter v1 was trained" in summary and "is not used: it validated worse" in summary
+    versions = window.training_dock.versions
+    assert versions.tree.currentItem().data(0, Qt.ItemDataRole.UserRole) == version.id
+    qtbot.mouseClick(versions.use_button, Qt.MouseButton.LeftButton)  # the offer, taken up
+    assert project.adapters.active().id == version.id
+    qtbot.waitUntil(lambda: window.model.adapter == str(project.path_of(version.path)), timeout=10000)
 
 
 def test_keep_best_weights_and_adapter_dropout_from_the_advanced_panel(qtbot, make_window, annotated):

@@ -32,6 +32,9 @@ def register(sub) -> None:
                    help="score the validation images every N steps and keep the best weights, not the last "
                         "(default 0: keep the last)")
     p.add_argument("--restart", action="store_true", help="start from base SAM, not from the active adapter")
+    p.add_argument("--activate", choices=["if-better", "always", "never"], default="if-better",
+                   help="make the new version the active adapter: only when it validated at least as well as the "
+                        "one in use (default), always, or never")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="default: CUDA, then MPS, else CPU")
     p.add_argument("--json", action="store_true", help="end with one JSON line: before, after, adapter, steps, seconds")
     p.set_defaults(run=run)
@@ -112,6 +115,7 @@ def _train(project, sam, model: str, settings, args) -> int:
     """Run and record one fine-tuning of `sam` on `project`; the exit status."""
     from app.store.errors import StoreError
     from app.store.records import RunStatus
+    from app.trainer.activation import decide_activation
     from app.trainer.events import TrainingCancelled
     from app.trainer.examples import collect_examples
     from app.trainer.run import fine_tune, record_outcome
@@ -139,8 +143,11 @@ def _train(project, sam, model: str, settings, args) -> int:
         _end_run(project, run_record.id, RunStatus.FAILED, message)
         print(f"mopeft train: failed: {message}; {unchanged}", file=sys.stderr)
         return 1
+    decision = decide_activation(outcome.before, outcome.after, args.activate)
     try:
-        record_outcome(project, outcome, model, run_record.id)
+        record_outcome(project, outcome, model, run_record.id, activate=decision.activate)
+        ids = [v.id for v in project.adapters.list()]
+        active = project.adapters.active()
     except (StoreError, OSError) as exc:
         _end_run(project, run_record.id, RunStatus.FAILED, str(exc))
         print(f"mopeft train: failed: the adapter was saved at {outcome.adapter_path} but could not be recorded "
@@ -148,9 +155,16 @@ def _train(project, sam, model: str, settings, args) -> int:
         return 1
     for warning in outcome.warnings:
         print(f"[train] {warning}", file=sys.stderr)
-    print(f"adapter saved: {outcome.adapter_path} ({outcome.steps} steps, {outcome.seconds:.1f} s)")
+    number = len(ids)
+    print(f"adapter v{number} saved: {outcome.adapter_path} ({outcome.steps} steps, {outcome.seconds:.1f} s)")
+    if decision.activate:
+        print(f"v{number} {decision.reason}; it is now the active adapter")
+    else:
+        kept = "the base model" if active is None else f"v{ids.index(active.id) + 1}"
+        print(f"v{number} {decision.reason}; {kept} stays in use (to use v{number} anyway: --activate always next "
+              "time, or pick it in the window's versions list)")
     if args.json:
-        print(json.dumps(outcome.summary()))
+        print(json.dumps({**outcome.summary(), "activated": decision.activate}))
     return 0
 
 

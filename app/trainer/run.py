@@ -17,7 +17,7 @@ import torch
 from segment_anything.modeling import Sam
 
 from app.metrics.evaluate import evaluate_sam
-from app.mopeft import AdapterError, MoPEFTConfig, load_adapter, wrap, wrap_info
+from app.mopeft import AdapterError, MoPEFTConfig, adapted_copy, load_adapter, wrap, wrap_info
 from app.store.project import Project
 from app.store.records import RunStatus
 from app.trainer.events import MetricsEvent, PhaseEvent, TrainingCancelled, TrainingError
@@ -30,7 +30,8 @@ from app.trainer.settings import TrainSettings
 
 @dataclass
 class TrainingOutcome:
-    """What a finished run produced. `before`/`after` are metric summaries, None without validation images."""
+    """What a finished run produced. `before` (the model in use) and `after` (the new version) are metric
+    summaries of the same validation images, None without any."""
 
     adapter_path: Path
     config: MoPEFTConfig
@@ -54,22 +55,43 @@ class TrainingOutcome:
 def start_model(base: Sam, settings: TrainSettings, start_adapter: Path | None, warnings: list[str]) -> Sam:
     """A trainable copy of the base model: wrapped fresh, or continuing from `start_adapter` when it fits
     (when it does not, why goes to `warnings`). The base model is left as it was."""
+    return _continued(base, settings, start_adapter, warnings) or _fresh(base, settings)
+
+
+def _continued(base: Sam, settings: TrainSettings, start_adapter: Path | None, warnings: list[str]) -> Sam | None:
+    """A copy of `base` with `start_adapter` loaded when the settings continue from it and its config fits."""
     if wrap_info(base) is not None:
         raise ValueError("training needs the plain base SAM, not a wrapped one")
+    if not settings.continue_from_active or start_adapter is None:
+        return None
     sam = copy.deepcopy(base)
-    config = settings.mopeft_config()
-    if settings.continue_from_active and start_adapter is not None:
-        try:
-            load_adapter(sam, start_adapter)
-            if wrap_info(sam).config == config:
-                return sam
-            warnings.append(f"started from base SAM: the active adapter {start_adapter.name} uses another config")
-        except AdapterError as exc:
-            warnings.append(f"started from base SAM: {exc}")
-        sam = copy.deepcopy(base)
+    try:
+        load_adapter(sam, start_adapter)
+    except AdapterError as exc:
+        warnings.append(f"started from base SAM: {exc}")
+        return None
+    if wrap_info(sam).config == settings.mopeft_config():
+        return sam
+    warnings.append(f"started from base SAM: the active adapter {start_adapter.name} uses another config")
+    return None
+
+
+def _fresh(base: Sam, settings: TrainSettings) -> Sam:
+    sam = copy.deepcopy(base)
     with torch.random.fork_rng():
         torch.manual_seed(settings.seed)
-        return wrap(sam, config)
+        return wrap(sam, settings.mopeft_config())
+
+
+def _in_use(base: Sam, start_adapter: Path | None) -> Sam:
+    """The model the annotator runs now: `base` with the active adapter, or `base` when there is none or it
+    cannot be used (the window then runs the base model too)."""
+    if start_adapter is None:
+        return base
+    try:
+        return adapted_copy(base, start_adapter)
+    except (AdapterError, OSError, ValueError):
+        return base
 
 
 def adapt(sam: Sam, examples, settings: TrainSettings, on_event: Callable[[object], None] | None = None,
@@ -89,7 +111,8 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
     """Fine-tune a copy of `base` on `examples` (EvalImages) and save the adapter into `adapters_dir`.
 
     The examples are split by image into training and validation; the validation images are scored before
-    (with the start model) and after training, and with `settings.select_every` also during it, to keep the
+    (with the model in use: base SAM with `start_adapter`, whether or not training starts from it) and after
+    training, and with `settings.select_every` also during it, to keep the
     best-scoring weights (the "after" score is then of the images that chose them). The base model is left as
     it was. Raises TrainingCancelled, TrainingError (nothing saved in the project in either case; when only the
     save failed, AdapterSaveError says where the weights went instead).
@@ -114,8 +137,10 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
         emit(MetricsEvent(when, metrics))
         return metrics
 
-    sam = start_model(base, settings, start_adapter, warnings)
-    before = validate(sam, "before")
+    sam = _continued(base, settings, start_adapter, warnings)
+    continued = sam is not None
+    sam = sam or _fresh(base, settings)
+    before = validate(sam if continued else _in_use(base, start_adapter), "before")
     keep_best = None
     if settings.select_every and split.validation:
         keep_best = KeepBest(one_click_score(split.validation), settings.select_every)
@@ -131,11 +156,14 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
     return outcome
 
 
-def record_outcome(project: Project, outcome: TrainingOutcome, base_model: str, run_id: int):
-    """Store the adapter version, make it the active one and close the training run, in one transaction."""
+def record_outcome(project: Project, outcome: TrainingOutcome, base_model: str, run_id: int,
+                   activate: bool = True):
+    """Store the adapter version, make it the active one when `activate` (see `decide_activation`) and close
+    the training run, in one transaction."""
     with project.transaction():
         version = project.adapters.add(outcome.adapter_path, base_model, outcome.settings.to_dict(),
                                        {"before": outcome.before, "after": outcome.after}, run_id)
-        project.adapters.set_active(version.id)
-        project.training_runs.finish(run_id, RunStatus.FINISHED, outcome.summary())
+        if activate:
+            project.adapters.set_active(version.id)
+        project.training_runs.finish(run_id, RunStatus.FINISHED, {**outcome.summary(), "activated": activate})
     return version

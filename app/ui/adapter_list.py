@@ -71,6 +71,14 @@ class AdapterList(QWidget):
             self.tree.addTopLevelItem(row)
         self._update_button()
 
+    def select(self, version_id: int | None) -> None:
+        """Make the row of this version (None: the base model) the current one, so "Use this version" applies to it."""
+        for index in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(index)
+            if item.data(0, Qt.ItemDataRole.UserRole) == version_id:
+                self.tree.setCurrentItem(item)
+                return
+
     def is_active(self, item: QTreeWidgetItem) -> bool:
         """True for the row SAM runs with (shown in bold)."""
         return item.data(0, Qt.ItemDataRole.UserRole) == self.active_id

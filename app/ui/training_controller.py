@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.annotate import AnnotationSession
 from app.store import Project, StoreError
 from app.store.records import RunStatus
+from app.trainer.activation import Activation, decide_activation
 from app.trainer.run import TrainingOutcome, record_outcome
 from app.ui.adapter_list import metrics_text
 from app.ui.model_controller import ModelController
@@ -26,19 +27,22 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-def summary_text(outcome: TrainingOutcome, number: int) -> str:
-    """The dock's words on a finished run that became version `number`, with advice when validation got worse."""
-    lines = [f"Adapter v{number} is now in use: {outcome.steps} steps in {_duration(outcome.seconds)}."]
+def summary_text(outcome: TrainingOutcome, number: int, activation: Activation, in_use: str) -> str:
+    """The dock's words on a finished run that became version `number`: whether it is used (`activation`) or
+    `in_use` (the name of the model in use, e.g. "v2") stays, with its scores."""
+    took = f"{outcome.steps} steps in {_duration(outcome.seconds)}"
+    if activation.activate:
+        lines = [f"Adapter v{number} is now in use ({took})."]
+    else:
+        lines = [f"Adapter v{number} was trained ({took}) but {activation.reason}: {in_use} stays in use. "
+                 f"To use v{number} anyway, press \"Use this version\" (it is selected in the versions list)."]
     if outcome.after:
         before, after = outcome.before, outcome.after
-        lines.append(f"Validation on {outcome.validation_images} image(s): 1-click mIoU "
+        lines.append(f"Validation on {outcome.validation_images} image(s), model in use → v{number}: 1-click mIoU "
                      f"{metrics_text({'before': before, 'after': after})}, NoC@85 {before['noc85']:.2f} → "
                      f"{after['noc85']:.2f}.")
         if outcome.kept_step is not None:
             lines.append(f"Kept the weights of step {outcome.kept_step}, which scored best on the held-out images.")
-        if after["miou_1click"] < before["miou_1click"]:
-            lines.append("Validation got worse: to go back, pick the previous version in the list and press "
-                         "\"Use this version\"; more accepted images or fewer steps usually help.")
     return "\n".join(lines + outcome.warnings)
 
 
@@ -151,18 +155,24 @@ class TrainingController(QObject):
     def _finished(self, outcome: TrainingOutcome) -> None:
         job, run_id = self._job, self._run_id
         self._job = self._run_id = None
+        activation = decide_activation(outcome.before, outcome.after)
         try:
             with self._project_of(job) as project:
-                version = record_outcome(project, outcome, job.base_model, run_id)
+                version = record_outcome(project, outcome, job.base_model, run_id, activate=activation.activate)
                 versions = project.adapters.list()
+                active = project.adapters.active()
         except (StoreError, OSError) as exc:
             self._end(f"Trained, but the new version could not be recorded: {exc}", error=True)
             return
         if self.session is not None and self.session.project.folder == job.folder:
             self.dock.versions.show_versions(versions)
-            self.model.use_adapter(job.folder / version.path)
-        self.dock.summary.setText(summary_text(outcome, len(versions)))
-        self._end("Done.")
+            if activation.activate:
+                self.model.use_adapter(job.folder / version.path)
+            else:
+                self.dock.versions.select(version.id)
+        in_use = "the base model" if active is None else f"v{[v.id for v in versions].index(active.id) + 1}"
+        self.dock.summary.setText(summary_text(outcome, len(versions), activation, in_use))
+        self._end("Done." if activation.activate else f"Done; v{len(versions)} is offered, {in_use} stays in use.")
         self.finished.emit(outcome)
 
     @Slot(str, bool)
