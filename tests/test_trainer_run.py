@@ -101,7 +101,7 @@ def test_mopeft_train_runs_headless_and_continues_from_the_active_adapter(projec
     model = tmp_path / "tiny.pth"
     shutil.copy(FIXTURE, model)
     args = ["train", "--project", str(project_dir), "--model", str(model), "--steps", "3", "--blocks", "last:2",
-            "--json"]
+            "--json", "--activate", "always"]
     assert main(args) == 0
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(first) >= {"before", "after", "adapter", "steps", "seconds"}

@@ -179,12 +179,12 @@ def test_the_summary_says_whether_the_new_version_is_used_and_why(tmp_path):
         return summary_text(run, 2, decide_activation(run.before, run.after), "v1")
 
     better = text(0.5, 0.7)
-    assert better.startswith("Adapter v2 is now in use (120 steps in 36 s).")
-    assert "1-click mIoU 0.50 → 0.70, NoC@85 3.00 → 4.00" in better and "worse" not in better
+    assert better.startswith("v2 is now in use (120 steps in 36 s).")
+    assert "1-click mIoU 0.50 → 0.70 (in use → v2), NoC@85 3.00 → 4.00" in better and "worse" not in better
     assert better.endswith("image x.png was skipped")
     worse = text(0.88, 0.73)
-    assert worse.startswith("Adapter v2 was trained (120 steps in 36 s) but is not used: it validated worse than "
-                            "the model in use (1-click mIoU 0.880 → 0.730): v1 stays in use.")
+    assert worse.startswith("v2 (120 steps in 36 s) is not used: it validated worse than the model in use "
+                            "(1-click mIoU 0.88 → 0.73): v1 stays in use.")
     assert "0.88 → 0.73" in worse and "Use this version" in worse
 
 
@@ -200,7 +200,7 @@ def test_a_version_that_validated_worse_is_offered_not_used(qtbot, make_window, 
     assert project.adapters.active() is None and window.model.adapter is None
     assert version.metrics["after"]["miou_1click"] < version.metrics["before"]["miou_1click"]
     summary = window.training_dock.summary.text()
-    assert "Adapter v1 was trained" in summary and "is not used: it validated worse" in summary
+    assert summary.startswith("v1 (10 steps in") and "is not used: it validated worse" in summary
     versions = window.training_dock.versions
     assert versions.tree.currentItem().data(0, Qt.ItemDataRole.UserRole) == version.id
     qtbot.mouseClick(versions.use_button, Qt.MouseButton.LeftButton)  # the offer, taken up
@@ -248,3 +248,36 @@ def test_fine_tune_leaves_out_images_changed_on_disk_and_names_them(qtbot, make_
     assert "skipped img3.png: its content changed on disk" in summary
     run = window.session.project.training_runs.list()[-1]
     assert run.summary["train_images"] + run.summary["validation_images"] == 3
+
+
+def test_versions_table_shows_scores_in_columns_and_the_result_names_its_validation_images(qtbot, make_window,
+                                                                                           tmp_path):
+    import re
+
+    from app.ui.adapter_list import COLUMNS
+
+    folder = write_toy_project(tmp_path / "ten", count=10)
+    window = make_window(folder, loader=tiny_model)
+    assert _train(qtbot, window, steps=10) == "Done."
+    project = window.session.project
+    (version,) = project.adapters.list()
+    names = version.metrics["validation_names"]
+    assert len(names) == 2 and set(names) <= {f"img{i}.png" for i in range(10)}
+    tree = window.training_dock.versions.tree
+    _, row = _rows(window)
+    assert [tree.headerItem().text(c) for c in range(tree.columnCount())] == COLUMNS
+    before, after = version.metrics["before"]["miou_1click"], version.metrics["after"]["miou_1click"]
+    assert [row.text(c) for c in range(len(COLUMNS))] == ["v1  (in use)", "MoPEFT", "10",
+                                                          f"{before:.2f} → {after:.2f}", "2"]
+    # every column lies inside the table's width: nothing behind a horizontal scrollbar, nothing cut off
+    header, width = tree.header(), tree.viewport().width()
+    assert all(header.sectionViewportPosition(c) + header.sectionSize(c) <= width for c in range(len(COLUMNS)))
+    for column in range(1, len(COLUMNS)):
+        assert header.sectionSize(column) >= tree.fontMetrics().horizontalAdvance(row.text(column))
+    tip = row.toolTip(3)
+    assert f"validation images (2): {names[0]}, {names[1]}" in tip and "{" not in tip
+    assert not re.search(r"\d\.\d{5,}", tip)  # no 16-digit floats
+    summary = window.training_dock.summary
+    assert f"on 2 images: {names[0]}, {names[1]}." in summary.text()
+    area = summary.parentWidget().parentWidget()  # the summary's scroll area
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() == 0, timeout=5000)  # readable without scrolling

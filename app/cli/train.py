@@ -119,10 +119,12 @@ def _train(project, sam, model: str, settings, args) -> int:
     from app.trainer.events import TrainingCancelled
     from app.trainer.examples import collect_examples
     from app.trainer.run import fine_tune, record_outcome
+    from app.trainer.validation import update_split
 
     active = project.adapters.active()
     start = project.path_of(active.path) if active and active.base_model == model else None
     try:
+        held_out = update_split(project)
         run_record = project.training_runs.start({**settings.to_dict(), "model": model})
     except StoreError as exc:
         return _fail(f"could not record the training run: {exc}")
@@ -133,7 +135,8 @@ def _train(project, sam, model: str, settings, args) -> int:
             for warning in warnings:
                 print(f"[train] {warning}", file=sys.stderr)
             outcome = fine_tune(sam, examples, settings, project.adapters_dir, start, on_event=_progress,
-                                cancel=ctrl_c.requested.is_set, metadata={"base_model": model})
+                                cancel=ctrl_c.requested.is_set, metadata={"base_model": model},
+                                held_out=held_out)
     except (TrainingCancelled, KeyboardInterrupt) as exc:
         _end_run(project, run_record.id, RunStatus.CANCELLED, str(exc) or "interrupted")
         print(f"mopeft train: cancelled ({exc or 'interrupted'}); nothing was saved, {unchanged}", file=sys.stderr)

@@ -73,6 +73,14 @@ MIGRATIONS: tuple[str, ...] = (
     -- At most one active adapter version; none active means the base model.
     CREATE UNIQUE INDEX one_active_adapter ON adapter_versions (active) WHERE active = 1;
     """,
+    # 2 (h-training): the fixed validation split of fine-tuning, kept across runs so that versions are
+    # compared on the same images. An annotated image gets its row the first time a run sees it.
+    """
+    CREATE TABLE validation_split (
+        image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+        held_out INTEGER NOT NULL CHECK (held_out IN (0, 1))   -- 1: a validation image, never trained on
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -36,7 +36,7 @@ def decide_activation(before: dict | None, after: dict | None,
         return Activation(False, "is not used, as asked")
     if before is None or after is None:
         return Activation(True, "is used: there were no validation images to compare it on")
-    scores = f"1-click mIoU {before['miou_1click']:.3f} → {after['miou_1click']:.3f}"
+    scores = f"1-click mIoU {before['miou_1click']:.2f} → {after['miou_1click']:.2f}"
     if after["miou_1click"] >= before["miou_1click"]:
         return Activation(True, f"is used: it validated at least as well as the model in use ({scores})")
     return Activation(False, f"is not used: it validated worse than the model in use ({scores})")

@@ -70,6 +70,11 @@ def _checked_mask(instance) -> np.ndarray:
     return mask
 
 
+def split_by_names(examples: list[EvalImage], held_out) -> Split:
+    """Split by image: the examples named in `held_out` (image paths, see `update_split`) for validation."""
+    return Split([e for e in examples if e.name not in held_out], [e for e in examples if e.name in held_out])
+
+
 def split_examples(examples: list[EvalImage], validation_fraction: float = 0.2, seed: int = 0) -> Split:
     """Split by image: about `validation_fraction` for validation, at least one once there are two images."""
     order = sorted(examples, key=lambda e: e.name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +21,7 @@ from app.mopeft import AdapterError, MoPEFTConfig, adapted_copy, load_adapter, w
 from app.store.project import Project
 from app.store.records import RunStatus
 from app.trainer.events import MetricsEvent, PhaseEvent, TrainingCancelled, TrainingError
-from app.trainer.examples import model_inputs, split_examples
+from app.trainer.examples import model_inputs, split_by_names, split_examples
 from app.trainer.loop import prepare, train_loop
 from app.trainer.saving import save_or_rescue
 from app.trainer.selection import KeepBest, one_click_score
@@ -44,12 +44,20 @@ class TrainingOutcome:
     validation_images: int
     warnings: list[str] = field(default_factory=list)
     kept_step: int | None = None
+    validation_names: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         """Plain-JSON summary (what `mopeft train --json` prints and the training-run record keeps)."""
         return {"before": self.before, "after": self.after, "adapter": str(self.adapter_path), "steps": self.steps,
                 "seconds": round(self.seconds, 2), "train_images": self.train_images,
-                "validation_images": self.validation_images, "kept_step": self.kept_step, "warnings": self.warnings}
+                "validation_images": self.validation_images, "validation_names": self.validation_names,
+                "kept_step": self.kept_step, "warnings": self.warnings}
+
+
+def images_text(names: list[str], shown: int = 4) -> str:
+    """'3 images: a.png, b.png, c.png' (the first `shown` names, then how many more)."""
+    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    return f"{len(names)} image{'s' if len(names) != 1 else ''}: {listed}"
 
 
 def start_model(base: Sam, settings: TrainSettings, start_adapter: Path | None, warnings: list[str]) -> Sam:
@@ -107,10 +115,12 @@ def adapt(sam: Sam, examples, settings: TrainSettings, on_event: Callable[[objec
 
 def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
               start_adapter: Path | None = None, on_event: Callable[[object], None] | None = None,
-              cancel: Callable[[], bool] | None = None, metadata: dict | None = None) -> TrainingOutcome:
+              cancel: Callable[[], bool] | None = None, metadata: dict | None = None,
+              held_out: Collection[str] | None = None) -> TrainingOutcome:
     """Fine-tune a copy of `base` on `examples` (EvalImages) and save the adapter into `adapters_dir`.
 
-    The examples are split by image into training and validation; the validation images are scored before
+    The examples are split by image into training and validation: the ones named in `held_out` (the
+    project's fixed split, `update_split`) are validated on, or without it a seeded fifth; the validation images are scored before
     (with the model in use: base SAM with `start_adapter`, whether or not training starts from it) and after
     training, and with `settings.select_every` also during it, to keep the
     best-scoring weights (the "after" score is then of the images that chose them). The base model is left as
@@ -120,16 +130,21 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
     emit = on_event or (lambda event: None)
     started = time.perf_counter()
     warnings: list[str] = []
-    split = split_examples(list(examples), seed=settings.seed)
+    examples = list(examples)
+    split = split_examples(examples, seed=settings.seed) if held_out is None else split_by_names(examples, held_out)
     if not split.train:
+        if split.validation:
+            raise TrainingError("nothing to train on: every annotated image that could be read is a validation "
+                                "image; annotate another image")
         raise TrainingError("nothing to train on: accept at least one instance first")
+    names = sorted(e.name for e in split.validation)
     if not split.validation:
         warnings.append("only one annotated image: trained on it, no validation image to measure progress")
 
     def validate(sam: Sam, when: str) -> dict | None:
         if not split.validation:
             return None
-        emit(PhaseEvent(f"validating ({when})"))
+        emit(PhaseEvent(f"validating ({when}) on {images_text(names)}"))
         result = evaluate_sam(sam, split.validation, cancel=cancel)
         if result.cancelled:
             raise TrainingCancelled(f"cancelled while validating ({when})")
@@ -151,7 +166,7 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
     path = Path(adapters_dir) / f"adapter-{stamp}-{uuid.uuid4().hex[:6]}-{'+'.join(settings.kinds)}.safetensors"
     outcome = TrainingOutcome(path, sam._mopeft.config, settings, before, after, steps,
                               time.perf_counter() - started, len(split.train), len(split.validation), warnings,
-                              keep_best.best_step if keep_best else None)
+                              keep_best.best_step if keep_best else None, names)
     save_or_rescue(sam, path, {**(metadata or {}), **outcome.summary(), "settings": settings.to_dict()})
     return outcome
 
@@ -162,7 +177,8 @@ def record_outcome(project: Project, outcome: TrainingOutcome, base_model: str, 
     the training run, in one transaction."""
     with project.transaction():
         version = project.adapters.add(outcome.adapter_path, base_model, outcome.settings.to_dict(),
-                                       {"before": outcome.before, "after": outcome.after}, run_id)
+                                       {"before": outcome.before, "after": outcome.after, "steps": outcome.steps,
+                                        "validation_names": outcome.validation_names}, run_id)
         if activate:
             project.adapters.set_active(version.id)
         project.training_runs.finish(run_id, RunStatus.FINISHED, {**outcome.summary(), "activated": activate})

@@ -15,7 +15,8 @@ from app.annotate import AnnotationSession
 from app.store import Project, StoreError
 from app.store.records import RunStatus
 from app.trainer.activation import Activation, decide_activation
-from app.trainer.run import TrainingOutcome, record_outcome
+from app.trainer.run import TrainingOutcome, images_text, record_outcome
+from app.trainer.validation import update_split
 from app.ui.adapter_list import metrics_text
 from app.ui.model_controller import ModelController
 from app.ui.notices import Notices
@@ -29,18 +30,18 @@ def _duration(seconds: float) -> str:
 
 def summary_text(outcome: TrainingOutcome, number: int, activation: Activation, in_use: str) -> str:
     """The dock's words on a finished run that became version `number`: whether it is used (`activation`) or
-    `in_use` (the name of the model in use, e.g. "v2") stays, with its scores."""
+    `in_use` (the name of the model in use, e.g. "v2") stays, its scores and the images they are from."""
     took = f"{outcome.steps} steps in {_duration(outcome.seconds)}"
     if activation.activate:
-        lines = [f"Adapter v{number} is now in use ({took})."]
+        lines = [f"v{number} is now in use ({took})."]
     else:
-        lines = [f"Adapter v{number} was trained ({took}) but {activation.reason}: {in_use} stays in use. "
-                 f"To use v{number} anyway, press \"Use this version\" (it is selected in the versions list)."]
+        lines = [f"v{number} ({took}) {activation.reason}: {in_use} stays in use. To use v{number} anyway, "
+                 f"press \"Use this version\" (v{number} is selected)."]
     if outcome.after:
         before, after = outcome.before, outcome.after
-        lines.append(f"Validation on {outcome.validation_images} image(s), model in use → v{number}: 1-click mIoU "
-                     f"{metrics_text({'before': before, 'after': after})}, NoC@85 {before['noc85']:.2f} → "
-                     f"{after['noc85']:.2f}.")
+        lines.append(f"1-click mIoU {metrics_text({'before': before, 'after': after})} (in use → v{number}), "
+                     f"NoC@85 {before['noc85']:.2f} → {after['noc85']:.2f}, on "
+                     f"{images_text(outcome.validation_names)}.")
         if outcome.kept_step is not None:
             lines.append(f"Kept the weights of step {outcome.kept_step}, which scored best on the held-out images.")
     return "\n".join(lines + outcome.warnings)
@@ -103,6 +104,7 @@ class TrainingController(QObject):
         project, loaded = self.session.project, self.model.model
         active = project.adapters.active()
         try:
+            held_out = update_split(project)
             run = project.training_runs.start({**settings.to_dict(), "model": loaded.name})
         except StoreError as exc:
             self.notices.error(f"Could not record the training run: {exc}")
@@ -110,7 +112,7 @@ class TrainingController(QObject):
         self._run_id = run.id
         self._job = TrainingJob(loaded.loaded.sam, loaded.name, project.folder, project.adapters_dir, settings,
                                 project.path_of(active.path) if active is not None else None,
-                                max(1, (os.cpu_count() or 2) - 1))
+                                max(1, (os.cpu_count() or 2) - 1), held_out)
         self.dock.begin(settings.steps)
         self.dock.show()
         self.dock.phase.setText("Reading the annotated images…")

@@ -83,6 +83,7 @@ class TrainingDock(QDockWidget):
 
     def set_running(self, running: bool) -> None:
         """Enable what makes sense while a run is (or is not) going on."""
+        self.progress.setVisible(running)  # between runs its line goes to the result text
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.form.setEnabled(not running)

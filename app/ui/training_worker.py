@@ -22,7 +22,8 @@ from app.trainer.settings import TrainSettings
 
 @dataclass(frozen=True)
 class TrainingJob:
-    """One run: the base model to adapt, its name, the project, the settings and the adapter to continue from."""
+    """One run: the base model to adapt, its name, the project, the settings, the adapter to continue from, the
+    torch threads and the paths of the project's validation images."""
 
     base: Sam
     base_model: str
@@ -31,6 +32,7 @@ class TrainingJob:
     settings: TrainSettings
     start_adapter: Path | None
     threads: int
+    held_out: frozenset[str]
 
 
 class TrainingWorker(QObject):
@@ -57,7 +59,7 @@ class TrainingWorker(QObject):
                 examples, warnings = collect_examples(project)
             outcome = fine_tune(job.base, examples, job.settings, job.adapters_dir, job.start_adapter,
                                 on_event=self.event.emit, cancel=self._cancel.is_set,
-                                metadata={"base_model": job.base_model})
+                                metadata={"base_model": job.base_model}, held_out=job.held_out)
         except TrainingCancelled as exc:
             self.failed.emit(str(exc), True)
         except (TrainingError, StoreError, OSError, ValueError) as exc:
