@@ -198,3 +198,19 @@ def test_mopeft_train_leaves_out_swapped_images_and_names_them(project_dir, tmp_
     summary = json.loads(out.strip().splitlines()[-1])
     assert summary["train_images"] + summary["validation_images"] == 3
     assert "[train] skipped img1.png: its content changed" in err and "[train] skipped img3.png" in err
+
+
+def test_a_seeded_run_is_repeatable_whatever_the_global_random_state(project_dir, tiny_sam, tmp_path):
+    settings = TrainSettings(steps=8, blocks="last:2", adapter_dropout=0.5, seed=3)
+    with Project.open(project_dir) as project:
+        examples, _ = collect_examples(project)
+    runs = []
+    for process_seed in (1, 2):  # two processes start with different global random states
+        torch.manual_seed(process_seed)
+        state = torch.get_rng_state()
+        outcome = fine_tune(tiny_sam, examples, settings, tmp_path / f"run{process_seed}")
+        assert torch.equal(torch.get_rng_state(), state)  # the run leaves the caller's random state alone
+        runs.append((outcome.after, load_file(outcome.adapter_path)))
+    (after1, weights1), (after2, weights2) = runs
+    assert after1 == after2
+    assert weights1.keys() == weights2.keys() and all(torch.equal(weights1[k], weights2[k]) for k in weights1)

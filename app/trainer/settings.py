@@ -79,7 +79,8 @@ class TrainSettings:
     select_every: with validation images, score them (one-click mIoU) every this many steps and keep the best
         weights rather than the last (0: keep the last).
     continue_from_active: start from the project's active adapter (when its config matches) rather than base SAM.
-    seed: makes the split, the prompts and the initial PEFT weights reproducible.
+    seed: makes the data order, the prompts, the adapters' dropout and the initial PEFT weights reproducible
+        (and the split, when no fixed validation split is given; see `app.trainer.validation`).
     """
 
     kinds: list[str] = field(default_factory=lambda: list(PRESETS["mopeft"]))
