@@ -172,20 +172,19 @@ def test_the_summary_says_whether_the_new_version_is_used_and_why(tmp_path):
         return TrainingOutcome(tmp_path / "a.safetensors", settings.mopeft_config(), settings,
                                {"miou_1click": before, "noc85": 3.0}, {"miou_1click": after, "noc85": 4.0},
                                steps=120, seconds=36, train_images=4, validation_images=1,
-                               warnings=["image x.png was skipped"])
+                               warnings=["image x.png was skipped"], validation_names=["images/cells/a.png"])
 
     def text(before, after):
         run = outcome(before, after)
         return summary_text(run, 2, decide_activation(run.before, run.after), "v1")
 
     better = text(0.5, 0.7)
-    assert better.startswith("v2 is now in use (120 steps in 36 s).")
-    assert "1-click mIoU 0.50 → 0.70 (in use → v2), NoC@85 3.00 → 4.00" in better and "worse" not in better
-    assert better.endswith("image x.png was skipped")
+    assert better.startswith("v2 is now in use: 1-click mIoU 0.50 → 0.70, NoC@85 3.00 → 4.00 (in use → v2) on "
+                             "1 image: a.png.")
+    assert "worse" not in better and better.endswith("image x.png was skipped")
     worse = text(0.88, 0.73)
-    assert worse.startswith("v2 (120 steps in 36 s) is not used: it validated worse than the model in use "
-                            "(1-click mIoU 0.88 → 0.73): v1 stays in use.")
-    assert "0.88 → 0.73" in worse and "Use this version" in worse
+    assert worse.startswith("v2 is not used, it scored worse than the model in use: 1-click mIoU 0.88 → 0.73")
+    assert "v1 stays in use; to use v2 anyway, press \"Use this version\"." in worse
 
 
 def test_a_version_that_validated_worse_is_offered_not_used(qtbot, make_window, tmp_path):
@@ -200,7 +199,8 @@ def test_a_version_that_validated_worse_is_offered_not_used(qtbot, make_window, 
     assert project.adapters.active() is None and window.model.adapter is None
     assert version.metrics["after"]["miou_1click"] < version.metrics["before"]["miou_1click"]
     summary = window.training_dock.summary.text()
-    assert summary.startswith("v1 (10 steps in") and "is not used: it validated worse" in summary
+    assert summary.startswith("v1 is not used, it scored worse than the model in use")
+    assert "The base model stays in use" in summary
     versions = window.training_dock.versions
     assert versions.tree.currentItem().data(0, Qt.ItemDataRole.UserRole) == version.id
     qtbot.mouseClick(versions.use_button, Qt.MouseButton.LeftButton)  # the offer, taken up
@@ -258,6 +258,7 @@ def test_versions_table_shows_scores_in_columns_and_the_result_names_its_validat
 
     folder = write_toy_project(tmp_path / "ten", count=10)
     window = make_window(folder, loader=tiny_model)
+    window.resize(1400, 900)  # the window's first-start size on a 1600x1000 screen
     assert _train(qtbot, window, steps=10) == "Done."
     project = window.session.project
     (version,) = project.adapters.list()
@@ -278,6 +279,6 @@ def test_versions_table_shows_scores_in_columns_and_the_result_names_its_validat
     assert f"validation images (2): {names[0]}, {names[1]}" in tip and "{" not in tip
     assert not re.search(r"\d\.\d{5,}", tip)  # no 16-digit floats
     summary = window.training_dock.summary
-    assert f"on 2 images: {names[0]}, {names[1]}." in summary.text()
+    assert f"on 2 images: {names[0]}, {names[1]}." in summary.text() and not window.training_dock.phase.isVisible()
     area = summary.parentWidget().parentWidget()  # the summary's scroll area
     qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() == 0, timeout=5000)  # readable without scrolling

@@ -7,6 +7,7 @@ fails or is cancelled leaves the active adapter as it was.
 from __future__ import annotations
 
 import os
+from pathlib import PurePosixPath
 from contextlib import nullcontext
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -28,22 +29,30 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
+def _capital(name: str) -> str:
+    """'The base model' at the start of a sentence; version names ('v2') stay as they are."""
+    return name[:1].upper() + name[1:] if name.startswith("the ") else name
+
+
 def summary_text(outcome: TrainingOutcome, number: int, activation: Activation, in_use: str) -> str:
     """The dock's words on a finished run that became version `number`: whether it is used (`activation`) or
-    `in_use` (the name of the model in use, e.g. "v2") stays, its scores and the images they are from."""
-    took = f"{outcome.steps} steps in {_duration(outcome.seconds)}"
-    if activation.activate:
-        lines = [f"v{number} is now in use ({took})."]
-    else:
-        lines = [f"v{number} ({took}) {activation.reason}: {in_use} stays in use. To use v{number} anyway, "
-                 f"press \"Use this version\" (v{number} is selected)."]
+    `in_use` (the name of the model in use, e.g. "v2") stays, with the scores and the images they are from.
+    Short enough for a few lines of the dock: the steps and the full paths are in the versions table."""
     if outcome.after:
         before, after = outcome.before, outcome.after
-        lines.append(f"1-click mIoU {metrics_text({'before': before, 'after': after})} (in use → v{number}), "
-                     f"NoC@85 {before['noc85']:.2f} → {after['noc85']:.2f}, on "
-                     f"{images_text(outcome.validation_names)}.")
+        names = [PurePosixPath(name).name for name in outcome.validation_names]
+        scores = (f"1-click mIoU {metrics_text({'before': before, 'after': after})}, NoC@85 "
+                  f"{before['noc85']:.2f} → {after['noc85']:.2f} (in use → v{number}) on {images_text(names)}")
+        if activation.activate:
+            lines = [f"v{number} is now in use: {scores}."]
+        else:
+            lines = [f"v{number} is not used, it scored worse than the model in use: {scores}. {_capital(in_use)} "
+                     f"stays in use; to use v{number} anyway, press \"Use this version\"."]
         if outcome.kept_step is not None:
             lines.append(f"Kept the weights of step {outcome.kept_step}, which scored best on the held-out images.")
+    else:
+        lines = [f"v{number} is now in use ({outcome.steps} steps in {_duration(outcome.seconds)})."
+                 if activation.activate else f"v{number} {activation.reason}: {in_use} stays in use."]
     return "\n".join(lines + outcome.warnings)
 
 
@@ -91,6 +100,7 @@ class TrainingController(QObject):
         """Fine-tune on the project's accepted instances with the dock's settings."""
         if self.running:
             return
+        self.dock.phase.show()  # hidden while the last result text is shown
         problem = self._cannot_start()
         if problem:
             self.dock.phase.setText(problem)
@@ -173,7 +183,7 @@ class TrainingController(QObject):
             else:
                 self.dock.versions.select(version.id)
         in_use = "the base model" if active is None else f"v{[v.id for v in versions].index(active.id) + 1}"
-        self.dock.summary.setText(summary_text(outcome, len(versions), activation, in_use))
+        self.dock.show_result(summary_text(outcome, len(versions), activation, in_use))
         self._end("Done." if activation.activate else f"Done; v{len(versions)} is offered, {in_use} stays in use.")
         self.finished.emit(outcome)
 
