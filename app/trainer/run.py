@@ -120,11 +120,11 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
     """Fine-tune a copy of `base` on `examples` (EvalImages) and save the adapter into `adapters_dir`.
 
     The examples are split by image into training and validation: the ones named in `held_out` (the
-    project's fixed split, `update_split`) are validated on, or without it a seeded fifth; the validation images are scored before
-    (with the model in use: base SAM with `start_adapter`, whether or not training starts from it) and after
-    training, and with `settings.select_every` also during it, to keep the
-    best-scoring weights (the "after" score is then of the images that chose them). The base model is left as
-    it was. Raises TrainingCancelled, TrainingError (nothing saved in the project in either case; when only the
+    project's fixed split, `update_split`) are validated on, or without it a seeded fifth. The validation
+    images are scored before (with the model in use: base SAM with `start_adapter`, whether or not training
+    starts from it) and after training, and with `settings.select_every` also during it, to keep the
+    best-scoring weights (the "after" score is then of the images that chose them). The base model is left
+    as it was. Raises TrainingCancelled, TrainingError (nothing saved in the project in either case; when only the
     save failed, AdapterSaveError says where the weights went instead).
     """
     emit = on_event or (lambda event: None)
