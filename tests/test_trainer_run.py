@@ -101,7 +101,7 @@ def test_mopeft_train_runs_headless_and_continues_from_the_active_adapter(projec
     model = tmp_path / "tiny.pth"
     shutil.copy(FIXTURE, model)
     args = ["train", "--project", str(project_dir), "--model", str(model), "--steps", "3", "--blocks", "last:2",
-            "--json"]
+            "--json", "--activate", "always"]
     assert main(args) == 0
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(first) >= {"before", "after", "adapter", "steps", "seconds"}
@@ -172,3 +172,45 @@ def test_mopeft_train_select_every(project_dir, tmp_path, capsys):
     assert "[train] step 2: held-out 1-click mIoU" in err
     assert main(args + ["-1"]) == 2
     assert "select_every must be 0" in capsys.readouterr().err
+
+
+def _swap(a: Path, b: Path) -> None:
+    """Exchange the contents of two image files (same size: only a content check notices)."""
+    data_a = a.read_bytes()
+    a.write_bytes(b.read_bytes())
+    b.write_bytes(data_a)
+
+
+def test_images_whose_content_changed_since_annotation_are_left_out_by_name(project_dir):
+    _swap(project_dir / "img1.png", project_dir / "img3.png")
+    with Project.open(project_dir) as project:
+        examples, warnings = collect_examples(project)
+    assert sorted(e.name for e in examples) == ["img0.png", "img2.png", "img4.png"]
+    assert len(warnings) == 2
+    assert all("content changed on disk since it was annotated" in w for w in warnings)
+    assert "img1.png" in warnings[0] and "img3.png" in warnings[1]
+
+
+def test_mopeft_train_leaves_out_swapped_images_and_names_them(project_dir, tmp_path, capsys):
+    _swap(project_dir / "img1.png", project_dir / "img3.png")
+    assert main(_train_args(project_dir, tmp_path, "--json")) == 0
+    out, err = capsys.readouterr()
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["train_images"] + summary["validation_images"] == 3
+    assert "[train] skipped img1.png: its content changed" in err and "[train] skipped img3.png" in err
+
+
+def test_a_seeded_run_is_repeatable_whatever_the_global_random_state(project_dir, tiny_sam, tmp_path):
+    settings = TrainSettings(steps=8, blocks="last:2", adapter_dropout=0.5, seed=3)
+    with Project.open(project_dir) as project:
+        examples, _ = collect_examples(project)
+    runs = []
+    for process_seed in (1, 2):  # two processes start with different global random states
+        torch.manual_seed(process_seed)
+        state = torch.get_rng_state()
+        outcome = fine_tune(tiny_sam, examples, settings, tmp_path / f"run{process_seed}")
+        assert torch.equal(torch.get_rng_state(), state)  # the run leaves the caller's random state alone
+        runs.append((outcome.after, load_file(outcome.adapter_path)))
+    (after1, weights1), (after2, weights2) = runs
+    assert after1 == after2
+    assert weights1.keys() == weights2.keys() and all(torch.equal(weights1[k], weights2[k]) for k in weights1)

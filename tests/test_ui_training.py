@@ -163,7 +163,8 @@ def test_a_damaged_adapter_file_is_named_and_sam_runs_without_it(qtbot, make_win
     assert window.training_dock.start_button.isEnabled()  # and fine-tuning still works from the base model
 
 
-def test_the_summary_says_how_to_go_back_when_validation_got_worse(tmp_path):
+def test_the_summary_says_whether_the_new_version_is_used_and_why(tmp_path):
+    from app.trainer.activation import decide_activation
     from app.trainer.run import TrainingOutcome
     from app.ui.training_controller import summary_text
 
@@ -172,14 +173,40 @@ def test_the_summary_says_how_to_go_back_when_validation_got_worse(tmp_path):
         return TrainingOutcome(tmp_path / "a.safetensors", settings.mopeft_config(), settings,
                                {"miou_1click": before, "noc85": 3.0}, {"miou_1click": after, "noc85": 4.0},
                                steps=120, seconds=36, train_images=4, validation_images=1,
-                               warnings=["image x.png was skipped"])
+                               warnings=["image x.png was skipped"], validation_names=["images/cells/a.png"])
 
-    better = summary_text(outcome(0.5, 0.7), 2)
-    assert better.startswith("Adapter v2 is now in use: 120 steps in 36 s.")
-    assert "1-click mIoU 0.50 → 0.70, NoC@85 3.00 → 4.00" in better and "worse" not in better
-    assert better.endswith("image x.png was skipped")
-    worse = summary_text(outcome(0.88, 0.73), 2)
-    assert "0.88 → 0.73" in worse and "Validation got worse" in worse and "Use this version" in worse
+    def text(before, after):
+        run = outcome(before, after)
+        return summary_text(run, 2, decide_activation(run.before, run.after), "v1")
+
+    better = text(0.5, 0.7)
+    assert better.startswith("v2 is now in use: 1-click mIoU 0.50 → 0.70, NoC@85 3.00 → 4.00 (in use → v2) on "
+                             "1 image: a.png.")
+    assert "worse" not in better and better.endswith("image x.png was skipped")
+    worse = text(0.88, 0.73)
+    assert worse.startswith("v2 is not used, it scored worse than the model in use: 1-click mIoU 0.88 → 0.73")
+    assert "v1 stays in use; to use v2 anyway, press \"Use this version\"." in worse
+
+
+def test_a_version_that_validated_worse_is_offered_not_used(qtbot, make_window, tmp_path):
+    known = write_toy_project(tmp_path / "known", invert=False)  # the base model already scores well here
+    window = make_window(known, loader=tiny_model)
+    form = window.training_dock.form
+    qtbot.mouseClick(form.toggle, Qt.MouseButton.LeftButton)
+    form.lr.setValue(1.0)  # ten steps at learning rate 1 spoil what the base model knows
+    assert _train(qtbot, window, steps=10) == "Done; v1 is offered, the base model stays in use."
+    project = window.session.project
+    (version,) = project.adapters.list()
+    assert project.adapters.active() is None and window.model.adapter is None
+    assert version.metrics["after"]["miou_1click"] < version.metrics["before"]["miou_1click"]
+    summary = window.training_dock.summary.text()
+    assert summary.startswith("v1 is not used, it scored worse than the model in use")
+    assert "The base model stays in use" in summary
+    versions = window.training_dock.versions
+    assert versions.tree.currentItem().data(0, Qt.ItemDataRole.UserRole) == version.id
+    qtbot.mouseClick(versions.use_button, Qt.MouseButton.LeftButton)  # the offer, taken up
+    assert project.adapters.active().id == version.id
+    qtbot.waitUntil(lambda: window.model.adapter == str(project.path_of(version.path)), timeout=10000)
 
 
 def test_keep_best_weights_and_adapter_dropout_from_the_advanced_panel(qtbot, make_window, annotated):
@@ -208,3 +235,51 @@ def test_keep_best_weights_and_adapter_dropout_from_the_advanced_panel(qtbot, ma
     assert version.config["select_every"] == 5 and version.config["adapter_dropout"] == 0.0
     summary = window.training_dock.summary.text()
     assert any(f"Kept the weights of step {s}, which scored best" in summary for s in (5, 10)), summary
+
+
+def test_fine_tune_leaves_out_images_changed_on_disk_and_names_them(qtbot, make_window, annotated):
+    img1, img3 = annotated / "img1.png", annotated / "img3.png"
+    swapped = img1.read_bytes()
+    img1.write_bytes(img3.read_bytes())
+    img3.write_bytes(swapped)  # same size, other pixels: only the content hash tells
+    window = make_window(annotated, loader=tiny_model)
+    assert _train(qtbot, window, steps=3) == "Done."
+    summary = window.training_dock.summary.text()
+    assert "skipped img1.png: its content changed on disk" in summary
+    assert "skipped img3.png: its content changed on disk" in summary
+    run = window.session.project.training_runs.list()[-1]
+    assert run.summary["train_images"] + run.summary["validation_images"] == 3
+
+
+def test_versions_table_shows_scores_in_columns_and_the_result_names_its_validation_images(qtbot, make_window,
+                                                                                           tmp_path):
+    import re
+
+    from app.ui.adapter_list import COLUMNS
+
+    folder = write_toy_project(tmp_path / "ten", count=10)
+    window = make_window(folder, loader=tiny_model)
+    window.resize(1400, 900)  # the window's first-start size on a 1600x1000 screen
+    assert _train(qtbot, window, steps=10) == "Done."
+    project = window.session.project
+    (version,) = project.adapters.list()
+    names = version.metrics["validation_names"]
+    assert len(names) == 2 and set(names) <= {f"img{i}.png" for i in range(10)}
+    tree = window.training_dock.versions.tree
+    _, row = _rows(window)
+    assert [tree.headerItem().text(c) for c in range(tree.columnCount())] == COLUMNS
+    before, after = version.metrics["before"]["miou_1click"], version.metrics["after"]["miou_1click"]
+    assert [row.text(c) for c in range(len(COLUMNS))] == ["v1  (in use)", "MoPEFT", "10",
+                                                          f"{before:.2f} → {after:.2f}", "2"]
+    # every column lies inside the table's width: nothing behind a horizontal scrollbar, nothing cut off
+    header, width = tree.header(), tree.viewport().width()
+    assert all(header.sectionViewportPosition(c) + header.sectionSize(c) <= width for c in range(len(COLUMNS)))
+    for column in range(1, len(COLUMNS)):
+        assert header.sectionSize(column) >= tree.fontMetrics().horizontalAdvance(row.text(column))
+    tip = row.toolTip(3)
+    assert f"validation images (2): {names[0]}, {names[1]}" in tip and "{" not in tip
+    assert not re.search(r"\d\.\d{5,}", tip)  # no 16-digit floats
+    summary = window.training_dock.summary
+    assert f"on 2 images: {names[0]}, {names[1]}." in summary.text() and not window.training_dock.phase.isVisible()
+    area = summary.parentWidget().parentWidget()  # the summary's scroll area
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() == 0, timeout=5000)  # readable without scrolling

@@ -1,10 +1,20 @@
-"""`mopeft train`: fine-tune MoPEFT on a project's accepted instances, headless."""
+"""`mopeft train`: fine-tune MoPEFT on a project's accepted instances, headless.
+
+Whatever stops a run (bad arguments, unreadable images, a non-finite loss, a full disk at save, Ctrl+C) ends
+in one line on stderr; a run that started is marked failed or cancelled in the project, and the active adapter
+stays as it was.
+"""
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 
 from app.cli._trainer_options import add_trainer_options
+
+CANCELLED = 130
+"""Exit status of a run stopped by Ctrl+C, as shells report a process ended by SIGINT."""
 
 
 def register(sub) -> None:
@@ -14,8 +24,8 @@ def register(sub) -> None:
                                    "default: the model of the project's latest adapter, else demo")
     p.add_argument("--kinds", default="lora,prefix,adapter", help="PEFT kinds, comma-separated")
     p.add_argument("--blocks", default="last:4", help="'all', 'last:N' or indices like 8,9,10,11")
-    p.add_argument("--steps", type=int, default=200)
-    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--steps", type=int, default=200, help="optimiser steps, at least 1 (default 200)")
+    p.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate, above 0 (default 3e-3)")
     p.add_argument("--seed", type=int, default=0)
     add_trainer_options(p)
     p.add_argument("--select-every", type=int, default=0, metavar="N",
@@ -24,6 +34,9 @@ def register(sub) -> None:
     p.add_argument("--restart", action="store_true", help="start from base SAM, not from the active adapter")
     p.add_argument("--skip-unedited", action="store_true",
                    help="leave out the instances accepted unedited (SAM's mask for one click or box, as it came)")
+    p.add_argument("--activate", choices=["if-better", "always", "never"], default="if-better",
+                   help="make the new version the active adapter: only when it validated at least as well as the "
+                        "one in use (default), always, or never")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="default: CUDA, then MPS, else CPU")
     p.add_argument("--json", action="store_true", help="end with one JSON line: before, after, adapter, steps, seconds")
     p.set_defaults(run=run)
@@ -50,15 +63,40 @@ def _say_unedited(count, skipping: bool) -> None:
           file=sys.stderr)
 
 
+class _CtrlC:
+    """While entered, the first Ctrl+C asks the run to stop after its current step (the second stops at once)."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._previous = None
+
+    def __enter__(self) -> "_CtrlC":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested.is_set():
+            raise KeyboardInterrupt
+        self.requested.set()
+        print("[train] stopping after this step (Ctrl+C again to stop at once)", file=sys.stderr)
+
+
+def _fail(message: str) -> int:
+    print(f"mopeft train: {message}", file=sys.stderr)
+    return 2
+
+
 def run(args) -> int:
     from app.device import choose_device
-    from app.sam.checkpoints import CheckpointError, load_sam
+    from app.sam.checkpoints import CHECKPOINTS, CheckpointError, load_sam
+    from app.sam.variants import ARCHS
     from app.store.errors import StoreError
     from app.store.project import Project
-    from app.store.records import RunStatus
-    from app.trainer.events import TrainingCancelled, TrainingError
-    from app.trainer.examples import collect_examples
-    from app.trainer.run import fine_tune, record_outcome
     from app.trainer.settings import TrainSettings, parse_blocks, parse_kind_lr
 
     try:
@@ -69,36 +107,86 @@ def run(args) -> int:
         settings.mopeft_config()
         project = Project.open(args.project)
     except (ValueError, StoreError) as exc:
-        print(f"mopeft train: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
     with project:
         versions = project.adapters.list()
         model = args.model or (versions[-1].base_model if versions else "demo")
         try:
+            if model in CHECKPOINTS:  # a registered model's depth is known before its weights are read
+                settings.check_depth(ARCHS[CHECKPOINTS[model].arch].depth)
             loaded = load_sam(model, device=choose_device(args.device).device)
+            settings.check_depth(len(loaded.sam.image_encoder.blocks))
         except (CheckpointError, ValueError) as exc:
-            print(f"mopeft train: {exc}", file=sys.stderr)
-            return 2
-        _say_unedited(project.instances.unedited_count(), args.skip_unedited)
-        examples, warnings = collect_examples(project, skip_unedited=args.skip_unedited)
-        for warning in warnings:
-            print(f"[train] {warning}", file=sys.stderr)
-        active = project.adapters.active()
-        start = project.path_of(active.path) if active and active.base_model == model else None
+            return _fail(f"{model}: {exc}" if model not in str(exc) else str(exc))
+        return _train(project, loaded.sam, model, settings, args)
+
+
+def _train(project, sam, model: str, settings, args) -> int:
+    """Run and record one fine-tuning of `sam` on `project`; the exit status."""
+    from app.store.errors import StoreError
+    from app.store.records import RunStatus
+    from app.trainer.activation import decide_activation
+    from app.trainer.events import TrainingCancelled
+    from app.trainer.examples import collect_examples
+    from app.trainer.run import fine_tune, record_outcome
+    from app.trainer.validation import update_split
+
+    active = project.adapters.active()
+    start = project.path_of(active.path) if active and active.base_model == model else None
+    try:
+        held_out = update_split(project)
         run_record = project.training_runs.start({**settings.to_dict(), "model": model})
-        try:
-            outcome = fine_tune(loaded.sam, examples, settings, project.adapters_dir, start, on_event=_progress,
-                                metadata={"base_model": model})
-        except (TrainingError, TrainingCancelled, KeyboardInterrupt) as exc:
-            status = RunStatus.FAILED if isinstance(exc, TrainingError) else RunStatus.CANCELLED
-            project.training_runs.finish(run_record.id, status, {"error": str(exc) or "interrupted"})
-            print(f"mopeft train: {status.value}: {exc or 'interrupted'}; the active adapter is unchanged",
-                  file=sys.stderr)
-            return 1
-        record_outcome(project, outcome, model, run_record.id)
+    except StoreError as exc:
+        return _fail(f"could not record the training run: {exc}")
+    unchanged = "the active adapter is unchanged"
+    try:
+        with _CtrlC() as ctrl_c:
+            _say_unedited(project.instances.unedited_count(), args.skip_unedited)
+            examples, warnings = collect_examples(project, skip_unedited=args.skip_unedited)
+            for warning in warnings:
+                print(f"[train] {warning}", file=sys.stderr)
+            outcome = fine_tune(sam, examples, settings, project.adapters_dir, start, on_event=_progress,
+                                cancel=ctrl_c.requested.is_set, metadata={"base_model": model},
+                                held_out=held_out)
+    except (TrainingCancelled, KeyboardInterrupt) as exc:
+        _end_run(project, run_record.id, RunStatus.CANCELLED, str(exc) or "interrupted")
+        print(f"mopeft train: cancelled ({exc or 'interrupted'}); nothing was saved, {unchanged}", file=sys.stderr)
+        return CANCELLED
+    except Exception as exc:  # noqa: BLE001 - any failure is one line, a failed run and the old adapter kept
+        message = str(exc) if str(exc) else type(exc).__name__
+        _end_run(project, run_record.id, RunStatus.FAILED, message)
+        print(f"mopeft train: failed: {message}; {unchanged}", file=sys.stderr)
+        return 1
+    decision = decide_activation(outcome.before, outcome.after, args.activate)
+    try:
+        record_outcome(project, outcome, model, run_record.id, activate=decision.activate)
+        ids = [v.id for v in project.adapters.list()]
+        active = project.adapters.active()
+    except (StoreError, OSError) as exc:
+        _end_run(project, run_record.id, RunStatus.FAILED, str(exc))
+        print(f"mopeft train: failed: the adapter was saved at {outcome.adapter_path} but could not be recorded "
+              f"in the project ({exc}); {unchanged}", file=sys.stderr)
+        return 1
     for warning in outcome.warnings:
         print(f"[train] {warning}", file=sys.stderr)
-    print(f"adapter saved: {outcome.adapter_path} ({outcome.steps} steps, {outcome.seconds:.1f} s)")
+    number = len(ids)
+    print(f"adapter v{number} saved: {outcome.adapter_path} ({outcome.steps} steps, {outcome.seconds:.1f} s)")
+    if decision.activate:
+        print(f"v{number} {decision.reason}; it is now the active adapter")
+    else:
+        kept = "the base model" if active is None else f"v{ids.index(active.id) + 1}"
+        print(f"v{number} {decision.reason}; {kept} stays in use (to use v{number} anyway: --activate always next "
+              "time, or pick it in the window's versions list)")
     if args.json:
-        print(json.dumps(outcome.summary()))
+        print(json.dumps({**outcome.summary(), "activated": decision.activate}))
     return 0
+
+
+def _end_run(project, run_id: int, status, error: str) -> None:
+    """Mark the run ended; when even that cannot be written, the next open marks it interrupted."""
+    from app.store.errors import StoreError
+
+    try:
+        project.training_runs.finish(run_id, status, {"error": error})
+    except (StoreError, OSError):
+        pass

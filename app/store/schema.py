@@ -80,6 +80,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE instances ADD COLUMN unedited INTEGER CHECK (unedited IN (0, 1));
     UPDATE instances SET unedited = 0 WHERE source <> 'model';
     """,
+    # 3: the fixed validation split of fine-tuning, kept across runs so that versions are
+    # compared on the same images. An annotated image gets its row the first time a run sees it.
+    """
+    CREATE TABLE validation_split (
+        image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+        held_out INTEGER NOT NULL CHECK (held_out IN (0, 1))   -- 1: a validation image, never trained on
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -17,7 +17,7 @@ def _run(row: tuple) -> TrainingRun:
 
 
 class TrainingRunTable:
-    """`project.training_runs`: one row per fine-tuning run."""
+    """`project.training_runs`: one row per fine-tuning run, and the validation split the runs share."""
 
     def __init__(self, db: Database):
         self._db = db
@@ -51,6 +51,17 @@ class TrainingRunTable:
     def list(self) -> list[TrainingRun]:
         """Every run, oldest first."""
         return [_run(r) for r in self._db.rows(f"SELECT {_COLUMNS} FROM training_runs ORDER BY id")]
+
+    def validation_split(self) -> dict[int, bool]:
+        """The fixed validation split: {image id: True when held out for validation} of the images assigned."""
+        return {image_id: bool(held_out) for image_id, held_out in
+                self._db.rows("SELECT image_id, held_out FROM validation_split")}
+
+    def assign_split(self, held_out: dict[int, bool]) -> None:
+        """Add images to the validation split ({image id: held out}); an image assigned before keeps its side."""
+        with self._db.transaction() as conn:
+            conn.executemany("INSERT OR IGNORE INTO validation_split (image_id, held_out) VALUES (?, ?)",
+                             [(image_id, int(out)) for image_id, out in held_out.items()])
 
     def mark_interrupted(self) -> int:
         """Mark runs still 'running' as interrupted (their process died); returns how many. Called on opening."""

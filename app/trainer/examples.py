@@ -15,6 +15,7 @@ from segment_anything.utils.transforms import ResizeLongestSide
 
 from app.metrics.dataset import EvalImage
 from app.sam.images import ImageLoadError, load_image
+from app.store.hashing import FileCheck, check_file
 from app.store.project import Project
 
 
@@ -27,7 +28,9 @@ class Split:
 
 
 def collect_examples(project: Project, skip_unedited: bool = False) -> tuple[list[EvalImage], list[str]]:
-    """Every image with at least one accepted instance, and a warning for each image that could not be read.
+    """Every image with at least one accepted instance, and a warning for each image left out: one that could
+    not be read, whose file is no longer the one annotated (other size or content, `check_file`), or with a
+    mask that does not decode to its recorded area.
 
     `skip_unedited` leaves out the instances accepted unedited (`Instance.unedited` is True: SAM's mask as it
     came; unknown ones are kept), and says how many in a warning.
@@ -41,18 +44,45 @@ def collect_examples(project: Project, skip_unedited: bool = False) -> tuple[lis
             instances = kept
         if not instances:
             continue
+        path = project.path_of(image.path)
         try:
-            rgb = load_image(project.path_of(image.path)).rgb
-        except ImageLoadError as exc:
+            rgb = load_image(path).rgb
+            check = check_file(path, (rgb.shape[1], rgb.shape[0]), image)
+        except (ImageLoadError, OSError) as exc:
             warnings.append(f"skipped {image.path}: {exc}")
             continue
-        if rgb.shape[:2] != (image.height, image.width):
-            warnings.append(f"skipped {image.path}: its size changed on disk since it was annotated")
+        if check is not FileCheck.SAME:
+            what = "size" if check is FileCheck.RESIZED else "content"
+            warnings.append(f"skipped {image.path}: its {what} changed on disk since it was annotated, so its "
+                            "masks may not fit it (if they still do: in the window, Image > Keep the instances on "
+                            "the changed file)")
             continue
-        examples.append(EvalImage(image.path, rgb, [i.mask for i in instances], [i.id for i in instances]))
+        try:
+            masks = [_checked_mask(instance) for instance in instances]
+        except ValueError as exc:
+            warnings.append(f"skipped {image.path}: {exc}")
+            continue
+        examples.append(EvalImage(image.path, rgb, masks, [i.id for i in instances]))
     if left_out:
         warnings.append(f"left out {left_out} instance(s) accepted unedited (SAM's mask as it came)")
     return examples, warnings
+
+
+def _checked_mask(instance) -> np.ndarray:
+    """The instance's mask, or ValueError when its stored RLE does not decode to the area recorded with it."""
+    try:
+        mask = instance.mask
+    except ValueError as exc:
+        raise ValueError(f"the mask of instance {instance.id} is damaged in the project database ({exc})") from None
+    if int(mask.sum()) != instance.area:
+        raise ValueError(f"the mask of instance {instance.id} is damaged in the project database (it covers "
+                         f"{int(mask.sum())} pixels where {instance.area} were recorded)")
+    return mask
+
+
+def split_by_names(examples: list[EvalImage], held_out) -> Split:
+    """Split by image: the examples named in `held_out` (image paths, see `update_split`) for validation."""
+    return Split([e for e in examples if e.name not in held_out], [e for e in examples if e.name in held_out])
 
 
 def split_examples(examples: list[EvalImage], validation_fraction: float = 0.2, seed: int = 0) -> Split:

@@ -79,6 +79,9 @@ def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
                cancel: Callable[[], bool] | None = None, keep_best: KeepBest | None = None) -> int:
     """Train the PEFT parameters of a wrapped `sam` for `settings.steps` steps; returns the steps done.
 
+    Repeatable: the data order and prompts come from a generator seeded with `settings.seed`, and the global
+    torch RNG (which the adapters' dropout draws from) is seeded with it too for the run and restored after,
+    so a run on the same device with the same thread count gives the same weights (docs/user-guide.md).
     The adapters' dropout follows `settings.adapter_dropout_at`. With `keep_best`, the held-out score is taken
     when it is due (reported as a PhaseEvent) and the best weights are put back at the end.
 
@@ -86,6 +89,12 @@ def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
     non-finite loss or when even one image per step does not fit in memory. On CUDA out-of-memory the step
     is retried with half the images, then half the objects.
     """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(settings.seed)
+        return _train_loop(sam, data, settings, on_step, cancel, keep_best)
+
+
+def _train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings, on_step, cancel, keep_best) -> int:
     if not data:
         raise TrainingError("no training images: accept some instances first")
     params = [p for p in sam.parameters() if p.requires_grad]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,19 +17,21 @@ import torch
 from segment_anything.modeling import Sam
 
 from app.metrics.evaluate import evaluate_sam
-from app.mopeft import AdapterError, MoPEFTConfig, load_adapter, save_adapter, wrap, wrap_info
+from app.mopeft import AdapterError, MoPEFTConfig, adapted_copy, load_adapter, wrap, wrap_info
 from app.store.project import Project
 from app.store.records import RunStatus
-from app.trainer.events import MetricsEvent, PhaseEvent, TrainingError
-from app.trainer.examples import model_inputs, split_examples
+from app.trainer.events import MetricsEvent, PhaseEvent, TrainingCancelled, TrainingError
+from app.trainer.examples import model_inputs, split_by_names, split_examples
 from app.trainer.loop import prepare, train_loop
+from app.trainer.saving import save_or_rescue
 from app.trainer.selection import KeepBest, one_click_score
 from app.trainer.settings import TrainSettings
 
 
 @dataclass
 class TrainingOutcome:
-    """What a finished run produced. `before`/`after` are metric summaries, None without validation images."""
+    """What a finished run produced. `before` (the model in use) and `after` (the new version) are metric
+    summaries of the same validation images, None without any."""
 
     adapter_path: Path
     config: MoPEFTConfig
@@ -42,33 +44,62 @@ class TrainingOutcome:
     validation_images: int
     warnings: list[str] = field(default_factory=list)
     kept_step: int | None = None
+    validation_names: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         """Plain-JSON summary (what `mopeft train --json` prints and the training-run record keeps)."""
         return {"before": self.before, "after": self.after, "adapter": str(self.adapter_path), "steps": self.steps,
                 "seconds": round(self.seconds, 2), "train_images": self.train_images,
-                "validation_images": self.validation_images, "kept_step": self.kept_step, "warnings": self.warnings}
+                "validation_images": self.validation_images, "validation_names": self.validation_names,
+                "kept_step": self.kept_step, "warnings": self.warnings}
+
+
+def images_text(names: list[str], shown: int = 4) -> str:
+    """'3 images: a.png, b.png, c.png' (the first `shown` names, then how many more)."""
+    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    return f"{len(names)} image{'s' if len(names) != 1 else ''}: {listed}"
 
 
 def start_model(base: Sam, settings: TrainSettings, start_adapter: Path | None, warnings: list[str]) -> Sam:
     """A trainable copy of the base model: wrapped fresh, or continuing from `start_adapter` when it fits
     (when it does not, why goes to `warnings`). The base model is left as it was."""
+    return _continued(base, settings, start_adapter, warnings) or _fresh(base, settings)
+
+
+def _continued(base: Sam, settings: TrainSettings, start_adapter: Path | None, warnings: list[str]) -> Sam | None:
+    """A copy of `base` with `start_adapter` loaded when the settings continue from it and its config fits."""
     if wrap_info(base) is not None:
         raise ValueError("training needs the plain base SAM, not a wrapped one")
+    if not settings.continue_from_active or start_adapter is None:
+        return None
     sam = copy.deepcopy(base)
-    config = settings.mopeft_config()
-    if settings.continue_from_active and start_adapter is not None:
-        try:
-            load_adapter(sam, start_adapter)
-            if wrap_info(sam).config == config:
-                return sam
-            warnings.append(f"started from base SAM: the active adapter {start_adapter.name} uses another config")
-        except AdapterError as exc:
-            warnings.append(f"started from base SAM: {exc}")
-        sam = copy.deepcopy(base)
+    try:
+        load_adapter(sam, start_adapter)
+    except AdapterError as exc:
+        warnings.append(f"started from base SAM: {exc}")
+        return None
+    if wrap_info(sam).config == settings.mopeft_config():
+        return sam
+    warnings.append(f"started from base SAM: the active adapter {start_adapter.name} uses another config")
+    return None
+
+
+def _fresh(base: Sam, settings: TrainSettings) -> Sam:
+    sam = copy.deepcopy(base)
     with torch.random.fork_rng():
         torch.manual_seed(settings.seed)
-        return wrap(sam, config)
+        return wrap(sam, settings.mopeft_config())
+
+
+def _in_use(base: Sam, start_adapter: Path | None) -> Sam:
+    """The model the annotator runs now: `base` with the active adapter, or `base` when there is none or it
+    cannot be used (the window then runs the base model too)."""
+    if start_adapter is None:
+        return base
+    try:
+        return adapted_copy(base, start_adapter)
+    except (AdapterError, OSError, ValueError):
+        return base
 
 
 def adapt(sam: Sam, examples, settings: TrainSettings, on_event: Callable[[object], None] | None = None,
@@ -84,33 +115,47 @@ def adapt(sam: Sam, examples, settings: TrainSettings, on_event: Callable[[objec
 
 def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
               start_adapter: Path | None = None, on_event: Callable[[object], None] | None = None,
-              cancel: Callable[[], bool] | None = None, metadata: dict | None = None) -> TrainingOutcome:
+              cancel: Callable[[], bool] | None = None, metadata: dict | None = None,
+              held_out: Collection[str] | None = None) -> TrainingOutcome:
     """Fine-tune a copy of `base` on `examples` (EvalImages) and save the adapter into `adapters_dir`.
 
-    The examples are split by image into training and validation; the validation images are scored before
-    (with the start model) and after training, and with `settings.select_every` also during it, to keep the
-    best-scoring weights (the "after" score is then of the images that chose them). The base model is left as
-    it was. Raises TrainingCancelled, TrainingError (nothing saved in either case).
+    The examples are split by image into training and validation: the ones named in `held_out` (the
+    project's fixed split, `update_split`) are validated on, or without it a seeded fifth. The validation
+    images are scored before (with the model in use: base SAM with `start_adapter`, whether or not training
+    starts from it) and after training, and with `settings.select_every` also during it, to keep the
+    best-scoring weights (the "after" score is then of the images that chose them). The base model is left
+    as it was. Raises TrainingCancelled, TrainingError (nothing saved in the project in either case; when only the
+    save failed, AdapterSaveError says where the weights went instead).
     """
     emit = on_event or (lambda event: None)
     started = time.perf_counter()
     warnings: list[str] = []
-    split = split_examples(list(examples), seed=settings.seed)
+    examples = list(examples)
+    split = split_examples(examples, seed=settings.seed) if held_out is None else split_by_names(examples, held_out)
     if not split.train:
+        if split.validation:
+            raise TrainingError("nothing to train on: every annotated image that could be read is a validation "
+                                "image; annotate another image")
         raise TrainingError("nothing to train on: accept at least one instance first")
+    names = sorted(e.name for e in split.validation)
     if not split.validation:
         warnings.append("only one annotated image: trained on it, no validation image to measure progress")
 
     def validate(sam: Sam, when: str) -> dict | None:
         if not split.validation:
             return None
-        emit(PhaseEvent(f"validating ({when})"))
-        metrics = evaluate_sam(sam, split.validation, cancel=cancel).summary()
+        emit(PhaseEvent(f"validating ({when}) on {images_text(names)}"))
+        result = evaluate_sam(sam, split.validation, cancel=cancel)
+        if result.cancelled:
+            raise TrainingCancelled(f"cancelled while validating ({when})")
+        metrics = result.summary()
         emit(MetricsEvent(when, metrics))
         return metrics
 
-    sam = start_model(base, settings, start_adapter, warnings)
-    before = validate(sam, "before")
+    sam = _continued(base, settings, start_adapter, warnings)
+    continued = sam is not None
+    sam = sam or _fresh(base, settings)
+    before = validate(sam if continued else _in_use(base, start_adapter), "before")
     keep_best = None
     if settings.select_every and split.validation:
         keep_best = KeepBest(one_click_score(split.validation), settings.select_every)
@@ -121,16 +166,20 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
     path = Path(adapters_dir) / f"adapter-{stamp}-{uuid.uuid4().hex[:6]}-{'+'.join(settings.kinds)}.safetensors"
     outcome = TrainingOutcome(path, sam._mopeft.config, settings, before, after, steps,
                               time.perf_counter() - started, len(split.train), len(split.validation), warnings,
-                              keep_best.best_step if keep_best else None)
-    save_adapter(sam, path, metadata={**(metadata or {}), **outcome.summary(), "settings": settings.to_dict()})
+                              keep_best.best_step if keep_best else None, names)
+    save_or_rescue(sam, path, {**(metadata or {}), **outcome.summary(), "settings": settings.to_dict()})
     return outcome
 
 
-def record_outcome(project: Project, outcome: TrainingOutcome, base_model: str, run_id: int):
-    """Store the adapter version, make it the active one and close the training run, in one transaction."""
+def record_outcome(project: Project, outcome: TrainingOutcome, base_model: str, run_id: int,
+                   activate: bool = True):
+    """Store the adapter version, make it the active one when `activate` (see `decide_activation`) and close
+    the training run, in one transaction."""
     with project.transaction():
         version = project.adapters.add(outcome.adapter_path, base_model, outcome.settings.to_dict(),
-                                       {"before": outcome.before, "after": outcome.after}, run_id)
-        project.adapters.set_active(version.id)
-        project.training_runs.finish(run_id, RunStatus.FINISHED, outcome.summary())
+                                       {"before": outcome.before, "after": outcome.after, "steps": outcome.steps,
+                                        "validation_names": outcome.validation_names}, run_id)
+        if activate:
+            project.adapters.set_active(version.id)
+        project.training_runs.finish(run_id, RunStatus.FINISHED, {**outcome.summary(), "activated": activate})
     return version

@@ -79,7 +79,8 @@ class TrainSettings:
     select_every: with validation images, score them (one-click mIoU) every this many steps and keep the best
         weights rather than the last (0: keep the last).
     continue_from_active: start from the project's active adapter (when its config matches) rather than base SAM.
-    seed: makes the split, the prompts and the initial PEFT weights reproducible.
+    seed: makes the data order, the prompts, the adapters' dropout and the initial PEFT weights reproducible
+        (and the split, when no fixed validation split is given; see `app.trainer.validation`).
     """
 
     kinds: list[str] = field(default_factory=lambda: list(PRESETS["mopeft"]))
@@ -100,11 +101,19 @@ class TrainSettings:
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise ValueError(f"steps must be at least 1, not {self.steps}")
+        if not 0 < self.lr < math.inf:
+            raise ValueError(f"the learning rate must be a finite number above 0, not {self.lr}")
         if self.select_every < 0:
             raise ValueError(f"select_every must be 0 (keep the last weights) or a number of steps, "
                              f"not {self.select_every}")
         if not 0 <= self.adapter_dropout < 1:
             raise ValueError(f"adapter_dropout must be at least 0 and below 1, not {self.adapter_dropout}")
+
+    def check_depth(self, depth: int) -> None:
+        """ValueError naming the blocks when they do not fit an encoder with `depth` blocks."""
+        self.mopeft_config().block_indices(depth)
 
     def adapter_dropout_at(self, step: int) -> float:
         """The adapter dropout probability for (0-based) training step `step`."""

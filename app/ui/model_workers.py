@@ -19,7 +19,7 @@ from app.mopeft import adapted_copy
 from app.sam.embedding_cache import EmbeddingCache
 from app.sam.engine import SamEngine
 from app.sam.images import ImageData, ImageLoadError, load_image
-from app.store.hashing import file_hash
+from app.store.hashing import FileCheck, check_file
 from app.ui.qt_images import to_qimage
 
 
@@ -81,21 +81,20 @@ class ImageLoader(QObject):
             return
         try:
             data = load_image(path)
-            digest = file_hash(Path(path)) if recorded is not None else None
+            h, w = data.rgb.shape[:2]
+            check = check_file(Path(path), (w, h), recorded) if recorded is not None else FileCheck.SAME
         except (ImageLoadError, OSError, ValueError) as exc:
             self.failed.emit(ticket, image_id, str(exc) if path in str(exc) else f"{path}: {exc}")
             return
-        if recorded is not None:
-            h, w = data.rgb.shape[:2]
-            if (w, h) != (recorded.width, recorded.height):
-                self.failed.emit(ticket, image_id, f"{path} is now {w}x{h} pixels, no longer the "
-                                                   f"{recorded.width}x{recorded.height} it had when it was added: "
-                                                   "its instances no longer fit it")
-                return
-            if digest != recorded.content_hash:
-                self.changed.emit(image_id, f"{path} changed on disk since it was added to the project: its "
-                                            "instances were drawn on the old pixels and may no longer fit. If they "
-                                            "still do: Image > Keep the instances on the changed file.")
+        if check is FileCheck.RESIZED:
+            self.failed.emit(ticket, image_id, f"{path} is now {w}x{h} pixels, no longer the "
+                                               f"{recorded.width}x{recorded.height} it had when it was added: "
+                                               "its instances no longer fit it")
+            return
+        if check is FileCheck.CHANGED:
+            self.changed.emit(image_id, f"{path} changed on disk since it was added to the project: its "
+                                        "instances were drawn on the old pixels and may no longer fit. If they "
+                                        "still do: Image > Keep the instances on the changed file.")
         self.loaded.emit(ticket, image_id, data, to_qimage(data.rgb))
 
 

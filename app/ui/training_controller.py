@@ -7,6 +7,7 @@ fails or is cancelled leaves the active adapter as it was.
 from __future__ import annotations
 
 import os
+from pathlib import PurePosixPath
 from contextlib import nullcontext
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -14,7 +15,9 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.annotate import AnnotationSession
 from app.store import Project, StoreError
 from app.store.records import RunStatus
-from app.trainer.run import TrainingOutcome, record_outcome
+from app.trainer.activation import Activation, decide_activation
+from app.trainer.run import TrainingOutcome, images_text, record_outcome
+from app.trainer.validation import update_split
 from app.ui.adapter_list import metrics_text
 from app.ui.model_controller import ModelController
 from app.ui.notices import Notices
@@ -26,19 +29,30 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-def summary_text(outcome: TrainingOutcome, number: int) -> str:
-    """The dock's words on a finished run that became version `number`, with advice when validation got worse."""
-    lines = [f"Adapter v{number} is now in use: {outcome.steps} steps in {_duration(outcome.seconds)}."]
+def _capital(name: str) -> str:
+    """'The base model' at the start of a sentence; version names ('v2') stay as they are."""
+    return name[:1].upper() + name[1:] if name.startswith("the ") else name
+
+
+def summary_text(outcome: TrainingOutcome, number: int, activation: Activation, in_use: str) -> str:
+    """The dock's words on a finished run that became version `number`: whether it is used (`activation`) or
+    `in_use` (the name of the model in use, e.g. "v2") stays, with the scores and the images they are from.
+    Short enough for a few lines of the dock: the steps and the full paths are in the versions table."""
     if outcome.after:
         before, after = outcome.before, outcome.after
-        lines.append(f"Validation on {outcome.validation_images} image(s): 1-click mIoU "
-                     f"{metrics_text({'before': before, 'after': after})}, NoC@85 {before['noc85']:.2f} → "
-                     f"{after['noc85']:.2f}.")
+        names = [PurePosixPath(name).name for name in outcome.validation_names]
+        scores = (f"1-click mIoU {metrics_text({'before': before, 'after': after})}, NoC@85 "
+                  f"{before['noc85']:.2f} → {after['noc85']:.2f} (in use → v{number}) on {images_text(names)}")
+        if activation.activate:
+            lines = [f"v{number} is now in use: {scores}."]
+        else:
+            lines = [f"v{number} is not used, it scored worse than the model in use: {scores}. {_capital(in_use)} "
+                     f"stays in use; to use v{number} anyway, press \"Use this version\"."]
         if outcome.kept_step is not None:
             lines.append(f"Kept the weights of step {outcome.kept_step}, which scored best on the held-out images.")
-        if after["miou_1click"] < before["miou_1click"]:
-            lines.append("Validation got worse: to go back, pick the previous version in the list and press "
-                         "\"Use this version\"; more accepted images or fewer steps usually help.")
+    else:
+        lines = [f"v{number} is now in use ({outcome.steps} steps in {_duration(outcome.seconds)})."
+                 if activation.activate else f"v{number} {activation.reason}: {in_use} stays in use."]
     return "\n".join(lines + outcome.warnings)
 
 
@@ -88,6 +102,7 @@ class TrainingController(QObject):
         """Fine-tune on the project's accepted instances with the dock's settings."""
         if self.running:
             return
+        self.dock.phase.show()  # hidden while the last result text is shown
         problem = self._cannot_start()
         if problem:
             self.dock.phase.setText(problem)
@@ -101,6 +116,7 @@ class TrainingController(QObject):
         project, loaded = self.session.project, self.model.model
         active = project.adapters.active()
         try:
+            held_out = update_split(project)
             run = project.training_runs.start({**settings.to_dict(), "model": loaded.name})
         except StoreError as exc:
             self.notices.error(f"Could not record the training run: {exc}")
@@ -108,7 +124,8 @@ class TrainingController(QObject):
         self._run_id = run.id
         self._job = TrainingJob(loaded.loaded.sam, loaded.name, project.folder, project.adapters_dir, settings,
                                 project.path_of(active.path) if active is not None else None,
-                                max(1, (os.cpu_count() or 2) - 1), self.dock.form.skip_unedited.isChecked())
+                                max(1, (os.cpu_count() or 2) - 1), held_out,
+                                self.dock.form.skip_unedited.isChecked())
         self.dock.begin(settings.steps)
         self.dock.show()
         self.dock.phase.setText("Reading the annotated images…")
@@ -160,18 +177,24 @@ class TrainingController(QObject):
     def _finished(self, outcome: TrainingOutcome) -> None:
         job, run_id = self._job, self._run_id
         self._job = self._run_id = None
+        activation = decide_activation(outcome.before, outcome.after)
         try:
             with self._project_of(job) as project:
-                version = record_outcome(project, outcome, job.base_model, run_id)
+                version = record_outcome(project, outcome, job.base_model, run_id, activate=activation.activate)
                 versions = project.adapters.list()
+                active = project.adapters.active()
         except (StoreError, OSError) as exc:
             self._end(f"Trained, but the new version could not be recorded: {exc}", error=True)
             return
         if self.session is not None and self.session.project.folder == job.folder:
             self.dock.versions.show_versions(versions)
-            self.model.use_adapter(job.folder / version.path)
-        self.dock.summary.setText(summary_text(outcome, len(versions)))
-        self._end("Done.")
+            if activation.activate:
+                self.model.use_adapter(job.folder / version.path)
+            else:
+                self.dock.versions.select(version.id)
+        in_use = "the base model" if active is None else f"v{[v.id for v in versions].index(active.id) + 1}"
+        self.dock.show_result(summary_text(outcome, len(versions), activation, in_use))
+        self._end("Done." if activation.activate else f"Done; v{len(versions)} is offered, {in_use} stays in use.")
         self.finished.emit(outcome)
 
     @Slot(str, bool)

@@ -83,6 +83,7 @@ class TrainingDock(QDockWidget):
 
     def set_running(self, running: bool) -> None:
         """Enable what makes sense while a run is (or is not) going on."""
+        self.progress.setVisible(running)  # between runs its line goes to the result text
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         self.form.setEnabled(not running)
@@ -93,6 +94,7 @@ class TrainingDock(QDockWidget):
         self.progress.setRange(0, steps)
         self.progress.setValue(0)
         self.summary.clear()
+        self.phase.show()
         for plot in (self.loss, self.heatmap, self.gate_history):
             plot.reset()
         self.set_running(True)
@@ -112,6 +114,11 @@ class TrainingDock(QDockWidget):
             m = event.metrics
             line = f"Validation {event.when}: 1-click mIoU {m['miou_1click']:.3f}, NoC@85 {m['noc85']:.2f}"
             self.summary.setText("\n".join(filter(None, [self.summary.text(), line])))
+
+    def show_result(self, text: str) -> None:
+        """A run succeeded: its result text takes the phase line's room too (it says the same and more)."""
+        self.summary.setText(text)
+        self.phase.hide()
 
     def end(self, message: str) -> None:
         """The run is over (finished, failed or cancelled): say how it ended."""

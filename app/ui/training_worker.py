@@ -22,8 +22,9 @@ from app.trainer.settings import TrainSettings
 
 @dataclass(frozen=True)
 class TrainingJob:
-    """One run: the base model to adapt, its name, the project, the settings, the adapter to continue from,
-    and whether to leave out the instances accepted unedited."""
+    """One run: the base model to adapt, its name, the project, the settings, the adapter to continue from, the
+    torch threads, the paths of the project's validation images and whether to leave out the instances accepted
+    unedited."""
 
     base: Sam
     base_model: str
@@ -32,6 +33,7 @@ class TrainingJob:
     settings: TrainSettings
     start_adapter: Path | None
     threads: int
+    held_out: frozenset[str]
     skip_unedited: bool = False
 
 
@@ -59,7 +61,7 @@ class TrainingWorker(QObject):
                 examples, warnings = collect_examples(project, skip_unedited=job.skip_unedited)
             outcome = fine_tune(job.base, examples, job.settings, job.adapters_dir, job.start_adapter,
                                 on_event=self.event.emit, cancel=self._cancel.is_set,
-                                metadata={"base_model": job.base_model})
+                                metadata={"base_model": job.base_model}, held_out=job.held_out)
         except TrainingCancelled as exc:
             self.failed.emit(str(exc), True)
         except (TrainingError, StoreError, OSError, ValueError) as exc:
