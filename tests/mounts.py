@@ -30,11 +30,10 @@ def remount_readonly(where):
 def fill(where):
     """Write a file on the disk of `where` until it is full; returns it (delete it to free the space)."""
     filler = where / "filler"
-    with open(filler, "wb") as f:
+    with open(filler, "wb", buffering=0) as f:   # unbuffered: nothing is left to fail at close
         try:
             while True:
                 f.write(b"\0" * 65536)
-                f.flush()
         except OSError:
             pass
     return filler

@@ -71,14 +71,14 @@ def test_heatmap_and_kind_means_follow_the_gates(tmp_path):
 def test_kind_lr_reaches_the_trainer_lora_at_zero_stays_zero_shot(tmp_path):
     model = tmp_path / "tiny.pth"
     shutil.copy(FIXTURE, model)
-    train, test = _synth(tmp_path / "train", "cells", 1), _synth(tmp_path / "test", "cells", 2)
+    train, test = _synth(tmp_path / "cells" / "train", "cells", 1), _synth(tmp_path / "cells" / "test", "cells", 2)
     out = tmp_path / "out"
     assert main(["bench", "adapt", "--model", str(model), "--train", train, "--test", test, "--configs", "lora,adapter",
                  "--steps", "3", "--seeds", "1", "--blocks", "last:2", "--max-clicks", "2", "--kind-lr", "lora=0",
                  "--out", str(out)]) == 0
     report = json.loads((out / "adapt.json").read_text())
     assert report["kind_lr"] == {"prefix": 10.0, "lora": 0.0, "gate": 1.0}
-    result = report["datasets"]["train"]
+    result = report["datasets"]["cells"]  # cells/train/annotations.json: the nearest folder not generic
     # LoRA's B starts at zero and never moves at rate 0 (its gates do, but they scale a zero update)
     assert result["configs"]["lora"]["miou_1click"]["mean"] == result["zero_shot"]["miou_1click"]
     assert result["configs"]["adapter"]["miou_1click"]["mean"] != result["zero_shot"]["miou_1click"]
@@ -107,20 +107,20 @@ def test_bad_adapter_dropout_is_refused(tmp_path, capsys, value):
 def test_holdout_chooses_the_kept_step_on_held_out_training_images(tmp_path, capsys):
     model = tmp_path / "tiny.pth"
     shutil.copy(FIXTURE, model)
-    train = _synth(tmp_path / "train", "cells", 1)
-    test = _synth(tmp_path / "test", "cells", 2)
+    train = _synth(tmp_path / "cells" / "train", "cells", 1)
+    test = _synth(tmp_path / "cells" / "test", "cells", 2)
     out = tmp_path / "out"
     common = ["bench", "adapt", "--model", str(model), "--train", train, "--test", test, "--configs", "mopeft",
               "--steps", "4", "--seeds", "1", "--blocks", "last:2", "--max-clicks", "2", "--out", str(out)]
     assert main(common + ["--holdout", "1", "--select-every", "2"]) == 0
     report = json.loads((out / "adapt.json").read_text())
     assert report["holdout"] == 1 and report["select_every"] == 2
-    assert report["datasets"]["train"]["configs"]["mopeft"]["runs"][0]["kept_step"] in (2, 4)
+    assert report["datasets"]["cells"]["configs"]["mopeft"]["runs"][0]["kept_step"] in (2, 4)
     assert "best on the last 1 training images, held out" in (out / "adapt.md").read_text()
     assert "held-out 1-click mIoU" not in capsys.readouterr().err  # the bench logs runs, not steps
 
     assert main(common + ["--holdout", "2"]) == 1  # the file holds 2 images: none would be left to train on
-    assert "--holdout 2 leaves no training image in train (2)" in capsys.readouterr().err
+    assert "--holdout 2 leaves no training image in cells (2)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(common + ["--holdout", "1", "--select-every", "0"])
     assert "--select-every at least 1" in capsys.readouterr().err
