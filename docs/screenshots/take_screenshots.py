@@ -26,6 +26,7 @@ from app.annotate.model_choice import ModelChoice, load_model  # noqa: E402
 from app.metrics.clicks import interior_point  # noqa: E402
 from app.resources import SAMPLES_DIR  # noqa: E402
 from app.store.masks import rle_to_mask  # noqa: E402
+from app.store.records import InstanceSource  # noqa: E402
 from app.coco.segmentation import segmentation_to_rle  # noqa: E402
 from app.ui.app_paths import AppPaths  # noqa: E402
 from app.ui.gui_gc import collect_on_gui_thread  # noqa: E402
@@ -88,7 +89,7 @@ def take_screenshots() -> None:
     for name in cells[1:]:  # the other cell images, as if annotated and corrected earlier
         open_image(name)
         for mask in truth[name]:
-            session.project.instances.add(by_name[name].id, session.labels.current.id, mask)
+            session.project.instances.add(by_name[name].id, session.labels.current.id, mask, InstanceSource.CORRECTED)
     open_image(cells[0])
     for mask in truth[cells[0]][:4]:  # click four cells and accept SAM's masks
         click(*interior_point(mask))
