@@ -165,3 +165,65 @@ def _full_prediction(session):
     masks = np.zeros((1, h, w), dtype=bool)
     masks[0, 20:40, 30:50] = True
     return Prediction(masks, np.array([0.9], dtype=np.float32), np.zeros((1, 32, 32), dtype=np.float32))
+
+
+@pytest.fixture
+def held(session):
+    """A session whose SAM answers only when the test calls `held.answer(request)`; each answer is a rectangle
+    around the request's prompts, so answers to different prompts differ."""
+    held = AnnotationSession(session.project)
+    held.asked = []
+    held.predict_requested.connect(held.asked.append)
+
+    def answer(request):
+        from app.sam.engine import Prediction
+
+        corners = [(x, y) for x, y, _ in request.prompts.points]
+        corners += [] if request.prompts.box is None else [request.prompts.box[:2], request.prompts.box[2:]]
+        xs, ys = [int(c[0]) for c in corners], [int(c[1]) for c in corners]
+        masks = np.zeros((1, held.image.height, held.image.width), dtype=bool)
+        masks[0, max(0, min(ys) - 3):max(ys) + 4, max(0, min(xs) - 3):max(xs) + 4] = True
+        held.prediction_ready(request, Prediction(masks, np.array([0.9], dtype=np.float32),
+                                                  np.zeros((1, 32, 32), dtype=np.float32)))
+    held.answer = answer
+    held.open_image(held.images()[0].id)
+    return held
+
+
+def test_an_answer_of_a_model_no_longer_in_use_is_never_shown(held):
+    """Issue 17 items 1 and 9: a request asked of the old model and answered after a version switch is dropped;
+    only the new model's answer to the same prompts is shown and remembered."""
+    held.add_point(40, 30)
+    old = held.asked[-1]
+    held.model_changed()
+    new = held.asked[-1]
+    assert new is not old and new.prompts == old.prompts
+    held.answer(old)
+    assert held.pending and held.candidates is None
+    held.answer(new)
+    assert not held.pending and held.candidates is not None
+
+
+def test_a_mask_for_cleared_or_replaced_prompts_is_never_shown(held):
+    """Issue 17 item 9: while SAM works on new prompts, the last mask is shown only when they add to its prompts;
+    after Esc, a new box or an undo to other prompts, nothing of the old answer stays on the draft."""
+    held.set_box(10, 10, 60, 50)
+    held.answer(held.asked[-1])
+    first = held.draft_mask.copy()
+    assert first.any()
+    held.add_point(30, 30)                      # a refinement: the last mask stays shown while SAM works
+    assert held.pending and np.array_equal(held.draft_mask, first)
+    held.undo()
+    held.set_box(50, 20, 90, 60)                # another box: the first box's mask is not the draft's
+    assert held.pending and not held.draft_mask.any()
+    held.clear_prompts()
+    held.answer(held.asked[-1])                 # the answer to the cleared box arrives after Esc
+    assert held.draft.empty and held.draft_mask is None and not held.pending
+    held.undo()                                 # back to the second box: its answer, not the first box's
+    assert np.array_equal(held.draft_mask, held.candidates[0].masks[held.candidates[1]])
+    held.set_box(10, 10, 60, 50)
+    held.add_point(30, 30)
+    held.answer(held.asked[-1])
+    held.model_changed()                        # the old model's masks are forgotten ...
+    held.undo()                                 # ... so undo goes back to prompts SAM must answer again
+    assert held.pending and not held.draft_mask.any()

@@ -2,6 +2,7 @@
 import time
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from app.annotate.model_choice import ModelChoice, load_model
@@ -134,6 +135,31 @@ def test_a_result_arriving_after_esc_is_not_shown(qtbot, make_window, folder):
     qtbot.wait(50)
     layers = window.canvas.layers
     assert window.session.draft.empty and window.session.draft_mask is None
+    assert layers.draft_fill.pixmap().isNull() and layers.draft_outline.path().isEmpty()
+    key(qtbot, window, Qt.Key.Key_Return)
+    assert stored(window) == []
+
+
+def test_a_new_box_while_sam_works_never_shows_the_old_boxs_mask(qtbot, make_window, folder):
+    """Issue 17 item 9: while SAM works on a box that replaced another, the draft shows nothing of the old box's
+    answer (it showed it, as if it were the new box's); after Esc the late answer is dropped and Enter stores
+    nothing."""
+    window = make_window(folder, loader=_slow_decoder(0.5))
+    answered = []
+    window.model.predicted.connect(lambda request, _prediction: answered.append(request))
+    drag(window, [(30, 35), (60, 70), (95, 95)])
+    wait_mask(qtbot, window)
+    layers = window.canvas.layers
+    if not window.session.draft_mask.any():
+        pytest.skip("the model gave an empty mask for the first box (random weights)")
+    assert not layers.draft_fill.pixmap().isNull()
+    drag(window, [(5, 100), (20, 110), (40, 125)])
+    assert window.session.pending and not window.session.draft_mask.any()
+    assert layers.draft_fill.pixmap().isNull() and layers.draft_outline.path().isEmpty()
+    key(qtbot, window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: len(answered) == 2, timeout=15000)
+    qtbot.wait(50)
+    assert window.session.draft_mask is None
     assert layers.draft_fill.pixmap().isNull() and layers.draft_outline.path().isEmpty()
     key(qtbot, window, Qt.Key.Key_Return)
     assert stored(window) == []

@@ -110,9 +110,11 @@ class Draft:
 
 @dataclass(frozen=True, eq=False)
 class PromptRequest:
-    """A prediction for the session to ask of SAM: prompts on one image, with the logits to refine from."""
+    """A prediction for the session to ask of SAM: prompts on one image, with the logits to refine from, and
+    `model`, which model it was asked of (the image state's count of model changes)."""
 
     image_id: int
     prompts: Prompts
     mask_input: np.ndarray | None
     multimask: bool
+    model: int = 0

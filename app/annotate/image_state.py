@@ -27,8 +27,11 @@ class ImageState:
     """Draft, history and predictions of one image.
 
     Predictions are remembered by prompts, so undo and redo show a draft's mask again without asking SAM.
-    While the draft's own prediction is on its way, `mask` keeps showing the last mask SAM gave, with the
-    draft's strokes over it.
+
+    The guarantee: `mask` is SAM's answer to the draft's current prompts, from the model in use, with the
+    draft's strokes over it. Only while that answer is on its way (`pending`) does it keep showing the last mask
+    SAM gave for prompts the current ones add to (or for the same prompts, before a model switch); a mask for
+    prompts that were cleared or replaced is never shown, and an answer of a model no longer in use is dropped.
     """
 
     def __init__(self, image: Image) -> None:
@@ -39,6 +42,7 @@ class ImageState:
         self._predictions: OrderedDict[Prompts, Prediction] = OrderedDict()
         self._base: tuple[Prompts, Prediction, int] | None = None
         self._base_current = True   # False once the model changed: its logits no longer seed a refinement
+        self._model = 0             # how many times the model changed; each request carries it
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -59,6 +63,13 @@ class ImageState:
         choice = self.draft.choice
         return prediction, (choice if choice is not None and choice < len(prediction.scores) else prediction.best)
 
+    def answer(self, request: PromptRequest, prediction: Prediction) -> bool:
+        """Keep SAM's answer to a request made by `request`; False (dropped) when the model changed since."""
+        if request.model != self._model:
+            return False
+        self.remember(request.prompts, prediction)
+        return True
+
     def remember(self, prompts: Prompts, prediction: Prediction) -> None:
         """Keep SAM's answer to `prompts`, forgetting the oldest answers beyond PREDICTION_BYTES."""
         self._predictions[prompts] = prediction
@@ -75,9 +86,11 @@ class ImageState:
 
     def model_changed(self) -> None:
         """Forget every answer of the previous model: the draft's prompts are due again. The mask shown stays
-        until the new model answers, but it never seeds a refinement (`request`)."""
+        until the new model answers, but it never seeds a refinement (`request`); answers to requests made before
+        are dropped (`answer`)."""
         self._predictions.clear()
         self._base_current = False
+        self._model += 1
 
     def update_mask(self) -> None:
         """Recompute `mask` for the current draft."""
@@ -90,7 +103,7 @@ class ImageState:
             if found is not None:
                 self._base = (draft.prompts, found[0], found[1])
                 self._base_current = True
-            if self._base is not None:
+            if self._base is not None and draft.prompts.refines(self._base[0]):
                 base = self._base[1].masks[self._base[2]]
         if draft.empty:
             self.mask = None
@@ -107,4 +120,4 @@ class ImageState:
             shown_prompts, prediction, index = self._base
             if shown_prompts != prompts:
                 mask_input = prediction.low_res_logits[index]
-        return PromptRequest(self.image.id, prompts, mask_input, prompts.multimask)
+        return PromptRequest(self.image.id, prompts, mask_input, prompts.multimask, self._model)

@@ -224,11 +224,11 @@ class AnnotationSession:
         self._request_if_pending()
 
     def prediction_ready(self, request: PromptRequest, prediction: Prediction) -> None:
-        """SAM's answer to a request: shown if the draft still has those prompts, kept for undo either way."""
+        """SAM's answer to a request: shown if the draft still has those prompts, kept for undo either way; dropped
+        when the model changed since it was asked (the answer is the old model's)."""
         state = self._states.get(request.image_id)
-        if state is None:
+        if state is None or not state.answer(request, prediction):
             return
-        state.remember(request.prompts, prediction)
         if state is self._state and state.draft.prompts == request.prompts:
             state.update_mask()
             self.draft_changed.emit()
