@@ -4,10 +4,12 @@ import time
 from test_ui_harness import Heartbeat, demo_model, folder, make_window, paths, wait_ready  # noqa: F401
 
 ENCODER_DELAY = 1.5
-MAX_GAP = 0.100
+MAX_GAP = 1.0
+"""Far below the slowed encoder's 1.5 s, so only an embedding on the GUI thread reaches it, yet far above what a
+loaded 2-core machine adds; the 100 ms target itself is measured by `python bench/ui_stall.py`, not here."""
 
 
-def test_no_stall_over_100_ms_while_embedding(qtbot, make_window, folder):
+def test_the_event_loop_runs_on_while_an_image_is_embedded(qtbot, make_window, folder):
     window = make_window(loader=demo_model(ENCODER_DELAY), ready=False)
     heartbeat = Heartbeat()
     started = time.perf_counter()

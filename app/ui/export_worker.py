@@ -4,15 +4,15 @@ It reads the project through its own read-only handle (the GUI thread keeps the 
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 
 from app.coco.errors import CocoError, ExportCancelled
 from app.coco.export_job import run_export
 from app.store import Project, StoreError
+from app.ui.job_worker import JobWorker
 
 
 @dataclass(frozen=True)
@@ -24,33 +24,18 @@ class ExportJob:
     fmt: str
 
 
-class ExportWorker(QObject):
-    """Lives in the export thread. `cancel()` may be called from any thread; the export stops before its next image."""
+class ExportWorker(JobWorker):
+    """Lives in the export thread; a cancel stops the export before its next image."""
 
     progress = Signal(int, int)     # images done, total
     finished = Signal(object)       # ExportResult
-    failed = Signal(str, bool)      # message, True when the user cancelled
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        """Ask the running export to stop."""
-        self._cancel.set()
 
     @Slot(object)
     def run(self, job: ExportJob) -> None:
-        self._cancel.clear()
-        try:
+        def export():
             with Project.open(job.folder, readonly=True) as project:
-                result = run_export(project, job.out, job.fmt, progress=self.progress.emit,
-                                    cancel=self._cancel.is_set)
-        except ExportCancelled:
-            self.failed.emit("Export cancelled", True)
-        except (CocoError, StoreError, OSError) as exc:
-            self.failed.emit(str(exc), False)
-        except Exception as exc:  # noqa: BLE001 - whatever breaks, the annotator is told and the app goes on
-            self.failed.emit(f"{type(exc).__name__}: {exc}", False)
-        else:
+                return run_export(project, job.out, job.fmt, progress=self.progress.emit, cancel=self.cancelled)
+
+        done, result = self.attempt(export, ExportCancelled, (CocoError, StoreError, OSError))
+        if done:
             self.finished.emit(result)

@@ -5,12 +5,11 @@ writes to it, and never touches the model the annotator is using: `fine_tune` tr
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from segment_anything.modeling import Sam
 
 from app.store import Project, StoreError
@@ -18,6 +17,7 @@ from app.trainer.events import TrainingCancelled, TrainingError
 from app.trainer.examples import collect_examples
 from app.trainer.run import fine_tune
 from app.trainer.settings import TrainSettings
+from app.ui.job_worker import JobWorker
 
 
 @dataclass(frozen=True)
@@ -37,37 +37,25 @@ class TrainingJob:
     skip_unedited: bool = False
 
 
-class TrainingWorker(QObject):
-    """Lives in the training thread. `cancel()` may be called from any thread; the run stops within a step."""
+class TrainingWorker(JobWorker):
+    """Lives in the training thread; a cancel stops the run within a step."""
 
     event = Signal(object)          # PhaseEvent, StepEvent or MetricsEvent
     finished = Signal(object)       # TrainingOutcome
-    failed = Signal(str, bool)      # message, True when the user cancelled
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        """Ask the running job to stop before its next step."""
-        self._cancel.set()
 
     @Slot(object)
     def run(self, job: TrainingJob) -> None:
-        self._cancel.clear()
         torch.set_num_threads(job.threads)
-        try:
+
+        def train():
             with Project.open(job.folder, readonly=True) as project:
                 examples, warnings = collect_examples(project, skip_unedited=job.skip_unedited)
             outcome = fine_tune(job.base, examples, job.settings, job.adapters_dir, job.start_adapter,
-                                on_event=self.event.emit, cancel=self._cancel.is_set,
+                                on_event=self.event.emit, cancel=self.cancelled,
                                 metadata={"base_model": job.base_model}, held_out=job.held_out)
-        except TrainingCancelled as exc:
-            self.failed.emit(str(exc), True)
-        except (TrainingError, StoreError, OSError, ValueError) as exc:
-            self.failed.emit(str(exc), False)
-        except Exception as exc:  # noqa: BLE001 - whatever breaks, the annotator is told and the app goes on
-            self.failed.emit(f"{type(exc).__name__}: {exc}", False)
-        else:
             outcome.warnings[:0] = warnings
+            return outcome
+
+        done, outcome = self.attempt(train, TrainingCancelled, (TrainingError, StoreError, OSError, ValueError))
+        if done:
             self.finished.emit(outcome)
