@@ -29,7 +29,8 @@ def test_next_and_previous_with_keys_and_the_list(qtbot, make_window, folder):
     window.image_dock.tree.setCurrentItem(window.image_dock.tree.topLevelItem(2))
     assert window.session.image.path == names[2]
     wait_ready(qtbot, window)
-    assert "Prefetch" in window.status.prefetch.text() or "ready" in window.status.prefetch.text()
+    prefetch = window.status.prefetch   # the prefetcher reports on its own after the image is ready
+    qtbot.waitUntil(lambda: "Prefetch" in prefetch.text() or "ready" in prefetch.text(), timeout=30000)
 
 
 def test_mark_done_and_reopen_restores_instances(qtbot, make_window, folder):
