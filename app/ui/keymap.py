@@ -14,6 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 
+from app.atomic_file import atomic_output
+
 FILE_NAME = "shortcuts.toml"
 
 ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -109,7 +111,8 @@ def load_keymap(config_dir: Path) -> Keymap:
     keymap = Keymap(defaults(), path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(default_text(), encoding="utf-8")
+        with atomic_output(path) as f:
+            f.write(default_text())
         return keymap
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8")).get("shortcuts", {})
