@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from platformdirs import user_cache_dir
 from segment_anything.modeling import Sam
 
+from app.app_env import cache_dir
 from app.device import choose_device
 from app.resources import DEMO_MODEL
 from app.sam.variants import ARCHS, build_sam
@@ -39,7 +39,7 @@ class CheckpointError(ValueError):
 def checkpoint_dir() -> Path:
     """Folder that downloaded checkpoints go to: $MOPEFT_CHECKPOINT_DIR, else the user cache dir."""
     override = os.environ.get(CHECKPOINT_DIR_ENV)
-    return Path(override) if override else Path(user_cache_dir("mopeft-annotator")) / "checkpoints"
+    return Path(override) if override else cache_dir() / "checkpoints"
 
 
 @dataclass(frozen=True)

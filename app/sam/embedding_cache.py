@@ -15,10 +15,10 @@ from collections import OrderedDict
 from pathlib import Path
 
 import torch
-from platformdirs import user_cache_path
 from safetensors import safe_open
 from safetensors.torch import save
 
+from app.app_env import cache_dir
 from app.atomic_file import atomic_output
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,8 @@ _SUFFIX = ".safetensors"
 
 
 def default_cache_dir() -> Path:
-    """The per-user folder for embeddings: `user_cache_dir("mopeft-annotator")/embeddings`."""
-    return user_cache_path("mopeft-annotator") / "embeddings"
+    """The per-user folder for embeddings: the app's cache folder (app.app_env) `/embeddings`."""
+    return cache_dir() / "embeddings"
 
 
 class EmbeddingCache:

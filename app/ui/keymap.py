@@ -1,6 +1,6 @@
 """Keyboard shortcuts: the actions, their default keys, and the user's `shortcuts.toml` that remaps them.
 
-The file lives in `user_config_dir("mopeft-annotator")` and is written with the defaults on first run.
+The file lives in the app's config folder (app.app_env) and is written with the defaults on first run.
 An entry that cannot be used (unknown action, unreadable key, a key already taken by another action) is
 reported and that action keeps its default keys; a file that is not valid TOML is reported and left alone.
 """
