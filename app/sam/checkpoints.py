@@ -20,6 +20,7 @@ from segment_anything.modeling import Sam
 from app.app_env import cache_dir
 from app.device import choose_device
 from app.resources import DEMO_MODEL
+from app.sam.errors import SamError
 from app.sam.variants import ARCHS, build_sam
 
 CHECKPOINT_DIR_ENV = "MOPEFT_CHECKPOINT_DIR"
@@ -32,7 +33,7 @@ _NECK = "image_encoder.neck.0.weight"
 _REL_POS = "image_encoder.blocks.0.attn.rel_pos_h"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(SamError, ValueError):
     """A checkpoint file that is missing, unreadable, not SAM, or not the variant asked for."""
 
 

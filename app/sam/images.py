@@ -15,10 +15,11 @@ import tifffile
 
 from app.image_file import (MAX_IMAGE_PIXELS, MAX_PIXELS_ENV,  # noqa: F401  (shared with the store; re-exported)
                             exif_orientation, is_tiff, max_image_pixels, pillow_open, too_many_pixels)
+from app.sam.errors import SamError
 from app.sam.image_normalise import to_display_rgb
 
 
-class ImageLoadError(ValueError):
+class ImageLoadError(SamError, ValueError):
     """An image file that cannot be loaded: missing, empty, corrupt, unsupported or too large."""
 
 
