@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from app.formats import is_image_file
+from app.image_file import is_image_file
 from app.resources import SAMPLES_DIR
 from app.store import Project
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.cli._trainer_options import add_trainer_options
+from app.trainer.options import add_trainer_options
 from app.trainer.settings import PRESETS, TrainSettings, parse_kind_lr
 
 

@@ -60,7 +60,7 @@ def _load_model(args):
 
 
 def run(args) -> int:
-    from app.formats import is_image_file
+    from app.image_file import is_image_file
     from app.sam.embedding_cache import EmbeddingCache
     from app.sam.engine import SamEngine
 

@@ -15,9 +15,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     import app
+    from app.app_env import APP_NAME
     from app.device import choose_device
 
-    print(f"mopeft-annotator {app.__version__}")
+    print(f"{APP_NAME} {app.__version__}")
     print(f"python {platform.python_version()} on {platform.platform()}")
     import torch
 

@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 
-from app.cli._trainer_options import add_trainer_options
+from app.trainer.options import add_trainer_options
 
 CANCELLED = 130
 """Exit status of a run stopped by Ctrl+C, as shells report a process ended by SIGINT."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 import reprlib
 from pathlib import Path
 
+from app.errors import AppError
 
-class CocoError(Exception):
+
+class CocoError(AppError):
     """A COCO file cannot be read or written; nothing was imported."""
 
     def __init__(self, path: Path | str, problem: str, *, annotation_id=None, image_id=None):

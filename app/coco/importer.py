@@ -8,7 +8,7 @@ from pathlib import Path
 from app.coco.errors import CocoError
 from app.coco.reader import read_coco_json
 from app.coco.segmentation import segmentation_to_rle
-from app.formats import IMAGE_SUFFIXES, is_image_file
+from app.image_file import IMAGE_SUFFIXES, is_image_file
 from app.store import ImageFileError, InstanceSource, Project
 from app.store.hashing import file_hash
 from app.store.image_files import read_image_size

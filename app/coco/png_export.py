@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 import cv2
 import numpy as np
 
-from app.coco.atomic import atomic_output
+from app.atomic_file import atomic_output
 from app.coco.errors import CocoError
 from app.coco.export import Cancel, Progress, category_ids, stop_if_cancelled
 from app.coco.export_target import check_export_target

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from app.coco.atomic import atomic_output
+from app.atomic_file import atomic_output
 from app.coco.errors import CocoError
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from segment_anything.modeling import Sam
 
+from app.atomic_file import atomic_output
 from app.pretrain.batches import scene_batch
 from app.pretrain.validation import one_click_ious
 from app.sam.variants import build_sam
@@ -133,11 +134,12 @@ def pretrain(config: PretrainConfig, device: str | torch.device = "cpu", minutes
 
 
 def save_state_dict(sam: Sam, path: str | Path) -> Path:
-    """Write the model as a plain float32 segment_anything state dict (what `load_sam` reads)."""
+    """Write the model as a plain float32 segment_anything state dict (what `load_sam` reads), atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().float().cpu().contiguous() for k, v in sam.state_dict().items()}
-    torch.save(state, path)
+    with atomic_output(path, "wb") as f:
+        torch.save(state, f)
     return path
 
 

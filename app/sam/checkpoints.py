@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from platformdirs import user_cache_dir
 from segment_anything.modeling import Sam
 
+from app.app_env import cache_dir
 from app.device import choose_device
 from app.resources import DEMO_MODEL
+from app.sam.errors import SamError
 from app.sam.variants import ARCHS, build_sam
 
 CHECKPOINT_DIR_ENV = "MOPEFT_CHECKPOINT_DIR"
@@ -32,14 +33,14 @@ _NECK = "image_encoder.neck.0.weight"
 _REL_POS = "image_encoder.blocks.0.attn.rel_pos_h"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(SamError, ValueError):
     """A checkpoint file that is missing, unreadable, not SAM, or not the variant asked for."""
 
 
 def checkpoint_dir() -> Path:
     """Folder that downloaded checkpoints go to: $MOPEFT_CHECKPOINT_DIR, else the user cache dir."""
     override = os.environ.get(CHECKPOINT_DIR_ENV)
-    return Path(override) if override else Path(user_cache_dir("mopeft-annotator")) / "checkpoints"
+    return Path(override) if override else cache_dir() / "checkpoints"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Callable
 from urllib.parse import urljoin, urlparse
 
 from app.sam.checkpoints import checkpoint_dir
+from app.sam.errors import SamError
 
 CHUNK_BYTES = 256 * 1024
 SCHEMES = ("http", "https")
@@ -37,7 +38,7 @@ Progress = Callable[[int, int | None], None]
 Cancel = threading.Event | Callable[[], bool] | None
 
 
-class DownloadError(RuntimeError):
+class DownloadError(SamError, RuntimeError):
     """A download that failed: HTTP error, unreachable server, or a connection lost too many times."""
 
 

@@ -1,7 +1,7 @@
 """Image embeddings cached in memory (LRU, bounded by count and bytes) in front of a folder on disk.
 
-Files are safetensors, one per key (`<key>.safetensors`), written to a temporary file and moved into
-place with `os.replace`, so a reader never sees half a file. A file that cannot be read, whose
+Files are safetensors, one per key (`<key>.safetensors`), written through `app.atomic_file` (a temporary
+file moved into place), so a reader never sees half a file. A file that cannot be read, whose
 stored key is not the one asked for, or that holds NaN or infinite values counts as a miss and is
 deleted; the caller recomputes and the next `put` writes a good one. All methods may be called from
 several threads.
@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
 import torch
-from platformdirs import user_cache_path
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
+
+from app.app_env import cache_dir
+from app.atomic_file import atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,8 @@ _SUFFIX = ".safetensors"
 
 
 def default_cache_dir() -> Path:
-    """The per-user folder for embeddings: `user_cache_dir("mopeft-annotator")/embeddings`."""
-    return user_cache_path("mopeft-annotator") / "embeddings"
+    """The per-user folder for embeddings: the app's cache folder (app.app_env) `/embeddings`."""
+    return cache_dir() / "embeddings"
 
 
 class EmbeddingCache:
@@ -127,11 +128,5 @@ class EmbeddingCache:
 
 def _write_atomically(path: Path, key: str, tensor: torch.Tensor) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file({_TENSOR: tensor}, tmp, metadata={"key": key})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path, "wb", durable=False) as f:   # a cache: a file lost to a power cut is only a miss
+        f.write(save({_TENSOR: tensor}, metadata={"key": key}))

@@ -13,15 +13,13 @@ import cv2
 import numpy as np
 import tifffile
 
-from app.pixel_limit import (MAX_IMAGE_PIXELS, MAX_PIXELS_ENV,  # noqa: F401  (shared with the store; re-exported)
-                             max_image_pixels, pillow_open, too_many_pixels)
+from app.image_file import (MAX_IMAGE_PIXELS, MAX_PIXELS_ENV,  # noqa: F401  (shared with the store; re-exported)
+                            exif_orientation, is_tiff, max_image_pixels, pillow_open, too_many_pixels)
+from app.sam.errors import SamError
 from app.sam.image_normalise import to_display_rgb
 
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
-_EXIF_ORIENTATION = 0x0112
 
-
-class ImageLoadError(ValueError):
+class ImageLoadError(SamError, ValueError):
     """An image file that cannot be loaded: missing, empty, corrupt, unsupported or too large."""
 
 
@@ -97,7 +95,7 @@ def _is_16bit_colour_png(head: bytes) -> bool:
 def _read_pillow(path: Path, head: bytes, limit: int) -> tuple[np.ndarray, int, int]:
     with pillow_open(path) as im:
         _check_size(path, im.width, im.height, limit)
-        orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+        orientation = exif_orientation(im)
         if _is_16bit_colour_png(head):
             array = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
             if array is None:
@@ -184,7 +182,7 @@ def load_image(path: str | Path, max_pixels: int | None = None) -> ImageData:
     with open(path, "rb") as f:
         head = f.read(32)
     try:
-        if head[:4] in _TIFF_MAGIC:
+        if is_tiff(head):
             array, channels, orientation = _read_tiff(path, limit)
         else:
             array, channels, orientation = _read_pillow(path, head, limit)

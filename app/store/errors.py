@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.errors import AppError
 
-class StoreError(Exception):
+
+class StoreError(AppError):
     """Base class of every error the project store raises on purpose."""
 
 

@@ -5,16 +5,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.formats import is_image_file
-from app.pixel_limit import max_image_pixels, pillow_open, too_many_pixels
+from app.image_file import (TRANSPOSING_ORIENTATIONS, exif_orientation, is_image_file, is_tiff, max_image_pixels,
+                            pillow_open, too_many_pixels)
 from app.store.errors import ImageFileError
 
 # A folder holding this file is a PNG mask export (app.coco.png_export); its PNGs are not images to annotate.
 PNG_EXPORT_LEGEND = "mopeft_png_legend.json"
 
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")   # classic and BigTIFF, both byte orders
-_EXIF_ORIENTATION = 0x0112
-_TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 
 
 @dataclass(frozen=True)
@@ -102,15 +99,15 @@ def shown_name(path: str | os.PathLike) -> str:
 def read_image_size(path: Path) -> tuple[int, int]:
     """(width, height) of the image as displayed, read from its header without decoding the pixels.
 
-    TIFF files (known by their first bytes, as app.sam.images does) are read with tifffile (any axis order,
+    TIFF files (known by their first bytes, app.image_file.is_tiff) are read with tifffile (any axis order,
     e.g. YXS or ZYX stacks); other types with Pillow, with width and height swapped when the EXIF
     orientation turns the picture by 90 degrees, as the image loader shows it. An image above the loader's
-    pixel limit (app.pixel_limit, $MOPEFT_MAX_IMAGE_PIXELS) is refused with the loader's reason.
+    pixel limit (app.image_file, $MOPEFT_MAX_IMAGE_PIXELS) is refused with the loader's reason.
     """
     try:
         with open(path, "rb") as f:
             head = f.read(4)
-        width, height = _tiff_size(path) if head in _TIFF_MAGIC else _pillow_size(path)
+        width, height = _tiff_size(path) if is_tiff(head) else _pillow_size(path)
         problem = too_many_pixels(width, height, max_image_pixels())
     except ImageFileError:
         raise
@@ -135,7 +132,7 @@ def _tiff_size(path: Path) -> tuple[int, int]:
 def _pillow_size(path: Path) -> tuple[int, int]:
     with pillow_open(path) as im:
         width, height = im.size
-        orientation = im.getexif().get(_EXIF_ORIENTATION)
-    if orientation in _TRANSPOSING_ORIENTATIONS:
+        orientation = exif_orientation(im)
+    if orientation in TRANSPOSING_ORIENTATIONS:
         width, height = height, width
     return int(width), int(height)

@@ -5,7 +5,7 @@ import os
 import sqlite3
 from pathlib import Path, PurePosixPath
 
-from app.formats import is_image_file
+from app.image_file import is_image_file
 from app.store.database import Database, utc_now
 from app.store.errors import ImageFileError, NotFoundError, StoreError
 from app.store.hashing import file_hash

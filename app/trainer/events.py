@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.errors import AppError
+
 
 @dataclass(frozen=True)
 class PhaseEvent:
@@ -38,8 +40,9 @@ class MetricsEvent:
     metrics: dict
 
 
-class TrainingError(RuntimeError):
-    """A run that had to stop (non-finite loss, out of memory at the smallest batch, no data)."""
+class TrainingError(AppError, RuntimeError):
+    """The root of the trainer's errors: a run that had to stop (non-finite loss, out of memory at the smallest
+    batch, no data)."""
 
 
 class TrainingCancelled(Exception):

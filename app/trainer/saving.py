@@ -8,10 +8,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from platformdirs import user_data_path
 from safetensors import SafetensorError
 from segment_anything.modeling import Sam
 
+from app.app_env import data_dir
 from app.mopeft import save_adapter
 from app.trainer.events import TrainingError
 
@@ -26,7 +26,7 @@ class AdapterSaveError(TrainingError):
 
 def rescue_dirs() -> list[Path]:
     """Where weights go when the project folder cannot take them, in order of preference."""
-    return [user_data_path("mopeft-annotator") / "rescued-adapters", Path(tempfile.gettempdir())]
+    return [data_dir() / "rescued-adapters", Path(tempfile.gettempdir())]
 
 
 def save_or_rescue(sam: Sam, path: Path, metadata: dict) -> Path:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformdirs import user_cache_path, user_config_path, user_data_path
-
-APP_NAME = "mopeft-annotator"
+from app.app_env import cache_dir, config_dir, data_dir
 
 
 @dataclass(frozen=True)
@@ -20,8 +18,8 @@ class AppPaths:
 
     @classmethod
     def default(cls) -> "AppPaths":
-        """platformdirs' folders for "mopeft-annotator"."""
-        return cls(user_config_path(APP_NAME), user_data_path(APP_NAME), user_cache_path(APP_NAME))
+        """The app's per-user folders (app.app_env)."""
+        return cls(config_dir(), data_dir(), cache_dir())
 
     @property
     def embeddings_dir(self) -> Path:

@@ -1,6 +1,6 @@
 """Keyboard shortcuts: the actions, their default keys, and the user's `shortcuts.toml` that remaps them.
 
-The file lives in `user_config_dir("mopeft-annotator")` and is written with the defaults on first run.
+The file lives in the app's config folder (app.app_env) and is written with the defaults on first run.
 An entry that cannot be used (unknown action, unreadable key, a key already taken by another action) is
 reported and that action keeps its default keys; a file that is not valid TOML is reported and left alone.
 """
@@ -13,6 +13,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
+
+from app.atomic_file import atomic_output
 
 FILE_NAME = "shortcuts.toml"
 
@@ -109,7 +111,8 @@ def load_keymap(config_dir: Path) -> Keymap:
     keymap = Keymap(defaults(), path)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(default_text(), encoding="utf-8")
+        with atomic_output(path) as f:
+            f.write(default_text())
         return keymap
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8")).get("shortcuts", {})

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from app.coco.atomic import atomic_output
+from app.atomic_file import atomic_output
 
 KEEP = 200
 """Projects remembered; the ones left longest ago are forgotten first."""

@@ -10,6 +10,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from app.annotate.model_choice import ModelChoice, load_model
+from app.app_env import APP_NAME
 from app.memory import release_free_memory, running_tuned, use_tuned_malloc
 from app.resources import ICON
 from app.ui.app_paths import AppPaths
@@ -19,7 +20,7 @@ from app.ui.main_window import MainWindow
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line; with no arguments the demo project opens on the demo model."""
-    parser = argparse.ArgumentParser(prog="mopeft-annotator", description="Annotate images with SAM.")
+    parser = argparse.ArgumentParser(prog=APP_NAME, description="Annotate images with SAM.")
     parser.add_argument("--project", metavar="FOLDER", help="folder of images to open (its project is created "
                                                              "on first use); default: the demo project")
     model = parser.add_mutually_exclusive_group()
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     qt_app = QApplication.instance() or QApplication(sys.argv[:1])
     qt_app.setApplicationName("MoPEFT Annotator")
-    qt_app.setDesktopFileName("mopeft-annotator")
+    qt_app.setDesktopFileName(APP_NAME)
     qt_app.setWindowIcon(QIcon(str(ICON)))
     choice = ModelChoice(checkpoint=args.checkpoint, model=args.model, device=args.device)
     window = MainWindow(AppPaths.default(), partial(load_model, choice), device=args.device)

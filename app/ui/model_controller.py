@@ -5,7 +5,6 @@ signals and takes their answers the same way.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from app.annotate.draft import PromptRequest
+from app.app_env import sam_threads
 from app.annotate.model_choice import ModelLoad
 from app.sam.engine import SamEngine
 from app.sam.images import ImageData
@@ -62,9 +62,8 @@ class ModelController(QObject):
         self._current: tuple[int, ImageData] | None = None
         self._ahead: list[str] = []
         self._threads: list[QThread] = []
-        threads = max(1, (os.cpu_count() or 2) // 2)
         self._loader = self._start(ImageLoader(self._images), "image loader")
-        self._worker = self._start(ModelWorker(cache_dir, threads, self._images, self._prompts), "SAM")
+        self._worker = self._start(ModelWorker(cache_dir, sam_threads(), self._images, self._prompts), "SAM")
         self._prefetcher = self._start(Prefetcher(self._prefetches), "prefetch")
         self._load_model.connect(self._worker.load_model)
         self._use_adapter.connect(self._worker.use_adapter)

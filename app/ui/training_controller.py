@@ -6,13 +6,13 @@ fails or is cancelled leaves the active adapter as it was.
 """
 from __future__ import annotations
 
-import os
 from pathlib import PurePosixPath
 from contextlib import nullcontext
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.annotate import AnnotationSession
+from app.app_env import training_threads
 from app.store import Project, StoreError
 from app.store.records import RunStatus
 from app.trainer.activation import Activation, decide_activation
@@ -124,7 +124,7 @@ class TrainingController(QObject):
         self._run_id = run.id
         self._job = TrainingJob(loaded.loaded.sam, loaded.name, project.folder, project.adapters_dir, settings,
                                 project.path_of(active.path) if active is not None else None,
-                                max(1, (os.cpu_count() or 2) - 1), held_out,
+                                training_threads(), held_out,
                                 self.dock.form.skip_unedited.isChecked())
         self.dock.begin(settings.steps)
         self.dock.show()

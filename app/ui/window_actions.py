@@ -1,18 +1,60 @@
-"""The window's actions: one QAction per keymap entry, what each does, and the menus that list them."""
+"""The window's actions: one QAction per keymap entry, what each does, and the menus that list them.
+
+They act on an `ActionTarget`: the parts of the main window (app.ui.main_window) that the actions drive.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMenu, QMenuBar
 
-from app.ui.canvas_view import BRUSH, ERASER, PAN_STEP, ZOOM_STEP
+from app.annotate import AnnotationSession
+from app.ui.canvas_controller import CanvasController
+from app.ui.canvas_view import BRUSH, ERASER, PAN_STEP, ZOOM_STEP, CanvasView
+from app.ui.export_controller import ExportController
+from app.ui.instance_dock import InstanceDock
 from app.ui.keymap import ACTIONS, Keymap
+from app.ui.notices import Notices
+from app.ui.training_controller import TrainingController
 
-if TYPE_CHECKING:
-    from app.ui.main_window import MainWindow
+
+class ActionTarget(Protocol):
+    """The window as its actions see it: the parts they drive, its commands, and where actions and menus go."""
+
+    session: AnnotationSession | None
+    canvas: CanvasView
+    canvas_controller: CanvasController
+    instance_dock: InstanceDock
+    export: ExportController
+    training: TrainingController
+    notices: Notices
+
+    def choose_folder(self) -> None:
+        """File > Open folder…"""
+
+    def open_demo(self) -> bool:
+        """File > Open the demo project."""
+
+    def choose_checkpoint(self) -> None:
+        """Model > Load a SAM checkpoint…"""
+
+    def keep_changed_image(self) -> None:
+        """Image > Keep the instances on the changed file."""
+
+    def show_help(self) -> None:
+        """Help > Keyboard shortcuts."""
+
+    def close(self) -> bool:
+        """File > Quit."""
+
+    def addAction(self, action: QAction) -> None:  # noqa: N802 - Qt's name
+        """Make the action's keys work anywhere in the window."""
+
+    def menuBar(self) -> QMenuBar:  # noqa: N802 - Qt's name
+        """The window's menu bar."""
 
 MENUS: dict[str, list[str | None]] = {
     "&File": ["open_folder", "open_demo", "show_project_folder", None, "export_coco", "export_png", None, "quit"],
@@ -36,7 +78,7 @@ CANVAS_ONLY = {"pan_left", "pan_right", "pan_up", "pan_down"}
 BRUSH_STEP = 1.25
 
 
-def _handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
+def _handlers(w: ActionTarget) -> dict[str, Callable[[], object]]:
     def on_session(change: Callable) -> Callable[[], object]:
         return lambda: change(w.session) if w.session is not None else None
 
@@ -83,7 +125,7 @@ def _handlers(w: MainWindow) -> dict[str, Callable[[], object]]:
     }
 
 
-def show_project_folder(w: MainWindow) -> None:
+def show_project_folder(w: ActionTarget) -> None:
     """File > Show project folder: open it in the system's file manager."""
     if w.session is None:
         w.notices.info("No project is open")
@@ -93,7 +135,7 @@ def show_project_folder(w: MainWindow) -> None:
         w.notices.error(f"No file manager could show the folder; it is {folder}", "Show project folder")
 
 
-def build_actions(window: MainWindow, keymap: Keymap) -> tuple[dict[str, QAction], dict[str, QMenu]]:
+def build_actions(window: ActionTarget, keymap: Keymap) -> tuple[dict[str, QAction], dict[str, QMenu]]:
     """Make every action with its keys from `keymap`, add them to the window (so keys work everywhere in it; the
     CANVAS_ONLY ones to the canvas) and to the menus of the menu bar; returns the actions and the menus by name."""
     handlers = _handlers(window)

@@ -1,8 +1,9 @@
-"""The one pixel limit: the largest image (width x height) the folder scan registers and the loader decodes.
+"""What the project knows about an image file before decoding it: its type, its orientation and the pixel limit.
 
-Shared by the image loader (app.sam.images) and the project store, so that a file the scan accepts can be
-loaded and one the loader refuses is not registered. Pillow's own decompression-bomb check (a lower, fixed
-limit) is switched off while a file is opened: this limit, checked from the header, stands in for it.
+The one place below both the image loader (app.sam.images) and the project store (app.store.image_files), so
+that a file the folder scan accepts can be loaded and one the loader refuses is not registered. Pillow's own
+decompression-bomb check (a lower, fixed limit) is switched off while a file is opened: the pixel limit,
+checked from the header, stands in for it.
 """
 from __future__ import annotations
 
@@ -12,12 +13,38 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+"""First four bytes of a TIFF: classic and BigTIFF, both byte orders."""
+
+EXIF_ORIENTATION = 0x0112
+"""The EXIF tag that says how the picture is turned (1 = upright, 2-8 mirrored and/or turned)."""
+
+TRANSPOSING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+"""EXIF orientations that turn the picture by 90 degrees: width and height swap when it is shown."""
+
 MAX_IMAGE_PIXELS = 16384 * 16384
 """Largest image (width x height) loaded whole: 268 MP. Override with $MOPEFT_MAX_IMAGE_PIXELS or max_pixels."""
 
 MAX_PIXELS_ENV = "MOPEFT_MAX_IMAGE_PIXELS"
 
 _PIL_LIMIT_LOCK = threading.Lock()
+
+
+def is_image_file(name: str) -> bool:
+    """True when the file name has one of the supported image suffixes (case-insensitive)."""
+    return name.lower().endswith(IMAGE_SUFFIXES)
+
+
+def is_tiff(head: bytes) -> bool:
+    """True when the file's first bytes (`head`, at least 4) are a TIFF's: such files are read with tifffile."""
+    return head[:4] in TIFF_MAGIC
+
+
+def exif_orientation(im) -> int:
+    """The EXIF orientation of an opened Pillow image (1 when it records none)."""
+    return im.getexif().get(EXIF_ORIENTATION, 1)
 
 
 def max_image_pixels() -> int:

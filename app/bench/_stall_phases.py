@@ -1,38 +1,27 @@
-"""How long the annotator's event loop stalls while the model works: a 10 ms heartbeat timer in the real window
-(offscreen), timed across an embedding, a click's prediction and a fine-tuning run.
+"""The phases `mopeft bench ui-stall` times in the real window (offscreen): embed, click, fine-tune.
 
-    python bench/ui_stall.py [--arch vit_b] [--train-arch demo] [--steps 10]
-
-Random weights (speed does not depend on them). Prints one table row per phase: how long the phase took, how
-many heartbeats arrived, and the longest and 99th-percentile gap between two beats (goal: longest < 100 ms).
+Imported only when that benchmark runs, so the CLI starts without Qt.
 """
 from __future__ import annotations
 
-import argparse
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+import torch
+from PIL import Image
+from PySide6.QtCore import QEventLoop, QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-from PySide6.QtCore import QEventLoop, QPointF, Qt  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
-
-from app.annotate.model_choice import ModelLoad  # noqa: E402
-from app.sam.checkpoints import LoadedSam  # noqa: E402
-from app.sam.variants import build_sam  # noqa: E402
-from app.store import Project  # noqa: E402
-from app.ui.app_paths import AppPaths  # noqa: E402
-from app.ui.gui_gc import collect_on_gui_thread  # noqa: E402
-from app.ui.heartbeat import Heartbeat  # noqa: E402
-from app.ui.main_window import MainWindow  # noqa: E402
+from app.annotate.model_choice import ModelLoad
+from app.sam.checkpoints import LoadedSam
+from app.sam.variants import build_sam
+from app.store import Project
+from app.ui.app_paths import AppPaths
+from app.ui.heartbeat import Heartbeat
+from app.ui.main_window import MainWindow
 
 
 def measure(beat: Heartbeat, start, done, timeout: float) -> tuple[float, list[float]]:
@@ -57,7 +46,7 @@ def _window(arch: str, folder: Path, paths: AppPaths) -> MainWindow:
     return window
 
 
-def _phases(args) -> list[tuple[str, float, list[float]]]:
+def phases(args) -> list[tuple[str, float, list[float]]]:
     """Run the three phases in the real window; (name, seconds, heartbeat gaps) for each."""
     tmp = Path(tempfile.mkdtemp(prefix="mopeft-stall-"))
     folder = tmp / "images"
@@ -96,28 +85,3 @@ def _phases(args) -> list[tuple[str, float, list[float]]]:
     window.close()
 
     return rows
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", default="vit_b", help="SAM architecture for embedding and prompting")
-    parser.add_argument("--train-arch", default="demo", help="SAM architecture for the fine-tuning phase")
-    parser.add_argument("--steps", type=int, default=10, help="fine-tuning steps")
-    parser.add_argument("--size", type=int, default=1024, help="image side in pixels")
-    args = parser.parse_args()
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    with collect_on_gui_thread():  # as the app does
-        rows = _phases(args)
-    print(f"python bench/ui_stall.py --arch {args.arch} --train-arch {args.train_arch} --steps {args.steps} "
-          f"(torch {torch.__version__}, {os.cpu_count()} CPUs)")
-    print("| phase | seconds | heartbeats | longest gap (ms) | p99 gap (ms) |")
-    print("|---|---|---|---|---|")
-    for name, seconds, gaps in rows:
-        gaps_ms = np.array(gaps) * 1000
-        print(f"| {name} | {seconds:.1f} | {len(gaps)} | {gaps_ms.max():.0f} | {np.percentile(gaps_ms, 99):.0f} |")
-    del app
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Trainer options shared by `mopeft train` and `mopeft bench adapt`."""
+"""Trainer options on a command line, shared by `mopeft train` and `mopeft bench adapt`: their flags and help."""
 from __future__ import annotations
 
 from app.trainer.settings import DROPOUT_FROM, KIND_LR, TrainSettings, kind_lr_text

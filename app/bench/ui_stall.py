@@ -1,0 +1,43 @@
+"""`mopeft bench ui-stall`: how long the annotator's event loop stalls while the model works.
+
+A 10 ms heartbeat timer in the real window (offscreen), timed across an embedding, a click's prediction and a
+fine-tuning run, on random weights (speed does not depend on them). One table row per phase: how long it took,
+how many heartbeats arrived, and the longest and 99th-percentile gap between two beats (goal: longest < 100 ms).
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("ui-stall", help="the window's longest event-loop stall while SAM embeds, predicts and "
+                                        "fine-tunes (offscreen, random weights)")
+    p.add_argument("--arch", default="vit_b", help="SAM architecture for embedding and prompting (default vit_b)")
+    p.add_argument("--train-arch", default="demo", help="SAM architecture for the fine-tuning phase (default demo)")
+    p.add_argument("--steps", type=int, default=10, help="fine-tuning steps (default 10)")
+    p.add_argument("--size", type=int, default=1024, help="image side in pixels (default 1024)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import numpy as np
+    import torch
+    from PySide6.QtWidgets import QApplication
+
+    from app.bench._stall_phases import phases
+    from app.ui.gui_gc import collect_on_gui_thread
+
+    qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+    with collect_on_gui_thread():  # as the app does
+        rows = phases(args)
+    print(f"mopeft bench ui-stall --arch {args.arch} --train-arch {args.train_arch} --steps {args.steps} "
+          f"--size {args.size} (torch {torch.__version__}, {os.cpu_count()} CPUs)")
+    print("| phase | seconds | heartbeats | longest gap (ms) | p99 gap (ms) |")
+    print("|---|---|---|---|---|")
+    for name, seconds, gaps in rows:
+        gaps_ms = np.array(gaps) * 1000
+        print(f"| {name} | {seconds:.1f} | {len(gaps)} | {gaps_ms.max():.0f} | {np.percentile(gaps_ms, 99):.0f} |")
+    del qt_app
+    return 0

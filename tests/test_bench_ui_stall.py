@@ -1,0 +1,14 @@
+"""`mopeft bench ui-stall` times the real window's event loop through an embedding, a click and a fine-tuning run."""
+import pytest
+
+from app.cli.main import main
+
+
+@pytest.mark.slow
+def test_prints_one_row_per_phase_with_the_longest_gap(qapp, capsys):
+    assert main(["bench", "ui-stall", "--arch", "tiny", "--train-arch", "tiny", "--steps", "1", "--size", "64"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("mopeft bench ui-stall --arch tiny --train-arch tiny --steps 1 --size 64")
+    rows = [line.split("|")[1:-1] for line in out.splitlines()[3:] if line.startswith("| ")]
+    assert [row[0].split(":")[0].strip() for row in rows] == ["tiny", "tiny", "tiny"]
+    assert "fine-tune 1 steps" in rows[2][0] and all(int(row[2]) >= 1 for row in rows)
