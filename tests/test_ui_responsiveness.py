@@ -6,7 +6,7 @@ from test_ui_harness import Heartbeat, demo_model, folder, make_window, paths, w
 ENCODER_DELAY = 1.5
 MAX_GAP = 1.0
 """Far below the slowed encoder's 1.5 s, so only an embedding on the GUI thread reaches it, yet far above what a
-loaded 2-core machine adds; the 100 ms target itself is measured by `python bench/ui_stall.py`, not here."""
+loaded 2-core machine adds; the 100 ms target itself is measured by `mopeft bench ui-stall`, not here."""
 
 
 def test_the_event_loop_runs_on_while_an_image_is_embedded(qtbot, make_window, folder):

@@ -83,7 +83,7 @@ def test_fine_tune_button_trains_records_and_uses_the_new_adapter(qtbot, make_wi
     assert all(len(v) == 40 for v in dock.gate_history.kind_means.values())
     assert "1-click mIoU" in dock.summary.text() and dock.progress.value() == 40
     assert dock.start_button.isEnabled() and not dock.cancel_button.isEnabled()
-    # the run trained off the GUI thread, which kept running meanwhile (stall times: bench/ui_stall.py)
+    # the run trained off the GUI thread, which kept running meanwhile (stall times: mopeft bench ui-stall)
     assert threads == [False] and len(gaps) > 20
     print(f"heartbeat during training: {len(gaps)} beats, longest gap {max(gaps) * 1000:.0f} ms")
 
