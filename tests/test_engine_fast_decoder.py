@@ -72,7 +72,7 @@ def test_fast_decoder_matches_reference_with_decoder_lora():
     """LoRA-wrapped q/v projections cannot be folded into the image tokens: the projected path runs."""
     from app.mopeft import MoPEFTConfig, wrap
 
-    sam = wrap(build_sam("demo"), MoPEFTConfig(kinds=("lora",), decoder_lora=True))
+    sam = wrap(build_sam("demo"), MoPEFTConfig(["lora", "decoder_lora"]))
     torch.manual_seed(1)
     with torch.no_grad():
         for name, p in sam.mask_decoder.named_parameters():

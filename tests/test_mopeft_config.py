@@ -3,25 +3,52 @@ import pytest
 import torch
 
 from app.mopeft import MoPEFTConfig, trainable_parameters, wrap
+from app.mopeft.kinds.adapter import AdapterConfig
+from app.mopeft.kinds.decoder_lora import DecoderLoRAConfig
+from app.mopeft.kinds.lora import LoRAConfig
 from app.sam.variants import build_sam
 
 
 def test_json_round_trip():
-    config = MoPEFTConfig(kinds=["prefix", "lora"], blocks=[3, 1], lora_rank=4, adapter_dim=7, decoder_lora=True)
+    config = MoPEFTConfig({"prefix": None, "lora": LoRAConfig(rank=4), "decoder_lora": DecoderLoRAConfig(rank=3)},
+                          blocks=[3, 1], gate_bias=-1.0)
     again = MoPEFTConfig.from_json(config.to_json())
-    assert again == config and again.blocks == [1, 3]
+    assert again == config and again.blocks == [1, 3] and list(again.kinds) == ["prefix", "lora", "decoder_lora"]
+    assert again.kinds["lora"].rank == 4 and again.kinds["decoder_lora"].rank == 3
 
 
-@pytest.mark.parametrize("kwargs,message", [
+def test_each_kind_holds_its_own_config():
+    config = MoPEFTConfig.from_dict({"kinds": ["lora", "adapter"], "lora_rank": 4, "adapter_dim": 7,
+                                     "prefix_length": 3})  # a size of a kind not chosen is ignored
+    assert config.kinds == {"lora": LoRAConfig(rank=4), "adapter": AdapterConfig(dim=7)}
+    assert config.to_dict(training=False) == {"kinds": ["lora", "adapter"], "blocks": "all", "gate_bias": 0.0,
+                                              "lora_rank": 4, "adapter_dim": 7}
+
+
+def test_training_options_do_not_make_configs_differ_nor_go_into_files():
+    low, high = (MoPEFTConfig({"adapter": AdapterConfig(dropout=p)}) for p in (0.0, 0.4))
+    assert low == high and low.to_json() == high.to_json() and "dropout" not in low.to_json()
+    assert high.to_dict()["adapter_dropout"] == 0.4
+    assert MoPEFTConfig(["lora", "prefix"]) != MoPEFTConfig(["prefix", "lora"])  # order is the hooks' order
+
+
+@pytest.mark.parametrize("data,message", [
     ({"kinds": ["lora", "bitfit"]}, "unknown PEFT kind"),
     ({"kinds": []}, "at least one"),
     ({"kinds": ["lora", "lora"]}, "twice"),
     ({"blocks": "first:3"}, "blocks must be"),
     ({"lora_rank": 0}, "lora_rank"),
+    ({"kinds": ["decoder_lora"], "decoder_lora_rank": 0}, "decoder_lora_rank"),
+    ({"adapter_dropout": 1.0}, "adapter_dropout"),
 ])
-def test_invalid_configs_are_refused(kwargs, message):
+def test_invalid_configs_are_refused(data, message):
     with pytest.raises(ValueError, match=message):
-        MoPEFTConfig(**kwargs)
+        MoPEFTConfig.from_dict(data)
+
+
+def test_a_kind_needs_its_own_config_class():
+    with pytest.raises(ValueError, match="must be a LoRAConfig"):
+        MoPEFTConfig({"lora": AdapterConfig()})
 
 
 def test_block_selection():
@@ -62,3 +89,11 @@ def test_configs_from_before_gate_bias_still_load():
     old = '{"adapter_dim": null, "blocks": "last:4", "decoder_lora": false, "kinds": ["lora"], "lora_rank": 8, ' \
           '"prefix_length": 10}'
     assert MoPEFTConfig.from_json(old).gate_bias == 0.0
+
+
+def test_configs_from_before_the_decoder_lora_was_a_kind_still_load():
+    """The decoder LoRA was a flag, with the encoder LoRA's rank; it is now the kind decoder_lora."""
+    old = '{"adapter_dim": null, "blocks": "all", "decoder_lora": true, "gate_bias": 0.0, "kinds": ["prefix"], ' \
+          '"lora_rank": 4, "prefix_length": 10}'
+    config = MoPEFTConfig.from_json(old)
+    assert list(config.kinds) == ["prefix", "decoder_lora"] and config.kinds["decoder_lora"].rank == 4

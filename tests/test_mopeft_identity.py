@@ -22,7 +22,7 @@ def _masks(sam, image, point):
 @pytest.mark.parametrize("decoder_lora", [False, True], ids=["encoder", "encoder+decoder"])
 def test_wrapped_model_equals_plain_model(kinds, decoder_lora):
     plain = build_sam("tiny")
-    wrapped = wrap(copy.deepcopy(plain), MoPEFTConfig(kinds=kinds, decoder_lora=decoder_lora))
+    wrapped = wrap(copy.deepcopy(plain), MoPEFTConfig(kinds + ["decoder_lora"] * decoder_lora))
     # tiny has windowed blocks 0 and 2 (8x8 tokens padded to 9x9 windows of 3) and global blocks 1 and 3
     assert plain.image_encoder.blocks[0].window_size == 3 and plain.image_encoder.blocks[1].window_size == 0
     images = torch.rand(2, 3, 128, 128) * 255
@@ -54,7 +54,7 @@ def test_trained_parameters_change_the_output():
 def test_state_dict_keys_of_base_weights_are_unchanged():
     """A SAM checkpoint loads into a wrapped model: base keys keep their names."""
     plain = build_sam("tiny")
-    wrapped = wrap(copy.deepcopy(plain), MoPEFTConfig(decoder_lora=True))
+    wrapped = wrap(copy.deepcopy(plain), MoPEFTConfig(["lora", "prefix", "adapter", "decoder_lora"]))
     missing, unexpected = wrapped.load_state_dict(plain.state_dict(), strict=False)
     assert unexpected == []
     assert missing and all(".peft." in k for k in missing)

@@ -21,7 +21,7 @@ def pretrained_tiny():
 
 
 def test_only_peft_parameters_require_grad():
-    sam = wrap(build_sam("tiny"), MoPEFTConfig(decoder_lora=True))
+    sam = wrap(build_sam("tiny"), MoPEFTConfig(["lora", "prefix", "adapter", "decoder_lora"]))
     peft = set(peft_state_dict(sam))
     for name, p in sam.named_parameters():
         assert p.requires_grad == (name in peft), name
@@ -34,7 +34,7 @@ def test_only_peft_parameters_require_grad():
 def test_every_peft_parameter_gets_a_gradient():
     """The first backward reaches every PEFT tensor; after one step (zero-initialised factors move) every
     one of them gets a non-zero gradient."""
-    sam = wrap(build_sam("tiny"), MoPEFTConfig(decoder_lora=True))
+    sam = wrap(build_sam("tiny"), MoPEFTConfig(["lora", "prefix", "adapter", "decoder_lora"]))
     image, mask, click = scenes(1)[0]
     params = {n: p for n, p in sam.named_parameters() if p.requires_grad}
     opt = torch.optim.SGD(params.values(), lr=0.5)
@@ -52,7 +52,7 @@ def test_every_peft_parameter_gets_a_gradient():
 
 
 def test_gates_are_reported_per_block_and_kind_in_unit_interval():
-    sam = wrap(build_sam("tiny"), MoPEFTConfig(blocks=[0, 1, 3], decoder_lora=True))
+    sam = wrap(build_sam("tiny"), MoPEFTConfig(["lora", "prefix", "adapter", "decoder_lora"], blocks=[0, 1, 3]))
     assert gate_values(sam) == {}
     with torch.no_grad():
         image, _, click = scenes(1)[0]
@@ -86,3 +86,13 @@ def test_short_overfit_run_raises_iou_on_a_shifted_domain(pretrained_tiny, kinds
     train(sam, data, steps=150, lr=3e-2)
     after = mean_iou(sam, data)
     assert after >= before + 0.3, (before, after)
+
+
+def test_gate_bias_sets_every_gate_the_decoders_too():
+    sam = wrap(build_sam("tiny"), MoPEFTConfig(["lora", "prefix", "adapter", "decoder_lora"], gate_bias=-3.0))
+    with torch.no_grad():
+        image, _, click = scenes(1)[0]
+        mask_logits(sam, image, click)
+    gates = gate_values(sam)
+    assert {k for row in gates.values() for k in row} == {"lora", "prefix", "adapter", "decoder_lora"}
+    assert all(0 < v < 0.2 for row in gates.values() for v in row.values())  # sigmoid(-3) = 0.047 plus noise

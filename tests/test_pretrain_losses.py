@@ -57,7 +57,7 @@ def test_session_loss_is_reproducible_and_reaches_encoder_and_decoder():
 
 
 def test_session_loss_trains_only_the_peft_parameters_of_a_wrapped_model():
-    sam = wrap(build_sam("tiny"), MoPEFTConfig(decoder_lora=True)).train()
+    sam = wrap(build_sam("tiny"), MoPEFTConfig(["lora", "prefix", "adapter", "decoder_lora"])).train()
     images, targets = _batch(128)
     embeddings = sam.image_encoder(sam.preprocess(images))
     out = interactive_loss(sam, embeddings, targets, InteractiveConfig(box_probability=1.0),

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import app.trainer.loop as loop
-from app.mopeft import wrap
+from app.mopeft import MoPEFTConfig, before_step, wrap
+from app.mopeft.kinds.adapter import AdapterConfig
 from app.sam.variants import build_sam
 from app.trainer.events import TrainingCancelled, TrainingError
 from app.metrics.dataset import EvalImage
@@ -28,12 +29,12 @@ def _examples(n=3):
 def _setup(settings):
     sam = build_sam("tiny")
     sam.load_state_dict(torch.load(FIXTURE, weights_only=True))
-    wrap(sam, settings.mopeft_config())
+    wrap(sam, settings.mopeft)
     return sam, prepare(sam, [model_inputs(sam, e) for e in _examples()])
 
 
 def test_each_step_reports_loss_and_one_gate_per_block_and_kind():
-    settings = TrainSettings(blocks="last:2", steps=4)
+    settings = TrainSettings(MoPEFTConfig(blocks="last:2"), steps=4)
     sam, data = _setup(settings)
     assert data[0].tokens.shape == (1, 8, 8, 64)  # cached output of the two frozen blocks
     events = []
@@ -48,7 +49,7 @@ def test_each_step_reports_loss_and_one_gate_per_block_and_kind():
 
 
 def test_training_moves_only_peft_parameters():
-    settings = TrainSettings(blocks="all", kinds=["adapter"], steps=3)
+    settings = TrainSettings(MoPEFTConfig(["adapter"], blocks="all"), steps=3)
     sam, data = _setup(settings)
     before = {k: v.clone() for k, v in sam.state_dict().items()}
     train_loop(sam, data, settings)
@@ -110,7 +111,7 @@ def test_out_of_memory_at_the_smallest_batch_stops_cleanly(monkeypatch):
 
 
 def test_kind_learning_rates_scale_each_kinds_parameters(monkeypatch):
-    settings = TrainSettings(blocks="last:2", steps=1, lr=1e-3, kind_lr={"prefix": 10.0, "adapter": 0.5})
+    settings = TrainSettings(MoPEFTConfig(blocks="last:2"), steps=1, lr=1e-3, kind_lr={"prefix": 10.0, "adapter": 0.5})
     sam, _ = _setup(settings)
     by_scale = _names_by_scale(sam, settings)
     assert set(by_scale) == {1.0, 10.0, 0.5}
@@ -133,7 +134,7 @@ def _names_by_scale(sam, settings):
 
 
 def test_gate_bias_sets_where_the_gates_start():
-    low = TrainSettings(blocks="last:2", gate_bias=-3.0)
+    low = TrainSettings(MoPEFTConfig(blocks="last:2", gate_bias=-3.0))
     sam, data = _setup(low)
     with torch.no_grad():
         sam.image_encoder(torch.randn(1, 3, 128, 128))
@@ -150,7 +151,7 @@ def _adapter_dropouts(sam):
 
 
 def test_adapter_dropout_starts_after_the_first_quarter_of_the_steps():
-    settings = TrainSettings(blocks="last:2", steps=8, adapter_dropout=0.4)
+    settings = TrainSettings.from_dict({"blocks": "last:2", "steps": 8, "adapter_dropout": 0.4})
     sam, data = _setup(settings)
     during = []  # the dropout each step trained with (set before the step, read in its event)
     train_loop(sam, data, settings, on_step=lambda e: during.append(_adapter_dropouts(sam)))
@@ -159,9 +160,7 @@ def test_adapter_dropout_starts_after_the_first_quarter_of_the_steps():
 
 
 def test_adapter_dropout_acts_in_training_mode_only():
-    from app.mopeft import set_adapter_dropout
-
-    settings = TrainSettings(blocks="last:2", kinds=["adapter"])
+    settings = TrainSettings(MoPEFTConfig(["adapter"], blocks="last:2"))
     sam, data = _setup(settings)
     for name, param in sam.named_parameters():
         if ".peft.adapter.up." in name:
@@ -169,7 +168,7 @@ def test_adapter_dropout_acts_in_training_mode_only():
 
     def embed(train: bool, p: float):
         sam.train(train)
-        set_adapter_dropout(sam, p)
+        before_step(sam, MoPEFTConfig({"adapter": AdapterConfig(dropout=p)}, blocks="last:2"), 1, 1)
         torch.manual_seed(0)
         with torch.no_grad():
             return loop._embeddings(sam, [data[0]])
@@ -183,4 +182,4 @@ def test_adapter_dropout_acts_in_training_mode_only():
 @pytest.mark.parametrize("p", [-0.1, 1.0, float("nan")])
 def test_adapter_dropout_outside_0_to_1_is_refused(p):
     with pytest.raises(ValueError, match="adapter_dropout"):
-        TrainSettings(adapter_dropout=p)
+        TrainSettings.from_dict({"adapter_dropout": p})

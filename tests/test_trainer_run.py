@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file
 
 from app.cli.main import main
-from app.mopeft import load_adapter, read_adapter_header
+from app.mopeft import MoPEFTConfig, load_adapter, read_adapter_header
 from app.sam.variants import build_sam
 from app.store.project import Project
 from app.store.records import RunStatus
@@ -35,7 +35,7 @@ def tiny_sam():
 
 
 def test_a_short_run_improves_validation_and_becomes_the_active_adapter(project_dir, tiny_sam):
-    settings = TrainSettings(blocks="last:2", steps=120, lr=3e-2)
+    settings = TrainSettings(MoPEFTConfig(blocks="last:2"), steps=120, lr=3e-2)
     events = []
     with Project.open(project_dir) as project:
         examples, warnings = collect_examples(project)
@@ -156,7 +156,7 @@ def test_select_every_keeps_the_best_validated_weights(project_dir, tiny_sam):
     with Project.open(project_dir) as project:
         examples, _ = collect_examples(project)
         events = []
-        outcome = fine_tune(tiny_sam, examples, TrainSettings(steps=4, blocks="last:2", select_every=2),
+        outcome = fine_tune(tiny_sam, examples, TrainSettings(MoPEFTConfig(blocks="last:2"), steps=4, select_every=2),
                             project.adapters_dir, on_event=events.append)
     scored = [e.message for e in events if isinstance(e, PhaseEvent) and "held-out" in e.message]
     assert [m.split(":")[0] for m in scored] == ["step 2", "step 4"]
@@ -201,7 +201,7 @@ def test_mopeft_train_leaves_out_swapped_images_and_names_them(project_dir, tmp_
 
 
 def test_a_seeded_run_is_repeatable_whatever_the_global_random_state(project_dir, tiny_sam, tmp_path):
-    settings = TrainSettings(steps=8, blocks="last:2", adapter_dropout=0.5, seed=3)
+    settings = TrainSettings.from_dict({"steps": 8, "blocks": "last:2", "adapter_dropout": 0.5, "seed": 3})
     with Project.open(project_dir) as project:
         examples, _ = collect_examples(project)
     runs = []

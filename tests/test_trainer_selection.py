@@ -6,6 +6,7 @@ from test_trainer_loop import _setup
 from app.trainer.events import PhaseEvent, StepEvent
 from app.trainer.loop import train_loop
 from app.trainer.selection import KeepBest
+from app.mopeft import MoPEFTConfig
 from app.trainer.settings import TrainSettings
 
 
@@ -39,7 +40,7 @@ def test_the_interval_must_be_positive():
 
 
 def test_training_ends_on_the_weights_of_the_best_held_out_score():
-    settings = TrainSettings(blocks="last:2", steps=6)
+    settings = TrainSettings(MoPEFTConfig(blocks="last:2"), steps=6)
     sam, data = _setup(settings)
     snapshots = {}
 

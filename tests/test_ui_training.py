@@ -181,7 +181,7 @@ def test_the_summary_says_whether_the_new_version_is_used_and_why(tmp_path):
 
     def outcome(before, after):
         settings = TrainSettings()
-        return TrainingOutcome(tmp_path / "a.safetensors", settings.mopeft_config(), settings,
+        return TrainingOutcome(tmp_path / "a.safetensors", settings.mopeft, settings,
                                {"miou_1click": before, "noc85": 3.0}, {"miou_1click": after, "noc85": 4.0},
                                steps=120, seconds=36, train_images=4, validation_images=1,
                                warnings=["image x.png was skipped"], validation_names=["images/cells/a.png"])
@@ -224,7 +224,8 @@ def test_keep_best_weights_and_adapter_dropout_from_the_advanced_panel(qtbot, ma
     window = make_window(annotated, loader=tiny_model)
     form = window.training_dock.form
     assert form.keep_best.text() == "off (keep the last)"
-    assert form.adapter_dropout.value() == TrainSettings().adapter_dropout > 0
+    dropout = form.kind_fields["adapter_dropout"].widget
+    assert dropout.value() == TrainSettings().mopeft.kinds["adapter"].dropout > 0
     qtbot.mouseClick(form.toggle, Qt.MouseButton.LeftButton)
     assert form.keep_best.isVisible()
     form.keep_best.setFocus()
@@ -233,14 +234,14 @@ def test_keep_best_weights_and_adapter_dropout_from_the_advanced_panel(qtbot, ma
     assert form.keep_best.value() == 5
     form.preset.setFocus()
     qtbot.keyClick(form.preset, Qt.Key.Key_Down)  # LoRA only: no adapter, nothing to drop out
-    assert form.preset.currentData() == "lora" and not form.adapter_dropout.isEnabled()
+    assert form.preset.currentData() == "lora" and not dropout.isEnabled()
     qtbot.keyClick(form.preset, Qt.Key.Key_Up)
-    assert form.preset.currentData() == "mopeft" and form.adapter_dropout.isEnabled()
-    form.adapter_dropout.setFocus()
-    form.adapter_dropout.selectAll()
-    qtbot.keyClicks(form.adapter_dropout, "0")
-    qtbot.keyClick(form.adapter_dropout, Qt.Key.Key_Tab)
-    assert form.adapter_dropout.value() == 0.0
+    assert form.preset.currentData() == "mopeft" and dropout.isEnabled()
+    dropout.setFocus()
+    dropout.selectAll()
+    qtbot.keyClicks(dropout, "0")
+    qtbot.keyClick(dropout, Qt.Key.Key_Tab)
+    assert dropout.value() == 0.0
     assert _train(qtbot, window, steps=10) == "Done."
     (version,) = window.session.project.adapters.list()
     assert version.config["select_every"] == 5 and version.config["adapter_dropout"] == 0.0

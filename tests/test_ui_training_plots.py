@@ -7,10 +7,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.annotate.model_choice import ModelLoad
-from app.mopeft import gate_matrix
+from app.mopeft import KIND_REGISTRY, gate_matrix, mixture
 from app.sam.checkpoints import load_sam
 from app.trainer.events import StepEvent
-from app.ui.training_plots import BAND_ALPHA, KIND_COLOURS, moving_mean_std
+from app.ui.training_plots import BAND_ALPHA, moving_mean_std
 from test_ui_harness import make_window, paths  # noqa: F401
 from toy_shapes import write_toy_project
 
@@ -80,17 +80,17 @@ def _check_loss(loss, steps):
 
 def _check_gate_history(history, steps):
     """One smoothed line per kind, each with its band; the legend outside the data."""
-    assert sorted(history.curves) == sorted(KIND_COLOURS)
+    assert sorted(history.curves) == sorted(mixture())
     for kind, (line, band) in history.curves.items():
         per_step = [np.mean([g[kind] for g in e.gates.values() if kind in g]) for e in steps]
         assert line.getData()[1] == pytest.approx(trailing_mean(per_step, WINDOW)[SHOWN:])
-        assert line.opts["pen"].color().name() == KIND_COLOURS[kind]
+        assert line.opts["pen"].color().name() == KIND_REGISTRY[kind].colour
         assert band.fill.brush().color().alpha() == BAND_ALPHA and not band.fill.path().isEmpty()
         assert (band.low.getData()[1] >= 0).all() and (band.high.getData()[1] <= 1).all()
     data_area = history.getViewBox().sceneBoundingRect()
     legend = history.legend.sceneBoundingRect()
     assert legend.height() > 0 and not legend.intersects(data_area)
-    assert {label.text for _, label in history.legend.items} == set(KIND_COLOURS)
+    assert {label.text for _, label in history.legend.items} == set(mixture())
 
 
 def _check_heatmap(heatmap, steps):

@@ -6,10 +6,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.mopeft import gate_matrix
-from app.trainer.settings import DROPOUT_FROM
+from app.mopeft import KIND_REGISTRY, gate_matrix
+from app.mopeft.kinds.adapter import DROPOUT_FROM
 
-CONFIG_NAMES = {"mopeft": "MoPEFT", "lora": "LoRA only", "prefix": "Prefix only", "adapter": "Adapter only"}
+
+def config_name(config: str) -> str:
+    """A configuration's name in the tables: "MoPEFT", or "<kind> only" ("Prefix only")."""
+    return "MoPEFT" if config == "mopeft" else f"{KIND_REGISTRY[config].label} only" if config in KIND_REGISTRY \
+        else config
 
 
 def _pm(stat: dict, digits: int) -> str:
@@ -46,7 +50,7 @@ def markdown(report: dict) -> str:
         lines.append(f"| {name} | zero-shot | {zero['miou_1click']:.3f} | {zero['noc85']:.2f} | 0 | 0 |")
         best = max(result["configs"], key=lambda c: result["configs"][c]["miou_1click"]["mean"])
         for config, r in result["configs"].items():
-            label = CONFIG_NAMES.get(config, config) + (" **(best)**" if config == best else "")
+            label = config_name(config) + (" **(best)**" if config == best else "")
             lines.append(f"| {name} | {label} | {_pm(r['miou_1click'], 3)} | {_pm(r['noc85'], 2)} | "
                          f"{r['trainable']:,} | {r['seconds']['mean']:.0f} |")
     gated = {name: r["gates"] for name, r in report["datasets"].items() if r.get("gates")}

@@ -15,7 +15,7 @@ from app.mopeft import gate_values, trainable_parameters
 from app.trainer.examples import model_inputs
 from app.trainer.run import adapt, start_model
 from app.trainer.selection import KeepBest, one_click_score
-from app.trainer.settings import PRESETS, TrainSettings, parse_blocks
+from app.trainer.settings import TrainSettings, parse_blocks, presets
 
 
 @dataclass(frozen=True)
@@ -70,9 +70,9 @@ def run_config(base: Sam, pair: DatasetPair, config: str, args, log: Callable[[s
     train, held_out = split_held_out(pair.train, args.holdout)
     for seed in range(args.seeds):
         extra = {"lr": args.lr} if args.lr else {}
-        settings = TrainSettings(kinds=list(PRESETS[config]), blocks=parse_blocks(args.blocks), steps=args.steps,
-                                 seed=seed, continue_from_active=False, kind_lr=dict(args.kind_lr),
-                                 adapter_dropout=args.adapter_dropout, **extra)
+        settings = TrainSettings.from_dict({
+            "kinds": presets()[config], "blocks": parse_blocks(args.blocks), "adapter_dropout": args.adapter_dropout,
+            "steps": args.steps, "seed": seed, "continue_from_active": False, "kind_lr": dict(args.kind_lr), **extra})
         keep_best = KeepBest(one_click_score(held_out), args.select_every) if held_out else None
         started = time.perf_counter()
         sam = start_model(base, settings, None, [])

@@ -11,8 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+from app.mopeft.kinds.adapter import AdapterConfig
 from app.trainer.options import add_trainer_options
-from app.trainer.settings import PRESETS, TrainSettings, parse_kind_lr
+from app.trainer.settings import parse_kind_lr, presets
 
 
 def register(sub) -> None:
@@ -25,7 +26,7 @@ def register(sub) -> None:
     p.add_argument("--names", help="dataset names, comma-separated and unique (default: each training file's stem, "
                                    "or its folder's name for train.json, annotations.json and the like)")
     p.add_argument("--configs", default="mopeft,lora,prefix,adapter",
-                   help=f"configurations, comma-separated, of: {', '.join(PRESETS)}")
+                   help=f"configurations, comma-separated, of: {', '.join(presets())}")
     p.add_argument("--steps", type=int, default=200, help="training steps per run (default 200)")
     p.add_argument("--seeds", type=int, default=3, help="runs per configuration, seeds 0..K-1 (default 3)")
     p.add_argument("--blocks", default="last:4", help="encoder blocks with PEFT modules (default last:4)")
@@ -90,9 +91,9 @@ def run(args) -> int:
         names = dataset_names(trains, given)
     except ValueError as exc:
         args.parser.error(f"{'--names' if given is not None else '--train'}: {exc}")
-    unknown = [c for c in configs if c not in PRESETS]
+    unknown = [c for c in configs if c not in presets()]
     if unknown or not configs:
-        args.parser.error(f"unknown --configs {unknown}; known: {', '.join(PRESETS)}")
+        args.parser.error(f"unknown --configs {unknown}; known: {', '.join(presets())}")
     if args.steps < 1 or args.seeds < 1:
         args.parser.error("--steps and --seeds must be at least 1")
     try:
@@ -100,7 +101,7 @@ def run(args) -> int:
     except ValueError as exc:
         args.parser.error(f"--kind-lr: {exc}")
     try:
-        TrainSettings(adapter_dropout=args.adapter_dropout)
+        AdapterConfig(dropout=args.adapter_dropout)
     except ValueError as exc:
         args.parser.error(f"--adapter-dropout: {exc}")
     if args.holdout < 0 or args.select_every < 1:

@@ -36,6 +36,7 @@ def run(args) -> int:
     from app.trainer.examples import model_inputs
     from app.trainer.loop import prepare, train_loop
     from app.trainer.run import start_model
+    from app.mopeft import MoPEFTConfig
     from app.trainer.settings import TrainSettings
 
     device = choose_device(args.device).device
@@ -46,12 +47,12 @@ def run(args) -> int:
     paths = {"full": "all", "cached": f"last:{args.cached_blocks}"}
     ready = {}
     for path, blocks in paths.items():
-        settings = TrainSettings(blocks=blocks, steps=args.steps, continue_from_active=False)
+        settings = TrainSettings(MoPEFTConfig(blocks=blocks), steps=args.steps, continue_from_active=False)
         sam = start_model(base, settings, None, [])
         started = time.perf_counter()
         data = prepare(sam, [model_inputs(sam, e) for e in examples])
         ready[path] = (sam, data, settings, time.perf_counter() - started)
-        train_loop(sam, data, TrainSettings(blocks=blocks, steps=1))  # warm-up
+        train_loop(sam, data, TrainSettings(MoPEFTConfig(blocks=blocks), steps=1))  # warm-up
     times: dict[str, list[float]] = {path: [] for path in paths}
     for _ in range(args.repeat):
         for path, (sam, data, settings, _) in ready.items():

@@ -22,7 +22,8 @@ def register(sub) -> None:
     p.add_argument("--project", required=True, help="project folder")
     p.add_argument("--model", help="SAM to adapt: a registered name (demo, vit_b, ...) or a checkpoint file; "
                                    "default: the model of the project's latest adapter, else demo")
-    p.add_argument("--kinds", default="lora,prefix,adapter", help="PEFT kinds, comma-separated")
+    p.add_argument("--kinds", help="PEFT kinds, comma-separated, of the registered ones (app.mopeft.KIND_REGISTRY); "
+                                   "default: the MoPEFT mixture lora,prefix,adapter")
     p.add_argument("--blocks", default="last:4", help="'all', 'last:N' or indices like 8,9,10,11")
     p.add_argument("--steps", type=int, default=200, help="optimiser steps, at least 1 (default 200)")
     p.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate, above 0 (default 3e-3)")
@@ -97,14 +98,15 @@ def run(args) -> int:
     from app.sam.variants import ARCHS
     from app.store.errors import StoreError
     from app.store.project import Project
+    from app.mopeft import mixture
     from app.trainer.settings import TrainSettings, parse_blocks, parse_kind_lr
 
     try:
-        settings = TrainSettings(kinds=args.kinds.split(","), blocks=parse_blocks(args.blocks), steps=args.steps,
-                                 lr=args.lr, seed=args.seed, continue_from_active=not args.restart,
-                                 kind_lr=parse_kind_lr(args.kind_lr), adapter_dropout=args.adapter_dropout,
-                                 select_every=args.select_every)
-        settings.mopeft_config()
+        kinds = args.kinds.split(",") if args.kinds else mixture()
+        settings = TrainSettings.from_dict({
+            "kinds": kinds, "blocks": parse_blocks(args.blocks), "adapter_dropout": args.adapter_dropout,
+            "steps": args.steps, "lr": args.lr, "seed": args.seed, "continue_from_active": not args.restart,
+            "kind_lr": parse_kind_lr(args.kind_lr), "select_every": args.select_every})
         project = Project.open(args.project)
     except (ValueError, StoreError) as exc:
         return _fail(str(exc))

@@ -18,9 +18,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 from segment_anything.modeling import Sam
-from segment_anything.modeling.transformer import Attention
 
-from app.mopeft.config import MoPEFTConfig
+from app.mopeft.config import BASE_KEYS, MoPEFTConfig
 from app.mopeft.fingerprint import base_weight_fingerprint
 from app.mopeft.state import peft_state_dict
 from app.mopeft.wrap import wrap, wrap_info
@@ -124,17 +123,14 @@ def adapted_copy(base: Sam, path: str | os.PathLike) -> Sam:
 
 def _wrap_undoably(sam: Sam, config: MoPEFTConfig):
     """Wrap a plain `sam` and return a function that puts it back exactly as it was (modules and grad flags)."""
-    encoder = sam.image_encoder
-    blocks = list(encoder.blocks)
-    projections = [(m, m.q_proj, m.v_proj) for m in sam.mask_decoder.modules() if isinstance(m, Attention)]
+    children = [(module, dict(module._modules)) for module in sam.modules()]
     flags = [(p, p.requires_grad) for p in sam.parameters()]
     wrap(sam, config)
 
     def undo() -> None:
-        for i, block in enumerate(blocks):
-            encoder.blocks[i] = block
-        for module, q_proj, v_proj in projections:
-            module.q_proj, module.v_proj = q_proj, v_proj
+        for module, kept in children:  # whatever a kind put in place of a module (a block, a projection) goes
+            module._modules.clear()
+            module._modules.update(kept)
         for param, flag in flags:
             param.requires_grad_(flag)
         del sam._mopeft
@@ -161,8 +157,9 @@ def _peft_shapes(sam: Sam, config: MoPEFTConfig, path) -> dict[str, torch.Size]:
 
 
 def _sizes(config: MoPEFTConfig) -> str:
-    return (f"lora_rank {config.lora_rank}, prefix_length {config.prefix_length}, "
-            f"adapter_dim {config.adapter_dim if config.adapter_dim is not None else 'default'}")
+    """The kinds' sizes in words: 'lora_rank 8, prefix_length 10, adapter_dim default'."""
+    sizes = {k: v for k, v in config.to_dict(training=False).items() if k not in BASE_KEYS}
+    return ", ".join(f"{k} {'default' if v is None else v}" for k, v in sizes.items())
 
 
 def _read_tensors(path, config: MoPEFTConfig, expected: dict[str, torch.Size]) -> dict[str, torch.Tensor]:

@@ -7,13 +7,13 @@ import numpy as np
 
 from torch import nn
 
-from app.mopeft.block import MoPEFTBlock
-from app.mopeft.decoder_lora import GatedLoRAUpdate
 from app.mopeft.kinds import PEFTModule
 
 
-def _top_level_peft_modules(model: nn.Module):
-    """(name, module) of every PEFTModule that is not inside another PEFTModule."""
+def peft_kinds(model: nn.Module):
+    """(path, module) of every PEFT kind's module in a wrapped model, in model order: each PEFTModule that is
+    not inside another (one per kind and encoder block, or per place a kind was inserted); `module.name` is
+    its kind."""
     seen: list[str] = []
     for name, module in model.named_modules():
         if isinstance(module, PEFTModule) and not any(name.startswith(p + ".") for p in seen):
@@ -24,7 +24,7 @@ def _top_level_peft_modules(model: nn.Module):
 def peft_parameter_names(model: nn.Module) -> set[str]:
     """Full state-dict names of every PEFT parameter (empty for an unwrapped model)."""
     return {
-        f"{name}.{pname}" for name, module in _top_level_peft_modules(model) for pname, _ in module.named_parameters()
+        f"{name}.{pname}" for name, module in peft_kinds(model) for pname, _ in module.named_parameters()
     }
 
 
@@ -49,38 +49,28 @@ class ParameterCount:
 
 
 def trainable_parameters(model: nn.Module) -> ParameterCount:
-    """Count the parameters that require grad, per PEFT kind ("decoder_lora" for the decoder's LoRA)."""
+    """Count the parameters that require grad, per PEFT kind."""
     per_kind: dict[str, int] = {}
-    for _, module in _top_level_peft_modules(model):
-        kind = "decoder_lora" if isinstance(module, GatedLoRAUpdate) else module.name
+    for _, module in peft_kinds(model):
         n = sum(p.numel() for p in module.parameters() if p.requires_grad)
-        per_kind[kind] = per_kind.get(kind, 0) + n
+        per_kind[module.name] = per_kind.get(module.name, 0) + n
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     return ParameterCount(per_kind, trainable, total)
 
 
 def gate_values(model: nn.Module) -> dict[str, dict[str, float]]:
-    """Gate values of the last forward pass: {block name: {kind: mean gate}}, batch- and token-averaged.
+    """Gate values of the last forward pass: {row: {kind: mean gate}}, batch- and token-averaged.
 
-    Encoder blocks are named "blocks.<i>"; decoder attention layers (decoder_lora) by their module path
-    under "decoder.". Blocks not run yet are left out.
+    Encoder blocks are rows "blocks.<i>"; a kind placed elsewhere names its rows (the decoder LoRA: its
+    attention layers as "decoder.<module path>"). Rows not run yet are left out.
     """
-    values: dict[str, dict[str, float]] = {}
-    for i, block in enumerate(model.image_encoder.blocks):
-        if isinstance(block, MoPEFTBlock):
-            kinds = {name: k.last_gate_value() for name, k in block.peft.items()}
-            kinds = {name: v for name, v in kinds.items() if v is not None}
-            if kinds:
-                values[f"blocks.{i}"] = kinds
-    decoder: dict[str, list[float]] = {}
-    for name, module in model.mask_decoder.named_modules():
-        if isinstance(module, GatedLoRAUpdate) and module.gate.last_value is not None:
-            layer = name.rsplit(".", 2)[0]  # "<attention path>.q_proj.peft" -> "<attention path>"
-            decoder.setdefault(f"decoder.{layer}", []).append(module.gate.last_value)
-    for layer, gates in decoder.items():
-        values[layer] = {"lora": sum(gates) / len(gates)}
-    return values
+    gates: dict[str, dict[str, list[float]]] = {}
+    for path, module in peft_kinds(model):
+        value = module.last_gate_value()
+        if value is not None:
+            gates.setdefault(module.gate_row(path), {}).setdefault(module.name, []).append(value)
+    return {row: {kind: sum(v) / len(v) for kind, v in kinds.items()} for row, kinds in gates.items()}
 
 
 def gate_matrix(gates: dict[str, dict[str, float]]) -> tuple[list[str], list[str], np.ndarray]:

@@ -7,7 +7,6 @@ from segment_anything.modeling import Sam
 
 from app.mopeft.block import MoPEFTBlock
 from app.mopeft.config import MoPEFTConfig
-from app.mopeft.decoder_lora import wrap_decoder
 from app.mopeft.kinds import KIND_REGISTRY
 from app.mopeft.state import peft_parameter_names
 
@@ -30,16 +29,18 @@ def wrap(sam: Sam, config: MoPEFTConfig | None = None) -> Sam:
         raise ValueError("this SAM model is already wrapped with MoPEFT")
     config = config or MoPEFTConfig()
     encoder = sam.image_encoder
-    indices = config.block_indices(len(encoder.blocks)) if config.kinds else []
+    in_blocks = config.encoder_kinds()
+    indices = config.block_indices(len(encoder.blocks)) if in_blocks else []
     device = encoder.patch_embed.proj.weight.device
     for i in indices:
         block = encoder.blocks[i]
         dim = block.attn.qkv.in_features
-        kinds = [KIND_REGISTRY[name](dim, block.attn.num_heads, config) for name in config.kinds]
-        encoder.blocks[i] = MoPEFTBlock(block, kinds).to(device)
-    if config.decoder_lora:
-        wrap_decoder(sam.mask_decoder, config.lora_rank)
-        sam.mask_decoder.to(device)
+        kinds = [KIND_REGISTRY[name](dim, block.attn.num_heads, c, config.gate_bias) for name, c in in_blocks.items()]
+        encoder.blocks[i] = MoPEFTBlock(block, kinds)
+    for name, kind_config in config.kinds.items():
+        if name not in in_blocks:
+            KIND_REGISTRY[name].insert(sam, kind_config, config.gate_bias)
+    sam.to(device)  # the new modules were made on the default device
     peft = peft_parameter_names(sam)
     for name, param in sam.named_parameters():
         param.requires_grad_(name in peft)

@@ -10,7 +10,8 @@ import torch
 from segment_anything.modeling import Sam
 
 from app.device import autocast
-from app.mopeft import encode_from, encode_until, frozen_prefix_length, gate_values, set_adapter_dropout
+from app.mopeft import (after_training, before_step, encode_from, encode_until, frozen_prefix_length, gate_values,
+                         peft_kinds)
 from app.mopeft.gate import Gate
 from app.trainer.events import PhaseEvent, StepEvent, TrainingCancelled, TrainingError
 from app.trainer.selection import KeepBest
@@ -52,11 +53,11 @@ def _param_groups(sam: Sam, settings: TrainSettings) -> list[dict]:
     """The trainable parameters grouped by learning-rate scale: `settings.kind_lr` by PEFT kind, and its "gate"
     entry, when present, for every gate's parameters."""
     gates = {id(p) for m in sam.modules() if isinstance(m, Gate) for p in m.parameters()}
+    kinds = {id(p): module.name for _, module in peft_kinds(sam) for p in module.parameters()}
     groups: dict[float, list[torch.nn.Parameter]] = {}
-    for name, param in sam.named_parameters():
+    for param in sam.parameters():
         if param.requires_grad:
-            kind = name.split(".peft.", 1)[1].split(".", 1)[0] if ".peft." in name else None
-            key = "gate" if id(param) in gates and "gate" in settings.kind_lr else kind
+            key = "gate" if id(param) in gates and "gate" in settings.kind_lr else kinds.get(id(param))
             groups.setdefault(settings.kind_lr.get(key, 1.0), []).append(param)
     return [{"params": params, "lr_scale": scale} for scale, params in groups.items()]
 
@@ -82,8 +83,10 @@ def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
     Repeatable: the data order and prompts come from a generator seeded with `settings.seed`, and the global
     torch RNG (which the adapters' dropout draws from) is seeded with it too for the run and restored after,
     so a run on the same device with the same thread count gives the same weights (docs/user-guide.md).
-    The adapters' dropout follows `settings.adapter_dropout_at`. With `keep_best`, the held-out score is taken
-    when it is due (reported as a PhaseEvent) and the best weights are put back at the end.
+    Before each step every PEFT kind hears of it (`app.mopeft.before_step`, with the kinds' configs of
+    `settings.mopeft`: the adapters' dropout starts there), and `after_training` when the run ends. With
+    `keep_best`, the held-out score is taken when it is due (reported as a PhaseEvent) and the best weights are
+    put back at the end.
 
     Raises TrainingCancelled when `cancel()` turns true (checked before every step), and TrainingError on a
     non-finite loss or when even one image per step does not fit in memory. On CUDA out-of-memory the step
@@ -110,7 +113,7 @@ def _train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings, on_step
             raise TrainingCancelled(f"cancelled after {step} of {settings.steps} steps")
         for group in optimizer.param_groups:
             group["lr"] = settings.lr * group["lr_scale"] * _lr_factor(step, settings.steps)
-        set_adapter_dropout(sam, settings.adapter_dropout_at(step))
+        before_step(sam, settings.mopeft, step, settings.steps)
         pick = torch.randperm(len(data), generator=generator)[:images].tolist()
         batch = [data[i] for i in pick]
         targets = [p.targets[torch.randperm(len(p.targets), generator=generator)[:objects]] for p in batch]
@@ -150,6 +153,6 @@ def _train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings, on_step
                                    f"(best {keep_best.best_score:.3f} at step {keep_best.best_step})"))
     if keep_best is not None:
         keep_best.restore(sam)
-    set_adapter_dropout(sam, 0.0)
+    after_training(sam)
     sam.eval()
     return step

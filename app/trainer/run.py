@@ -78,7 +78,7 @@ def _continued(base: Sam, settings: TrainSettings, start_adapter: Path | None, w
     except AdapterError as exc:
         warnings.append(f"started from base SAM: {exc}")
         return None
-    if wrap_info(sam).config == settings.mopeft_config():
+    if wrap_info(sam).config == settings.mopeft:
         return sam
     warnings.append(f"started from base SAM: the active adapter {start_adapter.name} uses another config")
     return None
@@ -88,7 +88,7 @@ def _fresh(base: Sam, settings: TrainSettings) -> Sam:
     sam = copy.deepcopy(base)
     with torch.random.fork_rng():
         torch.manual_seed(settings.seed)
-        return wrap(sam, settings.mopeft_config())
+        return wrap(sam, settings.mopeft)
 
 
 def _in_use(base: Sam, start_adapter: Path | None) -> Sam:
@@ -163,7 +163,8 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
     after = validate(sam, "after")
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     # the random suffix keeps two runs finished in the same second from sharing (and overwriting) a file
-    path = Path(adapters_dir) / f"adapter-{stamp}-{uuid.uuid4().hex[:6]}-{'+'.join(settings.kinds)}.safetensors"
+    kinds = "+".join(settings.mopeft.kinds)
+    path = Path(adapters_dir) / f"adapter-{stamp}-{uuid.uuid4().hex[:6]}-{kinds}.safetensors"
     outcome = TrainingOutcome(path, sam._mopeft.config, settings, before, after, steps,
                               time.perf_counter() - started, len(split.train), len(split.validation), warnings,
                               keep_best.best_step if keep_best else None, names)

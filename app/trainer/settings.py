@@ -1,19 +1,19 @@
 """TrainSettings: what a fine-tuning run does; JSON-able so it is stored with the run and the adapter."""
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
-from app.mopeft import MoPEFTConfig
-from app.mopeft.config import KNOWN_KINDS
+from app.mopeft import KIND_REGISTRY, MoPEFTConfig, mixture
 
-PRESETS = {
-    "mopeft": ["lora", "prefix", "adapter"],
-    "lora": ["lora"],
-    "prefix": ["prefix"],
-    "adapter": ["adapter"],
-}
-"""The choices offered to users: the full gated mixture, or one PEFT kind alone."""
+DEFAULT_BLOCKS = "last:4"
+
+
+def presets() -> dict[str, list[str]]:
+    """The choices offered to users: "mopeft", the full gated mixture, or one offered PEFT kind alone."""
+    return {"mopeft": mixture(), **{name: [name] for name, kind in KIND_REGISTRY.items() if kind.offered}}
 
 
 KIND_LR = {"lora": 0.3, "prefix": 10.0, "gate": 1.0}
@@ -23,12 +23,6 @@ LoRA, which fits first, holds the mixture in its own solution where the adapter'
 0.49 at 0.3x; docs/benchmarks.md). "gate" applies to every kind's gates: at 10x the prefix gates pinned at
 exactly 1.0 (float32) within 150 steps on the demo model, where their gradient is zero and they could never
 close again."""
-
-DROPOUT_FROM = 0.25
-"""Fraction of the steps trained before the adapter dropout starts: early on the mixture settles which kind
-leads (dropout from the first step sent texture back to LoRA's solution); later the dropout keeps the adapter
-from memorising a few images (camouflage in docs/benchmarks.md)."""
-
 
 def parse_blocks(text: str) -> str | list[int]:
     """Blocks as typed by a user: 'all', 'last:N' or indices like '8,9,10,11'; ValueError naming the text."""
@@ -49,7 +43,7 @@ def kind_lr_text(scales: dict[str, float]) -> str:
 def parse_kind_lr(text: str) -> dict[str, float]:
     """Learning-rate scales as typed by a user, 'lora=0.3,prefix=10', laid over `KIND_LR`; ValueError naming
     the part that is not KIND=SCALE with a known kind (or "gate") and a finite scale >= 0."""
-    names = (*KNOWN_KINDS, "gate")
+    names = (*KIND_REGISTRY, "gate")
     scales = dict(KIND_LR)
     for part in (p.strip() for p in text.split(",") if p.strip()):
         kind, _, value = (s.strip() for s in part.partition("="))
@@ -68,14 +62,12 @@ def parse_kind_lr(text: str) -> dict[str, float]:
 class TrainSettings:
     """Settings of one fine-tuning run.
 
-    kinds/blocks/lora_rank/prefix_length/adapter_dim: the MoPEFT config (blocks "last:N" enables the cached path).
+    mopeft: the MoPEFT config to wrap SAM with: the kinds and their sizes and training options (e.g. the
+        adapter dropout), the blocks ("last:N" enables the cached path) and where the gates start.
     steps: optimiser steps; lr: AdamW learning rate; images_per_step and objects_per_image: batch size.
     max_clicks: correction clicks simulated after the first prompt.
     kind_lr: learning-rate scale per PEFT kind ({"prefix": 10.0}: prefix parameters train 10x faster); the key
         "gate" gives all gates their own scale (otherwise a gate follows its kind).
-    gate_bias: where the gates start, as the bias of their linear layer (gates start near sigmoid(gate_bias)).
-    adapter_dropout: dropout probability on the adapters' bottleneck after the first `DROPOUT_FROM` of the
-        steps (0: none).
     select_every: with validation images, score them (one-click mIoU) every this many steps and keep the best
         weights rather than the last (0: keep the last).
     continue_from_active: start from the project's active adapter (when its config matches) rather than base SAM.
@@ -83,19 +75,13 @@ class TrainSettings:
         (and the split, when no fixed validation split is given; see `app.trainer.validation`).
     """
 
-    kinds: list[str] = field(default_factory=lambda: list(PRESETS["mopeft"]))
-    blocks: str | list[int] = "last:4"
-    lora_rank: int = 8
-    prefix_length: int = 10
-    adapter_dim: int | None = None
+    mopeft: MoPEFTConfig = field(default_factory=lambda: MoPEFTConfig(blocks=DEFAULT_BLOCKS))
     steps: int = 200
     lr: float = 3e-3
     images_per_step: int = 2
     objects_per_image: int = 8
     max_clicks: int = 2
     kind_lr: dict[str, float] = field(default_factory=lambda: dict(KIND_LR))
-    gate_bias: float = 0.0
-    adapter_dropout: float = 0.5
     select_every: int = 0
     continue_from_active: bool = True
     seed: int = 0
@@ -108,22 +94,21 @@ class TrainSettings:
         if self.select_every < 0:
             raise ValueError(f"select_every must be 0 (keep the last weights) or a number of steps, "
                              f"not {self.select_every}")
-        if not 0 <= self.adapter_dropout < 1:
-            raise ValueError(f"adapter_dropout must be at least 0 and below 1, not {self.adapter_dropout}")
 
     def check_depth(self, depth: int) -> None:
         """ValueError naming the blocks when they do not fit an encoder with `depth` blocks."""
-        self.mopeft_config().block_indices(depth)
-
-    def adapter_dropout_at(self, step: int) -> float:
-        """The adapter dropout probability for (0-based) training step `step`."""
-        return self.adapter_dropout if step >= DROPOUT_FROM * self.steps else 0.0
-
-    def mopeft_config(self) -> MoPEFTConfig:
-        """The MoPEFT config these settings wrap SAM with."""
-        return MoPEFTConfig(kinds=list(self.kinds), blocks=self.blocks, lora_rank=self.lora_rank,
-                            prefix_length=self.prefix_length, adapter_dim=self.adapter_dim, gate_bias=self.gate_bias)
+        self.mopeft.block_indices(depth)
 
     def to_dict(self) -> dict:
-        """Plain-JSON form, for the training-run record."""
-        return asdict(self)
+        """Plain, flat JSON form, for the training-run record and the adapter version: the MoPEFT config's
+        keys (kinds, blocks, gate_bias, lora_rank, ...) beside the run's."""
+        run = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "mopeft"}
+        return copy.deepcopy({**self.mopeft.to_dict(), **run})
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainSettings":
+        """Settings from `to_dict`'s form, also as stored by earlier versions; ValueError on unknown keys."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"mopeft"}
+        run = {k: v for k, v in data.items() if k in names}
+        mopeft = {"blocks": DEFAULT_BLOCKS, **{k: v for k, v in data.items() if k not in names}}
+        return cls(mopeft=MoPEFTConfig.from_dict(mopeft), **run)

@@ -12,7 +12,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHeaderView, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from app.store.records import AdapterVersion
-from app.trainer.settings import PRESETS
+from app.mopeft import mixture
 
 BASE_ROW = "Base model (no adapter)"
 COLUMNS = ["Version", "Kinds", "Steps", "1-click mIoU", "Val."]
@@ -28,7 +28,7 @@ def metrics_text(metrics: dict | None) -> str:
 
 def kinds_text(kinds: list[str]) -> str:
     """'MoPEFT' for the full mixture, else the kinds joined by '+'."""
-    return "MoPEFT" if sorted(kinds) == sorted(PRESETS["mopeft"]) else "+".join(kinds)
+    return "MoPEFT" if sorted(kinds) == sorted(mixture()) else "+".join(kinds)
 
 
 def version_tooltip(version: AdapterVersion) -> str:

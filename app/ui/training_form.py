@@ -1,20 +1,25 @@
 """The fine-tuning settings: the PEFT choice and the number of steps up front, the rest folded under "Advanced"."""
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFormLayout,
-                               QMainWindow, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox,
+                               QFormLayout, QMainWindow, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
+from app.mopeft import KIND_REGISTRY
 from app.store.records import UneditedCount
-from app.trainer.settings import DROPOUT_FROM, PRESETS, TrainSettings, parse_blocks
+from app.trainer.settings import TrainSettings, parse_blocks, presets
 
-PRESET_TEXT = {
-    "mopeft": "MoPEFT: LoRA + Prefix + Adapter, gated",
-    "lora": "LoRA only",
-    "prefix": "Prefix tuning only",
-    "adapter": "Adapter only",
-}
 BLOCK_CHOICES = ["last:2", "last:4", "last:6", "all"]
+
+
+def preset_text(key: str) -> str:
+    """'MoPEFT: LoRA + Prefix + Adapter, gated' for the mixture, else '<kind title> only'."""
+    if key == "mopeft":
+        return f"MoPEFT: {' + '.join(KIND_REGISTRY[k].label for k in presets()[key])}, gated"
+    return f"{KIND_REGISTRY[key].title} only"
 
 
 class TrainingForm(QWidget):
@@ -24,9 +29,9 @@ class TrainingForm(QWidget):
         super().__init__(parent)
         d = TrainSettings()
         self.preset = QComboBox()
-        for key, text in PRESET_TEXT.items():
-            self.preset.addItem(text, key)
-        self.preset.setToolTip("Which PEFT kinds to train. MoPEFT trains all three with a gate each and learns "
+        for key in presets():
+            self.preset.addItem(preset_text(key), key)
+        self.preset.setToolTip("Which PEFT kinds to train. MoPEFT trains them all with a gate each and learns "
                                "which suits your images.")
         self.steps = _spin(10, 100_000, d.steps, "Optimiser steps; more steps take longer and fit your data more.")
         self.steps.setSingleStep(50)
@@ -42,7 +47,7 @@ class TrainingForm(QWidget):
         self.blocks = QComboBox()
         self.blocks.setEditable(True)
         self.blocks.addItems(BLOCK_CHOICES)
-        self.blocks.setCurrentText(str(d.blocks))
+        self.blocks.setCurrentText(str(d.mopeft.blocks))
         self.blocks.setToolTip("Encoder blocks that get PEFT modules: 'last:N', 'all' or indices like 8,9,10,11.\n"
                                "'last:N' is fastest: the frozen blocks before them run once per image.")
         self.lr = QDoubleSpinBox()
@@ -51,19 +56,9 @@ class TrainingForm(QWidget):
         self.lr.setSingleStep(1e-4)
         self.lr.setValue(d.lr)
         self.lr.setToolTip("AdamW learning rate (peak; warm-up then cosine decay).")
-        self.lora_rank = _spin(1, 256, d.lora_rank, "Rank r of the LoRA updates on q and v.")
-        self.prefix_length = _spin(1, 256, d.prefix_length, "Learned key/value vectors per block.")
+        self.kind_fields = _kind_fields()  # "lora_rank", "adapter_dropout", ...: the registered kinds' options
         self.images_per_step = _spin(1, 64, d.images_per_step, "Images in each step's batch.")
         self.objects_per_image = _spin(1, 64, d.objects_per_image, "Instances per image in each step.")
-        self.adapter_dropout = QDoubleSpinBox()
-        self.adapter_dropout.setDecimals(2)
-        self.adapter_dropout.setRange(0.0, 0.9)
-        self.adapter_dropout.setSingleStep(0.05)
-        self.adapter_dropout.setValue(d.adapter_dropout)
-        self.adapter_dropout.setSpecialValueText("off")
-        self.adapter_dropout.setToolTip(f"Drop this share of the adapters' bottleneck units in each step after "
-                                        f"the first {DROPOUT_FROM:.0%} of the steps:\nkeeps the adapters from "
-                                        "memorising a few images.")
         self.keep_best = _spin(0, 100_000, d.select_every,
                                "Score the held-out images every this many steps and keep the best weights rather "
                                "than the last:\nhelps when a few images get memorised. Each score costs an "
@@ -77,10 +72,11 @@ class TrainingForm(QWidget):
         self.advanced = QWidget()
         advanced = QFormLayout(self.advanced)
         advanced.setContentsMargins(0, 0, 0, 0)
-        for text, widget in (("Blocks", self.blocks), ("Learning rate", self.lr), ("LoRA rank", self.lora_rank),
-                             ("Prefix length", self.prefix_length), ("Images per step", self.images_per_step),
-                             ("Instances per image", self.objects_per_image),
-                             ("Adapter dropout", self.adapter_dropout),
+        sizes = [(f.label, f.widget) for f in self.kind_fields.values() if not f.training]  # shapes first
+        training = [(f.label, f.widget) for f in self.kind_fields.values() if f.training]
+        for text, widget in (("Blocks", self.blocks), ("Learning rate", self.lr), *sizes,
+                             ("Images per step", self.images_per_step),
+                             ("Instances per image", self.objects_per_image), *training,
                              ("Keep best weights", self.keep_best)):
             advanced.addRow(text, widget)
         self.advanced.setVisible(False)
@@ -106,17 +102,12 @@ class TrainingForm(QWidget):
 
     def settings(self) -> TrainSettings:
         """The settings as shown; ValueError naming the field when one is not valid."""
-        settings = TrainSettings(kinds=list(PRESETS[self.preset.currentData()]),
-                                 blocks=parse_blocks(self.blocks.currentText()),
-                                 lora_rank=self.lora_rank.value(), prefix_length=self.prefix_length.value(),
-                                 steps=self.steps.value(), lr=self.lr.value(),
-                                 images_per_step=self.images_per_step.value(),
-                                 objects_per_image=self.objects_per_image.value(),
-                                 adapter_dropout=self.adapter_dropout.value(),
-                                 select_every=self.keep_best.value(),
-                                 continue_from_active=self.continue_active.isChecked())
-        settings.mopeft_config()  # raises ValueError on a bad combination
-        return settings
+        return TrainSettings.from_dict({
+            "kinds": presets()[self.preset.currentData()], "blocks": parse_blocks(self.blocks.currentText()),
+            **{key: field.widget.value() for key, field in self.kind_fields.items()},
+            "steps": self.steps.value(), "lr": self.lr.value(), "images_per_step": self.images_per_step.value(),
+            "objects_per_image": self.objects_per_image.value(), "select_every": self.keep_best.value(),
+            "continue_from_active": self.continue_active.isChecked()})
 
     def show_unedited(self, count: UneditedCount | None) -> None:
         """Say how many accepted instances were accepted unedited (None: no project); the box to leave them out
@@ -130,7 +121,10 @@ class TrainingForm(QWidget):
         self.skip_unedited.setEnabled(bool(unedited))
 
     def _preset_changed(self) -> None:
-        self.adapter_dropout.setEnabled("adapter" in PRESETS[self.preset.currentData()])
+        """Only the chosen kinds' fields can be edited."""
+        chosen = presets()[self.preset.currentData()]
+        for field in self.kind_fields.values():
+            field.widget.setEnabled(field.kind in chosen)
 
     def _fold(self, shown: bool) -> None:
         dock = self._dock()
@@ -164,6 +158,41 @@ class TrainingForm(QWidget):
             dock.resize(dock.width(), height)
         else:
             window.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+
+
+@dataclass(frozen=True)
+class KindField:
+    """The form's field for one option of a PEFT kind: its spin box, and whether the option is a training one."""
+
+    kind: str
+    label: str
+    training: bool
+    widget: QAbstractSpinBox
+
+
+def _kind_fields() -> dict[str, KindField]:
+    """A field for every option of a registered kind that has a form label (see KindConfig), by flat key
+    ("lora_rank"), showing its default."""
+    fields = {}
+    for name, kind in KIND_REGISTRY.items():
+        for f in dataclasses.fields(kind.config_class):
+            meta = f.metadata
+            if "label" not in meta:
+                continue
+            low, high = meta.get("range", (0, 100_000))
+            if isinstance(f.default, float):
+                widget = QDoubleSpinBox()
+                widget.setDecimals(2)
+                widget.setRange(low, high)
+                widget.setSingleStep(meta.get("step", 0.1))
+                widget.setValue(f.default)
+                widget.setToolTip(meta.get("help", ""))
+            else:
+                widget = _spin(low, high, f.default, meta.get("help", ""))
+            if "off" in meta:
+                widget.setSpecialValueText(meta["off"])
+            fields[f"{name}_{f.name}"] = KindField(name, meta["label"], bool(meta.get("training")), widget)
+    return fields
 
 
 def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:

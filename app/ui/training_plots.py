@@ -17,13 +17,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 
-from app.mopeft import gate_matrix
+from app.mopeft import KIND_REGISTRY, gate_matrix
+from app.mopeft.kinds import PEFTModule
 from app.trainer.events import StepEvent
 
 REDRAW_MS = 150
-KIND_COLOURS = {"lora": "#1e88e5", "prefix": "#fb8c00", "adapter": "#43a047"}
-"""One colour per PEFT kind, shared by the gate history and the docs."""
-_FALLBACK = "#8e24aa"
 BAND_ALPHA = 60
 """Opacity (0-255) of the spread bands: faint, so the lines stay in front."""
 
@@ -230,7 +228,7 @@ class GateHistory(_LivePlot):
     def redraw(self) -> None:
         for kind, values in self.kind_means.items():
             if kind not in self.curves:
-                colour = KIND_COLOURS.get(kind, _FALLBACK)
+                colour = KIND_REGISTRY[kind].colour if kind in KIND_REGISTRY else PEFTModule.colour
                 band = _Band(self, colour)
                 line = self.plot(pen=pg.mkPen(colour, width=2))
                 self.legend.addItem(line, kind)

@@ -1,11 +1,36 @@
 """Sequential bottleneck adapter after the MLP: m + G_A * up(dropout(GELU(down(m))))."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from app.mopeft.kinds.base import PEFTKind, register_kind
+from app.mopeft.kinds.base import KindConfig, PEFTKind, register_kind, size_field, training_field
+
+DROPOUT_FROM = 0.25
+"""Fraction of the steps trained before the adapter dropout starts: early on the mixture settles which kind
+leads (dropout from the first step sent texture back to LoRA's solution); later the dropout keeps the adapter
+from memorising a few images (camouflage in docs/benchmarks.md)."""
+
+
+@dataclass(frozen=True)
+class AdapterConfig(KindConfig):
+    """dim: bottleneck width; None means embed_dim // 16 (48 on vit_b).
+    dropout: dropout probability on the bottleneck after the first `DROPOUT_FROM` of a run's steps (0: none)."""
+
+    dim: int | None = size_field(None)
+    dropout: float = training_field(
+        0.5, label="Adapter dropout", range=(0.0, 0.9), step=0.05, off="off",
+        help=f"Drop this share of the adapters' bottleneck units in each step after the first {DROPOUT_FROM:.0%} "
+             "of the steps:\nkeeps the adapters from memorising a few images.")
+
+    def __post_init__(self) -> None:
+        if self.dim is not None and self.dim < 1:
+            raise ValueError(f"adapter_dim must be >= 1, not {self.dim}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"adapter_dropout must be at least 0 and below 1, not {self.dropout}")
 
 
 @register_kind
@@ -13,15 +38,18 @@ class Adapter(PEFTKind):
     """Bottleneck (down, GELU, up) on the MLP output; up starts at zero so the block starts unchanged.
 
     The gate reads the MLP's input (the normalised residual stream), as every gate reads its sub-layer's input.
-    `dropout` (0 unless a trainer sets it, see `set_adapter_dropout`) drops bottleneck units in training mode only.
+    `dropout` (0 unless a trainer sets it through `before_step`) drops bottleneck units in training mode only.
     """
 
     name = "adapter"
+    config_class = AdapterConfig
+    label = title = "Adapter"
+    colour = "#43a047"
     sublayer = "mlp"
 
-    def __init__(self, dim: int, num_heads: int, config) -> None:
-        super().__init__(dim, num_heads, config)
-        width = config.adapter_dim or max(1, dim // 16)
+    def __init__(self, dim: int, num_heads: int, config: AdapterConfig, gate_bias: float = 0.0) -> None:
+        super().__init__(dim, num_heads, config, gate_bias)
+        width = config.dim or max(1, dim // 16)
         self.down = nn.Linear(dim, width)
         self.act = nn.GELU()
         self.up = nn.Linear(width, dim)
@@ -34,9 +62,9 @@ class Adapter(PEFTKind):
         hidden = F.dropout(self.act(self.down(m)), self.dropout, self.training)
         return m + g * self.up(hidden)
 
+    def before_step(self, config: AdapterConfig, step: int, steps: int) -> None:
+        """The dropout starts after the first `DROPOUT_FROM` of the steps."""
+        self.dropout = config.dropout if step >= DROPOUT_FROM * steps else 0.0
 
-def set_adapter_dropout(model: nn.Module, p: float) -> None:
-    """Set the bottleneck dropout probability of every adapter in `model` (it acts in training mode only)."""
-    for module in model.modules():
-        if isinstance(module, Adapter):
-            module.dropout = p
+    def after_training(self) -> None:
+        self.dropout = 0.0

@@ -2,11 +2,23 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from app.mopeft.kinds.base import PEFTKind, PEFTModule, register_kind
+from app.mopeft.kinds.base import KindConfig, PEFTKind, PEFTModule, register_kind, size_field
+
+
+@dataclass(frozen=True)
+class LoRAConfig(KindConfig):
+    """rank: rank r of the LoRA updates on q and v."""
+
+    rank: int = size_field(8, label="LoRA rank", help="Rank r of the LoRA updates on q and v.", range=(1, 256))
+
+    def __post_init__(self) -> None:
+        if self.rank < 1:
+            raise ValueError(f"lora_rank must be >= 1, not {self.rank}")
 
 
 class LowRank(PEFTModule):
@@ -27,13 +39,16 @@ class LoRA(PEFTKind):
     """q += G_q * B_q A_q x and v += G_v * B_v A_v x; the gates replace LoRA's alpha/r scaling."""
 
     name = "lora"
+    config_class = LoRAConfig
+    label = title = "LoRA"
+    colour = "#1e88e5"
     sublayer = "attn"
     gate_names = ("q", "v")
 
-    def __init__(self, dim: int, num_heads: int, config) -> None:
-        super().__init__(dim, num_heads, config)
-        self.q = LowRank(dim, dim, config.lora_rank)
-        self.v = LowRank(dim, dim, config.lora_rank)
+    def __init__(self, dim: int, num_heads: int, config: LoRAConfig, gate_bias: float = 0.0) -> None:
+        super().__init__(dim, num_heads, config, gate_bias)
+        self.q = LowRank(dim, dim, config.rank)
+        self.v = LowRank(dim, dim, config.rank)
 
     def adjust_qkv(self, x: torch.Tensor, qkv: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
         q, k, v = qkv.split(self.dim, dim=-1)

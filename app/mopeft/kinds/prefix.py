@@ -8,10 +8,24 @@ With s = 0 the block is exactly SAM's; the same prefixes serve every window.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-from app.mopeft.kinds.base import PEFTKind, register_kind
+from app.mopeft.kinds.base import KindConfig, PEFTKind, register_kind, size_field
+
+
+@dataclass(frozen=True)
+class PrefixConfig(KindConfig):
+    """length: number L of learned key/value vectors per block."""
+
+    length: int = size_field(10, label="Prefix length", help="Learned key/value vectors per block.",
+                             range=(1, 256))
+
+    def __post_init__(self) -> None:
+        if self.length < 1:
+            raise ValueError(f"prefix_length must be >= 1, not {self.length}")
 
 
 @register_kind
@@ -19,13 +33,15 @@ class Prefix(PEFTKind):
     """Learned prefix keys/values with a zero-initialised per-head output scale and a UniPELT gate."""
 
     name = "prefix"
+    config_class = PrefixConfig
+    label, title = "Prefix", "Prefix tuning"
+    colour = "#fb8c00"
     sublayer = "attn"
 
-    def __init__(self, dim: int, num_heads: int, config) -> None:
-        super().__init__(dim, num_heads, config)
-        length = config.prefix_length
-        self.keys = nn.Parameter(torch.randn(length, dim))
-        self.values = nn.Parameter(torch.randn(length, dim))
+    def __init__(self, dim: int, num_heads: int, config: PrefixConfig, gate_bias: float = 0.0) -> None:
+        super().__init__(dim, num_heads, config, gate_bias)
+        self.keys = nn.Parameter(torch.randn(config.length, dim))
+        self.values = nn.Parameter(torch.randn(config.length, dim))
         self.scale = nn.Parameter(torch.zeros(dim))
 
     def adjust_attention(self, q: torch.Tensor, out: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
