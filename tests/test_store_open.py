@@ -1,5 +1,6 @@
 """Opening a project never aborts: what it finds on disk is cleaned up, diagnosed or reported, never fatal."""
 import os
+from pathlib import Path
 import sqlite3
 
 import numpy as np
@@ -22,17 +23,19 @@ def test_temporary_files_of_an_interrupted_adapter_save_are_removed_at_open(tmp_
     save_adapter(sam, adapters / "adapter-done.safetensors")
     with monkeypatch.context() as killed:           # the process dies between writing and renaming
         killed.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
-        killed.setattr(os, "remove", lambda path: None)
+        killed.setattr(Path, "unlink", lambda self, missing_ok=False: None)
         with pytest.raises(KeyboardInterrupt):
             save_adapter(sam, adapters / "adapter-cut.safetensors")
-    (stray,) = [p.name for p in adapters.iterdir() if p.name.endswith(".tmp")]
+    (stray,) = [p.name for p in adapters.iterdir() if p.name.endswith(".part")]
+    old_stray = adapters / "adapter-old.safetensorsab12cd34.tmp"   # as saves before atomic_output left them
+    old_stray.write_bytes(b"partial")
     (adapters / "notes.tmp").write_text("not ours to delete")
     with Project.open(tmp_path, readonly=True) as reader:   # a reader changes nothing
         assert (adapters / stray).exists() and reader.notes == []
     with Project.open(tmp_path) as project:
         assert sorted(p.name for p in adapters.iterdir()) == ["adapter-done.safetensors", "notes.tmp"]
         (note,) = project.notes
-        assert stray in note and "interrupted save" in note
+        assert stray in note and old_stray.name in note and "interrupted save" in note
 
 
 def annotated_project(folder, images=2, instances=0):

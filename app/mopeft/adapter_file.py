@@ -10,15 +10,16 @@ import copy
 import itertools
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save
 from torch import nn
 from segment_anything.modeling import Sam
 
+from app.atomic_file import atomic_output
+from app.errors import AppError
 from app.mopeft.config import BASE_KEYS, MoPEFTConfig
 from app.mopeft.fingerprint import base_weight_fingerprint
 from app.mopeft.state import peft_state_dict
@@ -30,7 +31,7 @@ FORMAT = "mopeft-adapter/1"
 FLOAT_DTYPES = ("F16", "BF16", "F32", "F64")
 
 
-class AdapterError(ValueError):
+class AdapterError(AppError, ValueError):
     """An adapter file that cannot be used: unreadable, damaged, or made for another base model or config."""
 
 
@@ -48,14 +49,8 @@ def save_adapter(sam: Sam, path: str | os.PathLike, metadata: dict | None = None
         "base_fingerprint": base_weight_fingerprint(sam),
         "metadata": json.dumps(metadata or {}),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=header)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_output(path, "wb") as f:
+        f.write(save(tensors, metadata=header))
     return path
 
 

@@ -23,9 +23,10 @@ STORE_DIR = ".mopeft"
 DB_NAME = "project.db"
 LOCK_NAME = "project.lock"
 ADAPTERS_DIR = "adapters"
-# The temporary file app.mopeft.adapter_file.save_adapter writes before renaming it into place:
-# tempfile.mkstemp(prefix="<name>.safetensors", suffix=".tmp") in the adapters folder.
-ADAPTER_TEMP_FILE = re.compile(r".+\.safetensors[a-z0-9_]{8}\.tmp")
+# The temporary file app.mopeft.adapter_file.save_adapter writes before renaming it into place (through
+# app.atomic_file.atomic_output: ".<name>.safetensors.XXXXXXXX.part"), and the one earlier versions wrote
+# ("<name>.safetensors" + 8 characters + ".tmp"), in the adapters folder.
+ADAPTER_TEMP_FILE = re.compile(r"\..+\.safetensors\.[a-z0-9_]{8}\.part|.+\.safetensors[a-z0-9_]{8}\.tmp")
 
 
 class Project:
