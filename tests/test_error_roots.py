@@ -4,6 +4,7 @@ import pytest
 from app.coco.errors import CocoError
 from app.coco.reader import read_coco_json
 from app.errors import AppError
+from app.mopeft import AdapterError, read_adapter_header
 from app.sam import CheckpointError, DownloadError, ImageLoadError, SamError, load_image, load_sam
 from app.sam.download import download
 from app.store import Project, ProjectNotFoundError, StoreError
@@ -20,6 +21,7 @@ def failures(tmp_path):
         CocoError: lambda: read_coco_json(tmp_path / "broken.json"),
         SamError: lambda: load_image(tmp_path / "missing.png"),
         TrainingError: lambda: fine_tune(None, [], TrainSettings(), tmp_path / "adapters"),
+        AdapterError: lambda: read_adapter_header(tmp_path / "broken.json"),
     }
 
 
