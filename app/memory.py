@@ -3,7 +3,7 @@
 On CPU, PyTorch allocates and frees tensors of hundreds of MB many times per forward pass (one
 vit_b global-attention score matrix is 12 x 4096 x 4096 floats, 805 MB). glibc serves each one
 from a fresh mmap and unmaps it on free, so the kernel faults in and zeroes gigabytes anew every
-pass: about 4 million page faults per vit_b encoder forward (docs/benchmarks.md). With mmap off,
+pass: about 4 million page faults per vit_b encoder forward (docs/benchmarks-history.md). With mmap off,
 one arena and no automatic trimming, freed blocks are reused without faulting: vit_b embeds and
 trains about 1.5x faster on a CPU.
 

@@ -4,7 +4,7 @@ A global-attention block of vit_b holds 12 x 4096 x 4096 scores (805 MB). Writte
 bias additions, the softmax and the softmax's backward each allocate another such tensor, and on Linux every
 one is a fresh mmap that the kernel faults in page by page. Here the scores tensor is reused for all of
 them, so a training step allocates one score-sized tensor forward and one backward per block instead of
-four and two (docs/benchmarks.md). The maths is segment_anything's `add_decomposed_rel_pos` then softmax.
+four and two (docs/benchmarks-history.md). The maths is segment_anything's `add_decomposed_rel_pos` then softmax.
 Every SAM that `build_sam` makes runs its encoder attention this way (`InPlaceAttention`), and so do
 MoPEFT's blocks.
 """

@@ -1,7 +1,7 @@
 """Keep the best weights of a run: score held-out images every N steps, put the best-scoring weights back at the end.
 
 On small datasets a kind can memorise the training images, and the held-out score then falls for most of a
-run while the training loss keeps dropping (camouflage in docs/benchmarks.md: 0.47 one-click mIoU after 25 of
+run while the training loss keeps dropping (camouflage in docs/benchmarks-history.md: 0.47 one-click mIoU after 25 of
 150 steps, 0.35 at the end). Only the trainable (PEFT) parameters are copied, so a copy costs little.
 """
 from __future__ import annotations

@@ -20,7 +20,7 @@ KIND_LR = {"lora": 0.3, "prefix": 10.0, "gate": 1.0}
 """Default learning-rate scale per kind: at the shared rate the prefix vectors barely move in a short run
 (`mopeft bench adapt` on the demo model: Prefix only 0.33 -> 0.44 one-click mIoU on texture with 10x), and
 LoRA, which fits first, holds the mixture in its own solution where the adapter's is better (texture 0.43 ->
-0.49 at 0.3x; docs/benchmarks.md). "gate" applies to every kind's gates: at 10x the prefix gates pinned at
+0.49 at 0.3x; docs/benchmarks-history.md). "gate" applies to every kind's gates: at 10x the prefix gates pinned at
 exactly 1.0 (float32) within 150 steps on the demo model, where their gradient is zero and they could never
 close again."""
 

@@ -12,7 +12,7 @@ from app.mopeft.kinds.base import KindConfig, PEFTKind, register_kind, size_fiel
 DROPOUT_FROM = 0.25
 """Fraction of the steps trained before the adapter dropout starts: early on the mixture settles which kind
 leads (dropout from the first step sent texture back to LoRA's solution); later the dropout keeps the adapter
-from memorising a few images (camouflage in docs/benchmarks.md)."""
+from memorising a few images (camouflage in docs/benchmarks-history.md)."""
 
 
 @dataclass(frozen=True)
