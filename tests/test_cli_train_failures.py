@@ -1,13 +1,15 @@
 """`mopeft train` under what goes wrong: bad arguments refused before the model loads, a full disk at save,
 a damaged mask, a non-finite loss, Ctrl+C. Each ends in one line, a run marked failed or cancelled, and the
 previous adapter still active."""
+import errno
+import os
 import shutil
 import signal
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from safetensors import SafetensorError
 
 import app.mopeft.adapter_file as adapter_file
 from app.cli.main import main
@@ -81,14 +83,16 @@ def test_a_full_disk_at_save_keeps_the_weights_elsewhere_and_the_old_adapter_act
         project_dir, model, tmp_path, capsys, monkeypatch):
     assert main(_args(project_dir, model)) == 0
     _, versions, active = _state(project_dir)
-    real_save = adapter_file.save_file
+    real_output = adapter_file.atomic_output
 
-    def full_project_disk(tensors, filename, metadata=None):
-        if Path(filename).is_relative_to(project_dir):
-            raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
-        return real_save(tensors, filename, metadata=metadata)
+    @contextmanager
+    def full_project_disk(path, mode="w", durable=True):
+        if Path(path).is_relative_to(project_dir):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        with real_output(path, mode, durable) as f:
+            yield f
 
-    monkeypatch.setattr(adapter_file, "save_file", full_project_disk)
+    monkeypatch.setattr(adapter_file, "atomic_output", full_project_disk)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     capsys.readouterr()
     assert main(_args(project_dir, model)) == 1
@@ -98,7 +102,7 @@ def test_a_full_disk_at_save_keeps_the_weights_elsewhere_and_the_old_adapter_act
     assert "No space left on device" in line and "the active adapter is unchanged" in line
     assert adapter_file.read_adapter_header(rescued[0])[2]["steps"] == 2  # the trained weights, loadable
     assert _state(project_dir) == ([RunStatus.FINISHED, RunStatus.FAILED], versions, active)
-    assert not [p for p in (project_dir / ".mopeft" / "adapters").iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in (project_dir / ".mopeft" / "adapters").iterdir() if p.name.endswith((".tmp", ".part"))]
 
 
 def test_a_damaged_mask_leaves_its_image_out_by_name(project_dir, model, capsys):

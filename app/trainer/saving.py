@@ -8,7 +8,6 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from safetensors import SafetensorError
 from segment_anything.modeling import Sam
 
 from app.app_env import data_dir
@@ -34,12 +33,12 @@ def save_or_rescue(sam: Sam, path: Path, metadata: dict) -> Path:
     raise AdapterSaveError naming both (the project is then left without the new version)."""
     try:
         return save_adapter(sam, path, metadata=metadata)
-    except (OSError, SafetensorError) as exc:
+    except OSError as exc:   # a full disk or a read-only folder (adapter files are written by atomic_output)
         reason = f"could not save the adapter into {path.parent} ({exc})"
         for folder in rescue_dirs():
             try:
                 rescued = save_adapter(sam, folder / path.name, metadata=metadata)
-            except (OSError, SafetensorError):
+            except OSError:
                 continue
             raise AdapterSaveError(f"{reason}; the trained weights were written to {rescued} instead",
                                    rescued) from exc
