@@ -11,4 +11,6 @@ def test_prints_one_row_per_phase_with_the_longest_gap(qapp, capsys):
     assert out.startswith("mopeft bench ui-stall --arch tiny --train-arch tiny --steps 1 --size 64")
     rows = [line.split("|")[1:-1] for line in out.splitlines()[3:] if line.startswith("| ")]
     assert [row[0].split(":")[0].strip() for row in rows] == ["tiny", "tiny", "tiny"]
-    assert "fine-tune 1 steps" in rows[2][0] and all(int(row[2]) >= 1 for row in rows)
+    assert "fine-tune 1 steps" in rows[2][0]
+    for _, _, beats, longest, _ in rows:   # a phase shorter than a heartbeat has no gap to show
+        assert float(longest) >= 0 if int(beats) else longest.strip() == "–"
