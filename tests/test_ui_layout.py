@@ -39,7 +39,7 @@ def test_closing_advanced_gives_the_canvas_its_height_back(qtbot, make_window):
     assert window.training_dock.form.keep_best.isVisible()
     assert window.training_dock.height() > dock  # the panel needs the room while it is open
     _toggle_advanced(qtbot, window)
-    assert window.training_dock.height() == dock and window.canvas.height() == canvas
+    qtbot.waitUntil(lambda: window.training_dock.height() == dock and window.canvas.height() == canvas, timeout=3000)
 
 
 def test_quitting_with_advanced_open_keeps_the_canvas_height_for_the_next_start(qtbot, make_window, paths):

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox,
                                QFormLayout, QMainWindow, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
@@ -153,6 +154,13 @@ class TrainingForm(QWidget):
                 widget.layout().activate()
             widget = widget.parentWidget()
         dock.layout().activate()
+        self._resize_dock(dock, height)
+        # a layout that had not yet taken the panel's height off the dock's minimum clamps that resize: once the
+        # pending layout requests are done, give the height back again
+        QTimer.singleShot(0, partial(self._resize_dock, dock, height))
+
+    @staticmethod
+    def _resize_dock(dock: QDockWidget, height: int) -> None:
         window = dock.parentWidget()
         if dock.isFloating() or not isinstance(window, QMainWindow):
             dock.resize(dock.width(), height)
