@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer
@@ -88,6 +87,9 @@ class TrainingForm(QWidget):
         self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.toggle.toggled.connect(self._fold)
         self._folded_height: int | None = None  # the dock's height before Advanced opened, given back on closing
+        self._given_height: int | None = None
+        self._again = QTimer(self, singleShot=True, interval=0)
+        self._again.timeout.connect(self._resize_dock)
 
         basic = QFormLayout()
         basic.setContentsMargins(0, 0, 0, 0)
@@ -154,13 +156,16 @@ class TrainingForm(QWidget):
                 widget.layout().activate()
             widget = widget.parentWidget()
         dock.layout().activate()
-        self._resize_dock(dock, height)
+        self._given_height = height
+        self._resize_dock()
         # a layout that had not yet taken the panel's height off the dock's minimum clamps that resize: once the
-        # pending layout requests are done, give the height back again
-        QTimer.singleShot(0, partial(self._resize_dock, dock, height))
+        # pending layout requests are done, give the height back again (the timer is the form's: it dies with it)
+        self._again.start()
 
-    @staticmethod
-    def _resize_dock(dock: QDockWidget, height: int) -> None:
+    def _resize_dock(self) -> None:
+        dock, height = self._dock(), self._given_height
+        if dock is None or height is None:
+            return
         window = dock.parentWidget()
         if dock.isFloating() or not isinstance(window, QMainWindow):
             dock.resize(dock.width(), height)
