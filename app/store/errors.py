@@ -14,41 +14,44 @@ class ProjectNotFoundError(StoreError):
     """The folder does not exist, or holds no project and `create` was not asked for."""
 
 
-class ProjectCorruptError(StoreError):
-    """The database file exists but SQLite cannot read it; it is left untouched."""
+class DiagnosedError(StoreError):
+    """A store error about one file or folder with its diagnosis: `path`, SQLite's or the system's `reason`,
+    and the class's `advice` on what it means for the project and what to do."""
 
-    def __init__(self, db_path: Path, reason: str):
-        super().__init__(f"{db_path}: the project database is damaged or not a database ({reason}). "
-                         "It was left untouched; restore it from a backup or move it away to start afresh.")
-        self.db_path = db_path
+    advice = ""
 
-
-class ProjectNotWritableError(StoreError):
-    """The project's folder or medium refuses writes (read-only mount, no permission): open it read-only."""
-
-    def __init__(self, folder: Path, reason: str):
-        super().__init__(f"{folder}: the project's folder or disk is read-only ({reason}). Nothing was changed; "
-                         "it can still be opened read-only, to browse and export.")
-        self.folder = folder
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {self.advice.format(reason=reason)}")
+        self.path = path
         self.reason = reason
 
 
-class DiskFullError(StoreError):
+class ProjectCorruptError(DiagnosedError):
+    """The database file exists but SQLite cannot read it; it is left untouched."""
+
+    advice = ("the project database is damaged or not a database ({reason}). It was left untouched; restore it "
+              "from a backup or move it away to start afresh.")
+
+
+class ProjectNotWritableError(DiagnosedError):
+    """The project's folder or medium refuses writes (read-only mount, no permission): open it read-only."""
+
+    advice = ("the project's folder or disk is read-only ({reason}). Nothing was changed; it can still be opened "
+              "read-only, to browse and export.")
+
+
+class DiskFullError(DiagnosedError):
     """The disk holding the project has no room left; the database itself is fine."""
 
-    def __init__(self, path: Path, reason: str):
-        super().__init__(f"{path}: the disk is full ({reason}). Nothing was changed and the project is not "
-                         "damaged; free some space and try again.")
-        self.path = path
+    advice = ("the disk is full ({reason}). Nothing was changed and the project is not damaged; free some space "
+              "and try again.")
 
 
-class ProjectIOError(StoreError):
+class ProjectIOError(DiagnosedError):
     """The project's files could not be read or written for another reason (a failing disk, a lost mount)."""
 
-    def __init__(self, path: Path, reason: str):
-        super().__init__(f"{path}: could not read or write the project database ({reason}). The file was left "
-                         "untouched; check the disk or network folder and try again.")
-        self.path = path
+    advice = ("could not read or write the project database ({reason}). The file was left untouched; check the "
+              "disk or network folder and try again.")
 
 
 class ProjectLockedError(StoreError):
