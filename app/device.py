@@ -41,22 +41,23 @@ def choose_device(preferred: str | None = None) -> DeviceChoice:
     return DeviceChoice(torch.device("cpu"), f"CPU: {why}, and Apple MPS is not available")
 
 
-def autocast_dtype(device: torch.device, training: bool = False) -> torch.dtype | None:
-    """Reduced precision to autocast to on `device`, None for float32.
+def autocast_dtype(device: torch.device, training: bool = False, bf16: bool = False) -> torch.dtype | None:
+    """Reduced precision to autocast to on `device`, None for float32: the one rule of the engine and of every
+    training run.
 
     CUDA: bfloat16 where the GPU supports it; older GPUs get float16 for inference and float32 for training
-    (float16 training would need loss scaling). Other devices: float32.
+    (float16 training would need loss scaling). Other devices: float32, or bfloat16 when `bf16` asks for it.
     """
     if torch.device(device).type != "cuda":
-        return None
+        return torch.bfloat16 if bf16 else None
     if torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return None if training else torch.float16
 
 
-def autocast(device: torch.device, training: bool = False):
-    """A context that autocasts to `autocast_dtype(device, training)`, or does nothing for float32."""
-    dtype = autocast_dtype(device, training)
+def autocast(device: torch.device, training: bool = False, bf16: bool = False):
+    """A context that autocasts to `autocast_dtype(device, training, bf16)`, or does nothing for float32."""
+    dtype = autocast_dtype(device, training, bf16)
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=dtype)

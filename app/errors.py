@@ -1,7 +1,7 @@
 """The one root of the errors the app raises on purpose, so that a caller can catch every one of them at once.
 
 Each package has its own root below it (app.store StoreError, app.coco CocoError, app.sam SamError,
-app.trainer TrainingError); their messages name the file or thing and say what to do. Some errors also keep
+app.training.finetune TrainingError); their messages name the file or thing and say what to do. Some errors also keep
 the builtin they had before (ImageLoadError and CheckpointError are ValueErrors, DownloadError and
 TrainingError RuntimeErrors), so callers that catch those still do. A cancellation is no error: it stays
 outside this tree.

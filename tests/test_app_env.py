@@ -6,7 +6,7 @@ import pytest
 from app import app_env
 from app.sam.checkpoints import CHECKPOINT_DIR_ENV, checkpoint_dir
 from app.sam.embedding_cache import default_cache_dir
-from app.trainer.saving import rescue_dirs
+from app.training.finetune.saving import rescue_dirs
 from app.ui.app_paths import AppPaths
 
 

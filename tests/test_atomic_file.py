@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from app.atomic_file import atomic_output
-from app.pretrain.recipe import save_state_dict
+from app.training.pretrain.run import save_state_dict
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from app.cli.main import main
 from app.store.project import Project
-from app.trainer.activation import decide_activation
+from app.training.finetune.activation import decide_activation
 from toy_shapes import write_toy_project
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"

@@ -125,7 +125,7 @@ def test_damaged_masks_everywhere_fail_the_run_in_one_line(project_dir, model, c
 def test_a_non_finite_loss_fails_the_run_in_one_line(project_dir, model, capsys, monkeypatch):
     assert main(_args(project_dir, model)) == 0
     _, versions, active = _state(project_dir)
-    import app.trainer.loop as loop
+    import app.training.finetune.loop as loop
 
     real_loss = loop.interactive_loss
 

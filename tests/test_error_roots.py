@@ -8,9 +8,9 @@ from app.mopeft import AdapterError, read_adapter_header
 from app.sam import CheckpointError, DownloadError, ImageLoadError, SamError, load_image, load_sam
 from app.sam.download import download
 from app.store import Project, ProjectNotFoundError, StoreError
-from app.trainer.events import TrainingError
-from app.trainer.run import fine_tune
-from app.trainer.settings import TrainSettings
+from app.training.finetune.events import TrainingError
+from app.training.finetune.run import fine_tune
+from app.training.finetune.settings import TrainSettings
 
 
 def failures(tmp_path):

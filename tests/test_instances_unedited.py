@@ -14,7 +14,7 @@ from app.cli.main import main
 from app.sam.engine import Prediction
 from app.store import InstanceSource, Project, schema
 from app.store.database import Database
-from app.trainer.examples import collect_examples
+from app.training.finetune.examples import collect_examples
 from toy_shapes import write_toy_project
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"

@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 from app.mopeft import load_adapter, wrap_info
 from app.sam.checkpoints import load_sam
-from app.trainer.settings import TrainSettings
+from app.training.finetune.settings import TrainSettings
 from toy_shapes import mask_logits, scenes
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -5,7 +5,7 @@ from app.mopeft.config import MoPEFTConfig
 from app.mopeft.wrap import wrap
 from app.sam.variants import build_sam
 from app.synth import make_scene
-from app.pretrain.batches import scene_batch
+from app.training.pretrain.batches import scene_batch
 from app.training.interactive import InteractiveConfig, interactive_loss
 from app.training.losses import dice_loss, focal_loss, mask_iou, segmentation_loss
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from app.cli.main import main
-from app.pretrain.recipe import VALIDATION_SEED, PretrainConfig, learning_rate_factor, pretrain, save_state_dict
+from app.training.pretrain.run import VALIDATION_SEED, PretrainConfig, learning_rate_factor, pretrain, save_state_dict
 from app.sam.checkpoints import load_sam
 from app.sam.variants import build_sam
 
@@ -33,7 +33,7 @@ def test_tiny_run_gives_finite_losses_and_a_loadable_reproducible_model(tmp_path
 
 
 def test_training_lowers_the_loss_on_a_fixed_batch():
-    from app.pretrain.batches import scene_batch
+    from app.training.pretrain.batches import scene_batch
     from app.synth import make_scene
     from app.training.interactive import InteractiveConfig, interactive_loss
 

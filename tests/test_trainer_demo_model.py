@@ -2,12 +2,11 @@
 the held-out image, and the gates say which kind each block uses."""
 import pytest
 
-from app.metrics.dataset import EvalImage
 from app.sam.checkpoints import CHECKPOINTS, load_sam
-from app.synth import generate
-from app.trainer.events import StepEvent
-from app.trainer.run import fine_tune
-from app.trainer.settings import TrainSettings
+from app.synth import eval_images, generate
+from app.training.finetune.events import StepEvent
+from app.training.finetune.run import fine_tune
+from app.training.finetune.settings import TrainSettings
 
 pytestmark = pytest.mark.skipif(not CHECKPOINTS["demo"].path.is_file(), reason="needs resources/models/demo_sam.pth")
 
@@ -15,8 +14,7 @@ pytestmark = pytest.mark.skipif(not CHECKPOINTS["demo"].path.is_file(), reason="
 def test_a_short_run_on_texture_regions_improves_one_click_miou_over_zero_shot(tmp_path):
     base = load_sam("demo", device="cpu").sam
     # 10 annotated texture images (seed 77, a domain the demo model never saw): 8 train, 2 held out
-    examples = [EvalImage(f"texture {s.index}", s.image, s.masks, list(range(len(s.masks))))
-                for s in generate("texture", 10, 77)]
+    examples = eval_images(generate("texture", 10, 77))
     steps = []
     outcome = fine_tune(base, examples, TrainSettings(steps=150, seed=0), tmp_path,
                         on_event=lambda e: isinstance(e, StepEvent) and steps.append(e))

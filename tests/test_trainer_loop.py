@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-import app.trainer.loop as loop
+import app.training.finetune.loop as loop
 from app.mopeft import MoPEFTConfig, before_step, wrap
 from app.mopeft.kinds.adapter import AdapterConfig
 from app.sam.variants import build_sam
-from app.trainer.events import TrainingCancelled, TrainingError
+from app.training.finetune.events import TrainingCancelled, TrainingError
 from app.metrics.dataset import EvalImage
-from app.trainer.examples import model_inputs
-from app.trainer.loop import prepare, train_loop
-from app.trainer.settings import TrainSettings
+from app.training.finetune.examples import model_inputs
+from app.training.finetune.loop import prepare, train_loop
+from app.training.finetune.settings import TrainSettings
 from toy_shapes import scenes
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"

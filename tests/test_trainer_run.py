@@ -12,10 +12,10 @@ from app.mopeft import MoPEFTConfig, load_adapter, read_adapter_header
 from app.sam.variants import build_sam
 from app.store.project import Project
 from app.store.records import RunStatus
-from app.trainer.events import MetricsEvent, PhaseEvent, StepEvent, TrainingCancelled
-from app.trainer.examples import collect_examples
-from app.trainer.run import fine_tune, record_outcome
-from app.trainer.settings import TrainSettings
+from app.training.finetune.events import MetricsEvent, PhaseEvent, StepEvent, TrainingCancelled
+from app.training.finetune.examples import collect_examples
+from app.training.finetune.run import fine_tune, record_outcome
+from app.training.finetune.settings import TrainSettings
 from toy_shapes import write_toy_project
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"

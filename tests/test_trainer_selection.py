@@ -3,11 +3,11 @@ import pytest
 import torch
 from test_trainer_loop import _setup
 
-from app.trainer.events import PhaseEvent, StepEvent
-from app.trainer.loop import train_loop
-from app.trainer.selection import KeepBest
+from app.training.finetune.events import PhaseEvent, StepEvent
+from app.training.finetune.loop import train_loop
+from app.training.finetune.selection import KeepBest
 from app.mopeft import MoPEFTConfig
-from app.trainer.settings import TrainSettings
+from app.training.finetune.settings import TrainSettings
 
 
 def _trainable(sam):

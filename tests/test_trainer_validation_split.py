@@ -10,7 +10,7 @@ import pytest
 
 from app.cli.main import main
 from app.store.project import Project
-from app.trainer.validation import update_split
+from app.training.finetune.validation import update_split
 from toy_shapes import scenes, write_toy_project
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from app.annotate.model_choice import ModelLoad
 from app.sam.checkpoints import load_sam
 from app.store.records import RunStatus
-from app.trainer.settings import TrainSettings
+from app.training.finetune.settings import TrainSettings
 from app.ui.adapter_list import BASE_ROW
 from test_ui_harness import Heartbeat, make_window, paths, wait_ready  # noqa: F401
 from toy_shapes import write_toy_project
@@ -175,8 +175,8 @@ def test_a_damaged_adapter_file_is_named_and_sam_runs_without_it(qtbot, make_win
 
 
 def test_the_summary_says_whether_the_new_version_is_used_and_why(tmp_path):
-    from app.trainer.activation import decide_activation
-    from app.trainer.run import TrainingOutcome
+    from app.training.finetune.activation import decide_activation
+    from app.training.finetune.run import TrainingOutcome
     from app.ui.training_controller import summary_text
 
     def outcome(before, after):

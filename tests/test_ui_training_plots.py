@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from app.annotate.model_choice import ModelLoad
 from app.mopeft import KIND_REGISTRY, gate_matrix, mixture
 from app.sam.checkpoints import load_sam
-from app.trainer.events import StepEvent
+from app.training.finetune.events import StepEvent
 from app.ui.training_plots import BAND_ALPHA, moving_mean_std
 from test_ui_harness import make_window, paths  # noqa: F401
 from toy_shapes import write_toy_project

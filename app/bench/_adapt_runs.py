@@ -12,10 +12,10 @@ from segment_anything.modeling import Sam
 from app.metrics.dataset import EvalImage, load_coco_dataset
 from app.metrics.evaluate import evaluate_sam
 from app.mopeft import gate_values, trainable_parameters
-from app.trainer.examples import model_inputs
-from app.trainer.run import adapt, start_model
-from app.trainer.selection import KeepBest, one_click_score
-from app.trainer.settings import TrainSettings, parse_blocks, presets
+from app.training.finetune.examples import model_inputs
+from app.training.finetune.run import adapt, start_model
+from app.training.finetune.selection import KeepBest, one_click_score
+from app.training.finetune.settings import TrainSettings, parse_blocks, presets
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from app.mopeft.kinds.adapter import AdapterConfig
-from app.trainer.options import add_trainer_options
-from app.trainer.settings import parse_kind_lr, presets
+from app.training.finetune.options import add_trainer_options
+from app.training.finetune.settings import parse_kind_lr, presets
 
 
 def register(sub) -> None:

@@ -31,19 +31,17 @@ def _model(name: str, device: torch.device):
 
 def run(args) -> int:
     from app.device import choose_device
-    from app.metrics.dataset import EvalImage
-    from app.synth.scenes import generate
-    from app.trainer.examples import model_inputs
-    from app.trainer.loop import prepare, train_loop
-    from app.trainer.run import start_model
+    from app.synth.scenes import eval_images, generate
+    from app.training.finetune.examples import model_inputs
+    from app.training.finetune.loop import prepare, train_loop
+    from app.training.finetune.run import start_model
     from app.mopeft import MoPEFTConfig
-    from app.trainer.settings import TrainSettings
+    from app.training.finetune.settings import TrainSettings
 
     device = choose_device(args.device).device
     base, name = _model(args.model, device)
     side = base.image_encoder.img_size
-    examples = [EvalImage(f"cells {s.index}", s.image, s.masks, list(range(len(s.masks))))
-                for s in generate("cells", args.images, 7, min(side, 512))]
+    examples = eval_images(generate("cells", args.images, 7, min(side, 512)))
     paths = {"full": "all", "cached": f"last:{args.cached_blocks}"}
     ready = {}
     for path, blocks in paths.items():

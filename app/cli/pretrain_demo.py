@@ -30,7 +30,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from app.device import choose_device
-    from app.pretrain.recipe import VALIDATION_SEED, PretrainConfig, config_summary, pretrain, save_state_dict
+    from app.training.pretrain.run import VALIDATION_SEED, PretrainConfig, config_summary, pretrain, save_state_dict
     from app.sam.variants import ARCHS
     from app.synth.scenes import DOMAINS
 
@@ -51,7 +51,7 @@ def run(args) -> int:
     except ValueError as exc:
         print(f"mopeft pretrain-demo: error: {exc}", file=sys.stderr)
         return 1
-    from app.pretrain.recipe import validation_miou
+    from app.training.pretrain.run import validation_miou
 
     scores = {d: validation_miou(sam, args.eval_scenes, VALIDATION_SEED, d) for d in DOMAINS}
     path = save_state_dict(sam, args.out)

@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 
-from app.trainer.options import add_trainer_options
+from app.training.finetune.options import add_trainer_options
 
 CANCELLED = 130
 """Exit status of a run stopped by Ctrl+C, as shells report a process ended by SIGINT."""
@@ -44,7 +44,7 @@ def register(sub) -> None:
 
 
 def _progress(event) -> None:
-    from app.trainer.events import MetricsEvent, PhaseEvent, StepEvent
+    from app.training.finetune.events import MetricsEvent, PhaseEvent, StepEvent
 
     if isinstance(event, PhaseEvent):
         print(f"[train] {event.message}", file=sys.stderr)
@@ -99,7 +99,7 @@ def run(args) -> int:
     from app.store.errors import StoreError
     from app.store.project import Project
     from app.mopeft import mixture
-    from app.trainer.settings import TrainSettings, parse_blocks, parse_kind_lr
+    from app.training.finetune.settings import TrainSettings, parse_blocks, parse_kind_lr
 
     try:
         kinds = args.kinds.split(",") if args.kinds else mixture()
@@ -127,11 +127,11 @@ def _train(project, sam, model: str, settings, args) -> int:
     """Run and record one fine-tuning of `sam` on `project`; the exit status."""
     from app.store.errors import StoreError
     from app.store.records import RunStatus
-    from app.trainer.activation import decide_activation
-    from app.trainer.events import TrainingCancelled
-    from app.trainer.examples import collect_examples
-    from app.trainer.run import fine_tune, record_outcome
-    from app.trainer.validation import update_split
+    from app.training.finetune.activation import decide_activation
+    from app.training.finetune.events import TrainingCancelled
+    from app.training.finetune.examples import collect_examples
+    from app.training.finetune.run import fine_tune, record_outcome
+    from app.training.finetune.validation import update_split
 
     active = project.adapters.active()
     start = project.path_of(active.path) if active and active.base_model == model else None

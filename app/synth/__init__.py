@@ -1,4 +1,4 @@
 """Synthetic annotated scenes: the in-domain `shapes` generator and out-of-domain ones (cells, texture, camouflage)."""
-from app.synth.scenes import DOMAINS, Scene, generate, make_scene
+from app.synth.scenes import DOMAINS, Scene, eval_images, generate, make_scene
 
-__all__ = ["DOMAINS", "Scene", "generate", "make_scene"]
+__all__ = ["DOMAINS", "Scene", "eval_images", "generate", "make_scene"]

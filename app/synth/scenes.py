@@ -7,11 +7,12 @@ is a seed that training never uses.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from app.metrics.dataset import EvalImage
 from app.synth.scene_camouflage import render_camouflage
 from app.synth.scene_cells import render_cells
 from app.synth.scene_shapes import render_shapes
@@ -40,6 +41,11 @@ class Scene:
     index: int
     image: np.ndarray
     masks: list[np.ndarray]
+
+
+def eval_images(scenes: Iterable[Scene]) -> list[EvalImage]:
+    """The scenes as evaluation images for `app.metrics` (named "<domain> <index>", masks numbered from 0)."""
+    return [EvalImage(f"{s.domain} {s.index}", s.image, s.masks, list(range(len(s.masks)))) for s in scenes]
 
 
 def make_scene(domain: str, seed: int, index: int, size: int = 256) -> Scene:

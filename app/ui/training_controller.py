@@ -15,9 +15,9 @@ from app.annotate import AnnotationSession
 from app.app_env import training_threads
 from app.store import Project, StoreError
 from app.store.records import RunStatus
-from app.trainer.activation import Activation, decide_activation
-from app.trainer.run import TrainingOutcome, images_text, record_outcome
-from app.trainer.validation import update_split
+from app.training.finetune.activation import Activation, decide_activation
+from app.training.finetune.run import TrainingOutcome, images_text, record_outcome
+from app.training.finetune.validation import update_split
 from app.ui.adapter_list import metrics_text
 from app.ui.model_controller import ModelController
 from app.ui.notices import Notices

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (QDockWidget, QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QSplitter, QVBoxLayout, QWidget)
 
-from app.trainer.events import MetricsEvent, PhaseEvent, StepEvent
+from app.training.finetune.events import MetricsEvent, PhaseEvent, StepEvent
 from app.ui.adapter_list import AdapterList
 from app.ui.training_form import TrainingForm
 from app.ui.training_plots import GateHeatmap, GateHistory, LossPlot

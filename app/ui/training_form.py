@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QCombo
 
 from app.mopeft import KIND_REGISTRY
 from app.store.records import UneditedCount
-from app.trainer.settings import TrainSettings, parse_blocks, presets
+from app.training.finetune.settings import TrainSettings, parse_blocks, presets
 
 BLOCK_CHOICES = ["last:2", "last:4", "last:6", "all"]
 

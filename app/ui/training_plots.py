@@ -19,7 +19,7 @@ from PySide6.QtCore import QTimer
 
 from app.mopeft import KIND_REGISTRY, gate_matrix
 from app.mopeft.kinds import PEFTModule
-from app.trainer.events import StepEvent
+from app.training.finetune.events import StepEvent
 
 REDRAW_MS = 150
 BAND_ALPHA = 60

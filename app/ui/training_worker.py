@@ -1,4 +1,4 @@
-"""The fine-tuning worker: runs `app.trainer.fine_tune` in its own QThread and reports through signals.
+"""The fine-tuning worker: runs `app.training.finetune.fine_tune` in its own QThread and reports through signals.
 
 It reads the project through a second, read-only handle (the GUI thread keeps the writing one), never
 writes to it, and never touches the model the annotator is using: `fine_tune` trains a copy.
@@ -13,10 +13,10 @@ from PySide6.QtCore import Signal, Slot
 from segment_anything.modeling import Sam
 
 from app.store import Project, StoreError
-from app.trainer.events import TrainingCancelled, TrainingError
-from app.trainer.examples import collect_examples
-from app.trainer.run import fine_tune
-from app.trainer.settings import TrainSettings
+from app.training.finetune.events import TrainingCancelled, TrainingError
+from app.training.finetune.examples import collect_examples
+from app.training.finetune.run import fine_tune
+from app.training.finetune.settings import TrainSettings
 from app.ui.job_worker import JobWorker
 
 

@@ -1,7 +1,6 @@
 """The optimisation loop: simulated interactive sessions on cached frozen-block outputs, with safeguards."""
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,10 +12,11 @@ from app.device import autocast
 from app.mopeft import (after_training, before_step, encode_from, encode_until, frozen_prefix_length, gate_values,
                          peft_kinds)
 from app.mopeft.gate import Gate
-from app.trainer.events import PhaseEvent, StepEvent, TrainingCancelled, TrainingError
-from app.trainer.selection import KeepBest
-from app.trainer.settings import TrainSettings
+from app.training.finetune.events import PhaseEvent, StepEvent, TrainingCancelled, TrainingError
+from app.training.finetune.selection import KeepBest
+from app.training.finetune.settings import TrainSettings
 from app.training.interactive import InteractiveConfig, interactive_loss
+from app.training.schedule import warmup_cosine
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,7 @@ def _param_groups(sam: Sam, settings: TrainSettings) -> list[dict]:
 
 def _lr_factor(step: int, steps: int) -> float:
     """Linear warm-up over the first 5 % of steps, then cosine decay to 10 %."""
-    warm = max(1, steps // 20)
-    if step < warm:
-        return (step + 1) / warm
-    progress = (step - warm) / max(1, steps - warm)
-    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+    return warmup_cosine(step, steps, warmup_steps=max(1, steps // 20), min_ratio=0.1)
 
 
 def _is_out_of_memory(exc: BaseException) -> bool:

@@ -72,7 +72,7 @@ class TrainSettings:
         weights rather than the last (0: keep the last).
     continue_from_active: start from the project's active adapter (when its config matches) rather than base SAM.
     seed: makes the data order, the prompts, the adapters' dropout and the initial PEFT weights reproducible
-        (and the split, when no fixed validation split is given; see `app.trainer.validation`).
+        (and the split, when no fixed validation split is given; see `app.training.finetune.validation`).
     """
 
     mopeft: MoPEFTConfig = field(default_factory=lambda: MoPEFTConfig(blocks=DEFAULT_BLOCKS))

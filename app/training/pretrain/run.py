@@ -7,22 +7,22 @@ command and a seed give the same weights on the same machine and thread count.
 """
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from segment_anything.modeling import Sam
 
 from app.atomic_file import atomic_output
-from app.pretrain.batches import scene_batch
-from app.pretrain.validation import one_click_ious
+from app.device import autocast
+from app.training.pretrain.batches import scene_batch
 from app.sam.variants import build_sam
-from app.synth.scenes import generate, make_scene
+from app.metrics.evaluate import evaluate_sam
+from app.synth.scenes import eval_images, generate, make_scene
 from app.training.interactive import InteractiveConfig, interactive_loss
+from app.training.schedule import warmup_cosine
 
 VALIDATION_SEED = 1000
 """Seed of the held-out validation scenes; training refuses to use it."""
@@ -42,7 +42,7 @@ class PretrainConfig:
     warmup_steps: int = 80
     min_lr_ratio: float = 0.02
     grad_clip: float = 1.0
-    bf16_encoder: bool = False
+    cpu_bf16: bool = False  # bfloat16 autocast on the CPU too (other devices follow `app.device.autocast_dtype`)
     interactive: InteractiveConfig = field(default_factory=lambda: InteractiveConfig(loss_side=128))
     validation_scenes: int = 64
     validate_every: int = 250
@@ -60,10 +60,7 @@ class PretrainResult:
 
 def learning_rate_factor(step: int, config: PretrainConfig) -> float:
     """Multiplier of the base learning rate at `step`: linear warm-up, then cosine decay to min_lr_ratio."""
-    if step < config.warmup_steps:
-        return (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-    return config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return warmup_cosine(step, config.steps, config.warmup_steps, config.min_lr_ratio)
 
 
 def _optimizer(sam: Sam, config: PretrainConfig) -> torch.optim.AdamW:
@@ -75,13 +72,10 @@ def _optimizer(sam: Sam, config: PretrainConfig) -> torch.optim.AdamW:
 
 
 def validation_miou(sam: Sam, count: int, seed: int = VALIDATION_SEED, domain: str = "shapes") -> float:
-    """One-click mIoU (mean over objects) of `sam` on `count` scenes of `domain` drawn from `seed`."""
-    was_training = sam.training
-    sam.eval()
-    size = sam.image_encoder.img_size
-    ious = one_click_ious(sam, generate(domain, count, seed, size))
-    sam.train(was_training)
-    return float(np.mean(ious))
+    """One-click mIoU (mean over objects) of `sam` on `count` scenes of `domain` drawn from `seed`, measured as
+    `mopeft eval` does (`app.metrics`)."""
+    scenes = generate(domain, count, seed, sam.image_encoder.img_size)
+    return evaluate_sam(sam, eval_images(scenes), max_clicks=1).summary()["miou_1click"]
 
 
 def pretrain(config: PretrainConfig, device: str | torch.device = "cpu", minutes: float | None = None,
@@ -100,7 +94,6 @@ def pretrain(config: PretrainConfig, device: str | torch.device = "cpu", minutes
     size = sam.image_encoder.img_size
     optimizer = _optimizer(sam, config)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: learning_rate_factor(s, config))
-    autocast = device.type == "cuda" or config.bf16_encoder
     history: list[dict] = []
     start = time.monotonic()
     step = 0
@@ -108,9 +101,9 @@ def pretrain(config: PretrainConfig, device: str | torch.device = "cpu", minutes
         first = step * config.images_per_step
         scenes = [make_scene("shapes", config.seed, first + i, size) for i in range(config.images_per_step)]
         images, targets = scene_batch(scenes, config.objects_per_image, generator, device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+        with autocast(device, training=True, bf16=config.cpu_bf16):
             embeddings = sam.image_encoder(sam.preprocess(images))
-        out = interactive_loss(sam, embeddings.float(), targets, config.interactive, generator)
+            out = interactive_loss(sam, embeddings, targets, config.interactive, generator)
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(sam.parameters(), config.grad_clip)

@@ -20,12 +20,12 @@ from app.metrics.evaluate import evaluate_sam
 from app.mopeft import AdapterError, MoPEFTConfig, adapted_copy, load_adapter, wrap, wrap_info
 from app.store.project import Project
 from app.store.records import RunStatus
-from app.trainer.events import MetricsEvent, PhaseEvent, TrainingCancelled, TrainingError
-from app.trainer.examples import model_inputs, split_by_names, split_examples
-from app.trainer.loop import prepare, train_loop
-from app.trainer.saving import save_or_rescue
-from app.trainer.selection import KeepBest, one_click_score
-from app.trainer.settings import TrainSettings
+from app.training.finetune.events import MetricsEvent, PhaseEvent, TrainingCancelled, TrainingError
+from app.training.finetune.examples import model_inputs, split_by_names, split_examples
+from app.training.finetune.loop import prepare, train_loop
+from app.training.finetune.saving import save_or_rescue
+from app.training.finetune.selection import KeepBest, one_click_score
+from app.training.finetune.settings import TrainSettings
 
 
 @dataclass

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.mopeft.kinds.adapter import DROPOUT_FROM, AdapterConfig
-from app.trainer.settings import KIND_LR, kind_lr_text
+from app.training.finetune.settings import KIND_LR, kind_lr_text
 
 
 def add_trainer_options(parser) -> None:

@@ -12,7 +12,7 @@ from segment_anything.modeling import Sam
 
 from app.app_env import data_dir
 from app.mopeft import save_adapter
-from app.trainer.events import TrainingError
+from app.training.finetune.events import TrainingError
 
 
 class AdapterSaveError(TrainingError):
