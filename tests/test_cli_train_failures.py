@@ -147,8 +147,8 @@ def test_ctrl_c_cancels_with_status_130_and_a_readable_message(project_dir, mode
 
     real_progress = train_cli._progress
 
-    def press_ctrl_c_at_step_2(event):
-        real_progress(event)
+    def press_ctrl_c_at_step_2(event, told):
+        real_progress(event, told)
         if getattr(event, "step", None) == 2:
             signal.raise_signal(signal.SIGINT)
 

@@ -149,10 +149,12 @@ def test_mopeft_train_counts_unedited_instances_and_skips_them_on_request(tmp_pa
     model = tmp_path / "tiny.pth"
     shutil.copy(FIXTURE, model)
     args = ["train", "--project", str(folder), "--model", str(model), "--steps", "1", "--blocks", "last:2"]
-    assert main([*args, "--skip-unedited"]) == 1  # nothing left to train on: refused, nothing saved
+    assert main([*args, "--skip-unedited"]) == 2  # nothing left to train on: refused before a run begins
     err = capsys.readouterr().err
     assert "5 of 5 instances were accepted unedited (leaving them out)" in err
-    assert "left out 5 instance(s) accepted unedited" in err and "nothing to train on" in err
+    assert "Every accepted instance was accepted unedited" in err
+    with Project.open(folder, readonly=True) as project:
+        assert project.training_runs.list() == []
     with Project.open(folder, readonly=True) as project:
         assert project.adapters.list() == []
     assert main(args) == 0

@@ -64,5 +64,5 @@ def test_any_failure_while_applying_an_adapter_reaches_the_window(qtbot, make_wi
     def out_of_memory(base, adapter):
         raise RuntimeError(f"{adapter}: CUDA out of memory")  # not an AdapterError: the worker must answer anyway
 
-    monkeypatch.setattr("app.ui.model_workers.adapted_copy", out_of_memory)
+    monkeypatch.setattr("app.services.model_session.adapted_copy", out_of_memory)
     _reopen_and_expect_refusal(qtbot, make_window, annotated, path)

@@ -45,7 +45,7 @@ def _rows(window):
 
 
 def test_fine_tune_button_trains_records_and_uses_the_new_adapter(qtbot, make_window, annotated, monkeypatch):
-    import app.ui.training_worker as training_worker
+    import app.services.training_run as training_run
 
     threads = []
 
@@ -53,8 +53,8 @@ def test_fine_tune_button_trains_records_and_uses_the_new_adapter(qtbot, make_wi
         threads.append(threading.current_thread() is threading.main_thread())
         return real_fine_tune(*args, **kwargs)
 
-    real_fine_tune = training_worker.fine_tune
-    monkeypatch.setattr(training_worker, "fine_tune", fine_tune)
+    real_fine_tune = training_run.fine_tune
+    monkeypatch.setattr(training_run, "fine_tune", fine_tune)
     window = make_window(annotated, loader=tiny_model)
     assert [r.text(0) for r in _rows(window)] == [f"{BASE_ROW}  (in use)"]
     assert window.training_dock.heatmap.getAxis("left")._tickLevels == [[]]  # no run yet: no stray numbers

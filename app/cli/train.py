@@ -43,10 +43,14 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
-def _progress(event) -> None:
-    from app.training.finetune.events import MetricsEvent, PhaseEvent, StepEvent
+def _progress(event, told: list[str]) -> None:
+    """Print a run's event on stderr; warnings also go to `told`."""
+    from app.training.finetune.events import MetricsEvent, PhaseEvent, StepEvent, WarningEvent
 
-    if isinstance(event, PhaseEvent):
+    if isinstance(event, WarningEvent):
+        told.append(event.message)
+        print(f"[train] {event.message}", file=sys.stderr)
+    elif isinstance(event, PhaseEvent):
         print(f"[train] {event.message}", file=sys.stderr)
     elif isinstance(event, MetricsEvent):
         m = event.metrics
@@ -124,71 +128,49 @@ def run(args) -> int:
 
 
 def _train(project, sam, model: str, settings, args) -> int:
-    """Run and record one fine-tuning of `sam` on `project`; the exit status."""
+    """Run and record one fine-tuning of `sam` on `project` (`FineTuneRun`, as the window does); the exit status."""
+    from app.services.training_run import FineTuneRun, cannot_train
     from app.store.errors import StoreError
-    from app.store.records import RunStatus
-    from app.training.finetune.activation import decide_activation
     from app.training.finetune.events import TrainingCancelled
-    from app.training.finetune.examples import collect_examples
-    from app.training.finetune.run import fine_tune, record_outcome
-    from app.training.finetune.validation import update_split
 
-    active = project.adapters.active()
-    start = project.path_of(active.path) if active and active.base_model == model else None
+    _say_unedited(project.instances.unedited_count(), args.skip_unedited)
+    problem = cannot_train(project, args.skip_unedited)
+    if problem:
+        return _fail(problem)
     try:
-        held_out = update_split(project)
-        run_record = project.training_runs.start({**settings.to_dict(), "model": model})
+        run = FineTuneRun.begin(project, model, settings, args.skip_unedited)
     except StoreError as exc:
         return _fail(f"could not record the training run: {exc}")
-    unchanged = "the active adapter is unchanged"
+    unchanged, told = "the active adapter is unchanged", []
     try:
         with _CtrlC() as ctrl_c:
-            _say_unedited(project.instances.unedited_count(), args.skip_unedited)
-            examples, warnings = collect_examples(project, skip_unedited=args.skip_unedited)
-            for warning in warnings:
-                print(f"[train] {warning}", file=sys.stderr)
-            outcome = fine_tune(sam, examples, settings, project.adapters_dir, start, on_event=_progress,
-                                cancel=ctrl_c.requested.is_set, metadata={"base_model": model},
-                                held_out=held_out)
+            outcome = run.run(sam, on_event=lambda event: _progress(event, told), cancel=ctrl_c.requested.is_set,
+                              project=project)
     except (TrainingCancelled, KeyboardInterrupt) as exc:
-        _end_run(project, run_record.id, RunStatus.CANCELLED, str(exc) or "interrupted")
+        run.fail(project, str(exc) or "interrupted", cancelled=True)
         print(f"mopeft train: cancelled ({exc or 'interrupted'}); nothing was saved, {unchanged}", file=sys.stderr)
         return CANCELLED
     except Exception as exc:  # noqa: BLE001 - any failure is one line, a failed run and the old adapter kept
         message = str(exc) if str(exc) else type(exc).__name__
-        _end_run(project, run_record.id, RunStatus.FAILED, message)
+        run.fail(project, message)
         print(f"mopeft train: failed: {message}; {unchanged}", file=sys.stderr)
         return 1
-    decision = decide_activation(outcome.before, outcome.after, args.activate)
     try:
-        record_outcome(project, outcome, model, run_record.id, activate=decision.activate)
-        ids = [v.id for v in project.adapters.list()]
-        active = project.adapters.active()
+        finished = run.finish(project, outcome, args.activate)
     except (StoreError, OSError) as exc:
-        _end_run(project, run_record.id, RunStatus.FAILED, str(exc))
         print(f"mopeft train: failed: the adapter was saved at {outcome.adapter_path} but could not be recorded "
               f"in the project ({exc}); {unchanged}", file=sys.stderr)
         return 1
     for warning in outcome.warnings:
-        print(f"[train] {warning}", file=sys.stderr)
-    number = len(ids)
+        if warning not in told:
+            print(f"[train] {warning}", file=sys.stderr)
+    number, decision = finished.number, finished.activation
     print(f"adapter v{number} saved: {outcome.adapter_path} ({outcome.steps} steps, {outcome.seconds:.1f} s)")
     if decision.activate:
         print(f"v{number} {decision.reason}; it is now the active adapter")
     else:
-        kept = "the base model" if active is None else f"v{ids.index(active.id) + 1}"
-        print(f"v{number} {decision.reason}; {kept} stays in use (to use v{number} anyway: --activate always next "
-              "time, or pick it in the window's versions list)")
+        print(f"v{number} {decision.reason}; {finished.in_use} stays in use (to use v{number} anyway: --activate "
+              "always next time, or pick it in the window's versions list)")
     if args.json:
         print(json.dumps({**outcome.summary(), "activated": decision.activate}))
     return 0
-
-
-def _end_run(project, run_id: int, status, error: str) -> None:
-    """Mark the run ended; when even that cannot be written, the next open marks it interrupted."""
-    from app.store.errors import StoreError
-
-    try:
-        project.training_runs.finish(run_id, status, {"error": error})
-    except (StoreError, OSError):
-        pass

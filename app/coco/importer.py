@@ -10,7 +10,7 @@ from app.coco.reader import read_coco_json
 from app.coco.segmentation import segmentation_to_rle
 from app.image_file import IMAGE_SUFFIXES, is_image_file
 from app.store import ImageFileError, InstanceSource, Project
-from app.store.hashing import file_hash
+from app.store.hashing import FileCheck, check_file
 from app.store.image_files import read_image_size
 from app.store.labels import is_colour
 from app.store.masks import mask_to_rle, rle_area, rle_to_mask
@@ -114,11 +114,10 @@ def _images(data: dict, path: Path, project: Project) -> dict[int, _ImageRef]:
             absolute = project.path_of(rel)
             if not absolute.is_file():
                 raise ImageFileError(file_name, f"not found in the project folder {project.folder}")
-            if registered is not None and file_hash(absolute) != registered.content_hash:
+            width, height = read_image_size(absolute)
+            if registered is not None and check_file(absolute, (width, height), registered) is not FileCheck.SAME:
                 raise ImageFileError(rel, "changed on disk since it was added to the project; its masks were "
                                           "drawn on the old content (check it in the app first)")
-            width, height = ((registered.width, registered.height) if registered is not None
-                             else read_image_size(absolute))
         except (ImageFileError, OSError) as exc:
             raise CocoError(path, str(exc), image_id=image_id) from None
         given = (entry.get("width", width), entry.get("height", height))

@@ -31,3 +31,15 @@ def check_file(path: Path, size: tuple[int, int], recorded) -> FileCheck:
     if size != (recorded.width, recorded.height):
         return FileCheck.RESIZED
     return FileCheck.SAME if file_hash(Path(path)) == recorded.content_hash else FileCheck.CHANGED
+
+
+def change_problem(path: str | Path, check: FileCheck, recorded, size: tuple[int, int]) -> str | None:
+    """What to tell the annotator of a file that is no longer the annotated one (`check` of `check_file`, `size`
+    as decoded now); None when it still is."""
+    if check is FileCheck.RESIZED:
+        return (f"{path} is now {size[0]}x{size[1]} pixels, no longer the {recorded.width}x{recorded.height} it "
+                "had when it was added: its instances no longer fit it")
+    if check is FileCheck.CHANGED:
+        return (f"{path} changed on disk since it was added to the project: its instances were drawn on the old "
+                "pixels and may no longer fit. If they still do: Image > Keep the instances on the changed file.")
+    return None

@@ -29,7 +29,6 @@ from app.ui.keymap import Keymap, load_keymap
 from app.ui.label_dock import LabelDock
 from app.ui.last_images import LastImages
 from app.ui.model_controller import ModelController
-from app.ui.model_workers import Recorded
 from app.ui.notices import Notices
 from app.ui.status_fields import StatusFields
 from app.ui.training_controller import TrainingController
@@ -241,8 +240,7 @@ class MainWindow(QMainWindow):
         if unsaved:
             self.notices.error(unsaved, "Last images")
         record = self.session.project.images.get(image.id)  # as stored now: a kept change updates its hash
-        self.model.show_image(image.id, self.session.project.path_of(image.path), ahead,
-                              Recorded(record.content_hash, record.width, record.height))
+        self.model.show_image(image.id, self.session.project.path_of(image.path), ahead, record)
         self.actions["keep_changed_image"].setEnabled(image.id in self.image_dock.changed)
 
     def _image_failed(self, image_id: int, message: str) -> None:

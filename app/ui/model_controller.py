@@ -16,7 +16,8 @@ from app.app_env import sam_threads
 from app.annotate.model_choice import ModelLoad
 from app.sam.engine import SamEngine
 from app.sam.images import ImageData
-from app.ui.model_workers import ImageLoader, ModelWorker, Prefetcher, Recorded, Tickets
+from app.store.records import Image
+from app.ui.model_workers import ImageLoader, ModelWorker, Prefetcher, Tickets
 
 PREFETCH_AHEAD = 2
 """How many of the next images are embedded in the background."""
@@ -104,7 +105,7 @@ class ModelController(QObject):
         self.embedding_state.emit("Applying the adapter…" if path else "Back to the base model…", True)
         self._use_adapter.emit(path)
 
-    def show_image(self, image_id: int, path: Path, ahead: list[Path], recorded: Recorded | None = None) -> None:
+    def show_image(self, image_id: int, path: Path, ahead: list[Path], recorded: Image | None = None) -> None:
         """Load and embed an image, then prefetch `ahead` (the images likely to come next).
 
         With `recorded`, a file of another size fails to load and one of other content is reported."""

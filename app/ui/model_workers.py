@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -15,11 +14,11 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.annotate.draft import PromptRequest
 from app.annotate.model_choice import ModelLoad
-from app.mopeft import adapted_copy
-from app.sam.embedding_cache import EmbeddingCache
 from app.sam.engine import SamEngine
-from app.sam.images import ImageData, ImageLoadError, load_image
-from app.store.hashing import FileCheck, check_file
+from app.sam.images import ImageData, ImageLoadError
+from app.services.model_session import EngineSwitch, ModelSession, read_checked
+from app.store.hashing import FileCheck
+from app.store.records import Image
 from app.ui.qt_images import to_qimage
 
 
@@ -53,19 +52,9 @@ class _Worker(QObject):
             self._started = True
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """What the project recorded of an image file: its content hash and size. The loader checks the file
-    against it, so masks are never shown on other pixels without the annotator knowing."""
-
-    content_hash: str
-    width: int
-    height: int
-
-
 class ImageLoader(QObject):
-    """Reads image files (`load_image`), checks them against the project's record and makes their QImage, all
-    off the GUI thread."""
+    """Reads image files and checks them against the project's record (`read_checked`), and makes their QImage,
+    all off the GUI thread."""
 
     loaded = Signal(int, int, object, object)   # ticket, image id, ImageData, QImage of its pixels
     failed = Signal(int, int, str)      # ticket, image id, message naming the file
@@ -76,33 +65,25 @@ class ImageLoader(QObject):
         self._tickets = tickets
 
     @Slot(int, int, str, object)
-    def load(self, ticket: int, image_id: int, path: str, recorded: Recorded | None) -> None:
+    def load(self, ticket: int, image_id: int, path: str, recorded: Image | None) -> None:
         if not self._tickets.is_latest(ticket):
             return
         try:
-            data = load_image(path)
-            h, w = data.rgb.shape[:2]
-            check = check_file(Path(path), (w, h), recorded) if recorded is not None else FileCheck.SAME
+            image = read_checked(path, recorded)
         except (ImageLoadError, OSError, ValueError) as exc:
             self.failed.emit(ticket, image_id, str(exc) if path in str(exc) else f"{path}: {exc}")
             return
-        if check is FileCheck.RESIZED:
-            self.failed.emit(ticket, image_id, f"{path} is now {w}x{h} pixels, no longer the "
-                                               f"{recorded.width}x{recorded.height} it had when it was added: "
-                                               "its instances no longer fit it")
+        if image.check is FileCheck.RESIZED:
+            self.failed.emit(ticket, image_id, image.problem)
             return
-        if check is FileCheck.CHANGED:
-            self.changed.emit(image_id, f"{path} changed on disk since it was added to the project: its "
-                                        "instances were drawn on the old pixels and may no longer fit. If they "
-                                        "still do: Image > Keep the instances on the changed file.")
-        self.loaded.emit(ticket, image_id, data, to_qimage(data.rgb))
+        if image.check is FileCheck.CHANGED:
+            self.changed.emit(image_id, image.problem)
+        self.loaded.emit(ticket, image_id, image.data, to_qimage(image.data.rgb))
 
 
 class ModelWorker(_Worker):
-    """Owns the SamEngine: loads the model, applies the active adapter, embeds the current image, answers prompts.
-
-    The loaded model stays plain; an adapter runs on `adapted_copy` of it, which shares its weights.
-    """
+    """Runs the model session (`ModelSession`: base model, adapter in use, engine) in its own thread: loads the
+    model, applies the adapter, embeds the current image, answers prompts."""
 
     model_ready = Signal(object, object, object)  # ModelLoad, SamEngine, adapter path in use or None
     model_failed = Signal(str)
@@ -115,10 +96,8 @@ class ModelWorker(_Worker):
 
     def __init__(self, cache_dir: Path, threads: int, images: Tickets, prompts: Tickets) -> None:
         super().__init__(threads)
-        self._cache_dir, self._images, self._prompts = cache_dir, images, prompts
-        self._model: ModelLoad | None = None
-        self._adapter: str | None = None
-        self._engine: SamEngine | None = None
+        self._session = ModelSession(cache_dir)
+        self._images, self._prompts = images, prompts
         self._image_id: int | None = None
         self._data: ImageData | None = None
 
@@ -126,42 +105,35 @@ class ModelWorker(_Worker):
     def load_model(self, loader: Callable[[], ModelLoad]) -> None:
         self._start()
         try:
-            model = loader()
+            switch = self._session.load(loader)
         except Exception as exc:  # any failure must reach the annotator, and the old model stays
             self.model_failed.emit(f"Could not load the model: {exc}")
             return
-        self._model = model
-        engine = self._install()
-        if engine is not None:
-            self.model_ready.emit(model, engine, self._adapter)
+        self._installed(switch)
+        self.model_ready.emit(self._session.model, switch.engine, switch.adapter)
 
     @Slot(object)
     def use_adapter(self, path: str | None) -> None:
         """Run the model with this adapter file from now on (None: the plain base model)."""
         self._start()
-        self._adapter = path
-        if self._model is not None:
-            engine = self._install()
-            if engine is not None:
-                self.adapter_ready.emit(self._adapter, engine)
-
-    def _install(self) -> SamEngine | None:
-        """A new engine for the model with the wanted adapter; an adapter that does not fit is reported and dropped."""
-        base = self._model.loaded.sam
-        sam = base
-        if self._adapter is not None:
-            try:
-                sam = adapted_copy(base, self._adapter)
-            except Exception as exc:  # noqa: BLE001 - any failure (AdapterError, out of memory) reaches the annotator
-                self.adapter_failed.emit(f"The adapter could not be used; SAM runs without it.\n\n{exc}")
-                self._adapter = None
         try:
-            engine = SamEngine(sam, cache=EmbeddingCache(self._cache_dir))
+            switch = self._session.use_adapter(path)
         except Exception as exc:  # noqa: BLE001 - reported, and the previous engine stays
             self.model_failed.emit(f"Could not start the model: {exc}")
-            return None
-        self._engine, self._image_id, self._data = engine, None, None
-        return engine
+            return
+        if switch is not None:
+            self._installed(switch)
+            self.adapter_ready.emit(switch.adapter, switch.engine)
+
+    def _installed(self, switch: EngineSwitch) -> None:
+        """A new engine is in: nothing is embedded with it yet; an adapter it could not use is reported."""
+        self._image_id, self._data = None, None
+        if switch.adapter_problem:
+            self.adapter_failed.emit(switch.adapter_problem)
+
+    @property
+    def _engine(self) -> SamEngine | None:
+        return self._session.engine
 
     @Slot(int, int, object)
     def embed(self, ticket: int, image_id: int, data: ImageData) -> None:

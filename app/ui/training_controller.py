@@ -13,11 +13,11 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.annotate import AnnotationSession
 from app.app_env import training_threads
+from app.services.model_session import active_adapter, use_version
+from app.services.training_run import FineTuneRun, cannot_train
 from app.store import Project, StoreError
-from app.store.records import RunStatus
-from app.training.finetune.activation import Activation, decide_activation
-from app.training.finetune.run import TrainingOutcome, images_text, record_outcome
-from app.training.finetune.validation import update_split
+from app.training.finetune.activation import Activation
+from app.training.finetune.run import TrainingOutcome, images_text
 from app.ui.adapter_list import metrics_text
 from app.ui.model_controller import ModelController
 from app.ui.notices import Notices
@@ -68,7 +68,6 @@ class TrainingController(QObject):
         self.dock, self.model, self.notices = dock, model, notices
         self.session: AnnotationSession | None = None
         self._job: TrainingJob | None = None
-        self._run_id: int | None = None
         self._thread = QThread(self)
         self._thread.setObjectName("training")
         self.worker = TrainingWorker()
@@ -93,8 +92,7 @@ class TrainingController(QObject):
         self.session = session
         self.dock.versions.show_versions(session.project.adapters.list() if session is not None else None)
         if session is not None:
-            active = session.project.adapters.active()
-            self.model.use_adapter(session.project.path_of(active.path) if active is not None else None)
+            self.model.use_adapter(active_adapter(session.project))
             session.images_changed.connect(self._count_unedited)
         self._count_unedited()
 
@@ -113,19 +111,14 @@ class TrainingController(QObject):
         except ValueError as exc:
             self.dock.phase.setText(f"Settings: {exc}")
             return
-        project, loaded = self.session.project, self.model.model
-        active = project.adapters.active()
+        loaded = self.model.model
         try:
-            held_out = update_split(project)
-            run = project.training_runs.start({**settings.to_dict(), "model": loaded.name})
+            run = FineTuneRun.begin(self.session.project, loaded.name, settings,
+                                    self.dock.form.skip_unedited.isChecked())
         except StoreError as exc:
             self.notices.error(f"Could not record the training run: {exc}")
             return
-        self._run_id = run.id
-        self._job = TrainingJob(loaded.loaded.sam, loaded.name, project.folder, project.adapters_dir, settings,
-                                project.path_of(active.path) if active is not None else None,
-                                training_threads(), held_out,
-                                self.dock.form.skip_unedited.isChecked())
+        self._job = TrainingJob(run, loaded.loaded.sam, training_threads())
         self.dock.begin(settings.steps)
         self.dock.show()
         self.dock.phase.setText("Reading the annotated images…")
@@ -143,13 +136,13 @@ class TrainingController(QObject):
             return
         project = self.session.project
         try:
-            version = project.adapters.set_active(version_id)
+            path = use_version(project, version_id)
         except StoreError as exc:
             self.notices.error(f"Could not change the adapter in use: {exc}")
             return
         self.dock.versions.show_versions(project.adapters.list())
-        self.model.use_adapter(project.path_of(version.path) if version is not None else None)
-        self.notices.info("SAM now runs with " + ("the base model" if version is None else "the chosen version"))
+        self.model.use_adapter(path)
+        self.notices.info("SAM now runs with " + ("the base model" if path is None else "the chosen version"))
 
     def shutdown(self) -> None:
         """Cancel a run and stop the training thread (waits for the current step to end)."""
@@ -162,49 +155,40 @@ class TrainingController(QObject):
             return "Open a project first."
         if self.model.model is None:
             return "Wait for the model to load."
-        if not any(self.session.project.instances.counts_per_image().values()):
-            return "Accept at least one instance first: fine-tuning learns from accepted instances."
-        count = self.session.project.instances.unedited_count()
-        if self.dock.form.skip_unedited.isChecked() and count.unedited == count.total:
-            return ("Every accepted instance was accepted unedited: correct some (more clicks, brush or eraser), "
-                    "or untick \"Leave out\" to train on them anyway.")
-        return None
+        return cannot_train(self.session.project, self.dock.form.skip_unedited.isChecked())
 
     def _count_unedited(self) -> None:
         self.dock.form.show_unedited(self.session.project.instances.unedited_count() if self.session else None)
 
     @Slot(object)
     def _finished(self, outcome: TrainingOutcome) -> None:
-        job, run_id = self._job, self._run_id
-        self._job = self._run_id = None
-        activation = decide_activation(outcome.before, outcome.after)
+        run = self._job.run
+        self._job = None
         try:
-            with self._project_of(job) as project:
-                version = record_outcome(project, outcome, job.base_model, run_id, activate=activation.activate)
+            with self._project_of(run) as project:
+                recorded = run.finish(project, outcome)
                 versions = project.adapters.list()
-                active = project.adapters.active()
         except (StoreError, OSError) as exc:
             self._end(f"Trained, but the new version could not be recorded: {exc}", error=True)
             return
-        if self.session is not None and self.session.project.folder == job.folder:
+        if self._is_open(run):
             self.dock.versions.show_versions(versions)
-            if activation.activate:
-                self.model.use_adapter(job.folder / version.path)
+            if recorded.activation.activate:
+                self.model.use_adapter(run.folder / recorded.version.path)
             else:
-                self.dock.versions.select(version.id)
-        in_use = "the base model" if active is None else f"v{[v.id for v in versions].index(active.id) + 1}"
-        self.dock.show_result(summary_text(outcome, len(versions), activation, in_use))
-        self._end("Done." if activation.activate else f"Done; v{len(versions)} is offered, {in_use} stays in use.")
+                self.dock.versions.select(recorded.version.id)
+        number, in_use = recorded.number, recorded.in_use
+        self.dock.show_result(summary_text(outcome, number, recorded.activation, in_use))
+        self._end("Done." if recorded.activation.activate else f"Done; v{number} is offered, {in_use} stays in use.")
         self.finished.emit(outcome)
 
     @Slot(str, bool)
     def _failed(self, message: str, cancelled: bool) -> None:
-        job, run_id = self._job, self._run_id
-        self._job = self._run_id = None
-        status = RunStatus.CANCELLED if cancelled else RunStatus.FAILED
+        run = self._job.run
+        self._job = None
         try:
-            with self._project_of(job) as project:
-                project.training_runs.finish(run_id, status, {"error": message})
+            with self._project_of(run) as project:
+                run.fail(project, message, cancelled)
         except (StoreError, OSError):
             pass  # the run stays "running" in the store and is marked interrupted when the project opens next
         kept = "the adapter in use is unchanged"
@@ -219,8 +203,10 @@ class TrainingController(QObject):
             self.notices.error(message, "Fine-tuning")
         self.ended.emit(message)
 
-    def _project_of(self, job: TrainingJob):
-        """The open project when it is the job's, else the job's project opened for the moment."""
-        if self.session is not None and self.session.project.folder == job.folder:
-            return nullcontext(self.session.project)
-        return Project.open(job.folder)
+    def _is_open(self, run: FineTuneRun) -> bool:
+        """True while the run's project is the one open in the window."""
+        return self.session is not None and self.session.project.folder == run.folder
+
+    def _project_of(self, run: FineTuneRun):
+        """The open project when it is the run's, else the run's project opened for the moment."""
+        return nullcontext(self.session.project) if self._is_open(run) else Project.open(run.folder)

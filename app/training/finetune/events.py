@@ -1,4 +1,4 @@
-"""What a training run reports while it works: phases, steps (loss, learning rate, gates, ETA), metrics."""
+"""What a training run reports while it works: phases, warnings, steps (loss, learning rate, gates, ETA), metrics."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,6 +9,14 @@ from app.errors import AppError
 @dataclass(frozen=True)
 class PhaseEvent:
     """A stage of the run begins, e.g. "caching frozen blocks", "validating (before)"."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class WarningEvent:
+    """Something the user should know that does not stop the run, e.g. an image left out; the outcome's
+    warnings repeat it."""
 
     message: str
 

@@ -1,0 +1,107 @@
+"""The model the annotator works with: the base SAM, the adapter version in use, and the engine running them.
+
+Qt-free and single-threaded: the window keeps one in its model worker thread, a CLI command or a later worker
+keeps its own. The policy for an adapter file that cannot be used lives here: SAM goes on with the base model and
+the reason is returned, never raised. So does the rule for an image file that is no longer the one annotated.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.annotate.model_choice import ModelLoad
+from app.mopeft import adapted_copy
+from app.sam.embedding_cache import EmbeddingCache
+from app.sam.engine import SamEngine
+from app.sam.images import ImageData, load_image
+from app.store.hashing import FileCheck, change_problem, check_file
+from app.store.project import Project
+
+
+@dataclass(frozen=True)
+class EngineSwitch:
+    """A new engine: the adapter file it runs (None: the base model) and, when the wanted adapter could not be
+    used, why (SAM then runs the base model)."""
+
+    engine: SamEngine
+    adapter: str | None
+    adapter_problem: str | None = None
+
+
+class ModelSession:
+    """Holds the loaded base model, the wanted adapter file and the engine for the two.
+
+    `load` and `use_adapter` build a new engine and return an `EngineSwitch`; the engine in use stays until a new
+    one could be built, so a failure leaves SAM as it was. Engines cache embeddings under `cache_dir`.
+    """
+
+    def __init__(self, cache_dir: Path | None, disk_cache: bool = True) -> None:
+        self._cache_dir, self._disk_cache = cache_dir, disk_cache
+        self.model: ModelLoad | None = None
+        self.adapter: str | None = None
+        self.engine: SamEngine | None = None
+
+    def load(self, loader: Callable[[], ModelLoad]) -> EngineSwitch:
+        """Load a base model with `loader` and run it with the wanted adapter. Raises what `loader` raises
+        (the model in use stays) and what starting an engine raises."""
+        model = loader()
+        switch = self._switch(model, self.adapter)
+        self.model = model
+        return switch
+
+    def use_adapter(self, path: str | Path | None) -> EngineSwitch | None:
+        """Run the base model with this adapter file from now on (None: the plain base model). Returns the new
+        engine, or None before a model is loaded (the adapter is then used once one is)."""
+        self.adapter = None if path is None else str(path)
+        return None if self.model is None else self._switch(self.model, self.adapter)
+
+    def _switch(self, model: ModelLoad, adapter: str | None) -> EngineSwitch:
+        base = sam = model.loaded.sam
+        problem = None
+        if adapter is not None:
+            try:
+                sam = adapted_copy(base, adapter)
+            except Exception as exc:  # noqa: BLE001 - any failure (AdapterError, out of memory) falls back, told
+                problem = f"The adapter could not be used; SAM runs without it.\n\n{exc}"
+                adapter = None
+        cache = EmbeddingCache(self._cache_dir) if self._disk_cache else EmbeddingCache(disk=False)
+        engine = SamEngine(sam, cache=cache)
+        self.engine, self.adapter = engine, adapter
+        return EngineSwitch(engine, adapter, problem)
+
+
+def active_adapter(project: Project, model_name: str | None = None) -> Path | None:
+    """The file of the project's active adapter version, None when the base model is in use; with `model_name`,
+    also None when the active version was trained on another base model (it cannot continue or run on this one)."""
+    active = project.adapters.active()
+    if active is None or (model_name is not None and active.base_model != model_name):
+        return None
+    return project.path_of(active.path)
+
+
+def use_version(project: Project, version_id: int | None) -> Path | None:
+    """Make this adapter version the active one (None: the base model), recorded in the project; its file.
+    Raises StoreError."""
+    version = project.adapters.set_active(version_id)
+    return None if version is None else project.path_of(version.path)
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    """An image file read for annotation: its pixels, how it compares with the project's record (`FileCheck`)
+    and, when it is no longer the annotated file, what to tell the annotator (`problem`)."""
+
+    data: ImageData
+    check: FileCheck
+    problem: str | None
+
+
+def read_checked(path: str | Path, recorded=None) -> CheckedImage:
+    """Read an image file and compare it with what the project recorded of it (an `Image` record, or anything
+    with `content_hash`, `width`, `height`; None: no comparison). Raises ImageLoadError, OSError, ValueError."""
+    data = load_image(path)
+    h, w = data.rgb.shape[:2]
+    check = FileCheck.SAME if recorded is None else check_file(Path(path), (w, h), recorded)
+    return CheckedImage(data, check, change_problem(path, check, recorded, (w, h)))
+
