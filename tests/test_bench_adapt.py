@@ -9,7 +9,7 @@ import pytest
 from app.bench._adapt_report import gate_heatmap_png, kind_means
 from app.bench.adapt import dataset_name
 from app.cli.main import main
-from app.mopeft.kinds.adapter import AdapterConfig
+from app.mopeft.kinds.bottleneck import BottleneckConfig
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_sam_shapes.pth"
 CONFIGS = ["mopeft", "lora", "prefix", "adapter"]
@@ -83,8 +83,8 @@ def test_kind_lr_reaches_the_trainer_lora_at_zero_stays_zero_shot(tmp_path):
     assert result["configs"]["lora"]["miou_1click"]["mean"] == result["zero_shot"]["miou_1click"]
     assert result["configs"]["adapter"]["miou_1click"]["mean"] != result["zero_shot"]["miou_1click"]
     assert "lora 0x" in (out / "adapt.md").read_text()
-    assert report["adapter_dropout"] == AdapterConfig.dropout
-    assert f"adapter dropout {AdapterConfig.dropout:g} after the first 25% of the steps" in (
+    assert report["adapter_dropout"] == BottleneckConfig.dropout
+    assert f"adapter dropout {BottleneckConfig.dropout:g} after the first 25% of the steps" in (
         out / "adapt.md").read_text()
 
 

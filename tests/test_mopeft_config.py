@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from app.mopeft import MoPEFTConfig, trainable_parameters, wrap
-from app.mopeft.kinds.adapter import AdapterConfig
+from app.mopeft.kinds.bottleneck import BottleneckConfig
 from app.mopeft.kinds.decoder_lora import DecoderLoRAConfig
 from app.mopeft.kinds.lora import LoRAConfig
 from app.sam.variants import build_sam
@@ -20,13 +20,13 @@ def test_json_round_trip():
 def test_each_kind_holds_its_own_config():
     config = MoPEFTConfig.from_dict({"kinds": ["lora", "adapter"], "lora_rank": 4, "adapter_dim": 7,
                                      "prefix_length": 3})  # a size of a kind not chosen is ignored
-    assert config.kinds == {"lora": LoRAConfig(rank=4), "adapter": AdapterConfig(dim=7)}
+    assert config.kinds == {"lora": LoRAConfig(rank=4), "adapter": BottleneckConfig(dim=7)}
     assert config.to_dict(training=False) == {"kinds": ["lora", "adapter"], "blocks": "all", "gate_bias": 0.0,
                                               "lora_rank": 4, "adapter_dim": 7}
 
 
 def test_training_options_do_not_make_configs_differ_nor_go_into_files():
-    low, high = (MoPEFTConfig({"adapter": AdapterConfig(dropout=p)}) for p in (0.0, 0.4))
+    low, high = (MoPEFTConfig({"adapter": BottleneckConfig(dropout=p)}) for p in (0.0, 0.4))
     assert low == high and low.to_json() == high.to_json() and "dropout" not in low.to_json()
     assert high.to_dict()["adapter_dropout"] == 0.4
     assert MoPEFTConfig(["lora", "prefix"]) != MoPEFTConfig(["prefix", "lora"])  # order is the hooks' order
@@ -48,7 +48,7 @@ def test_invalid_configs_are_refused(data, message):
 
 def test_a_kind_needs_its_own_config_class():
     with pytest.raises(ValueError, match="must be a LoRAConfig"):
-        MoPEFTConfig({"lora": AdapterConfig()})
+        MoPEFTConfig({"lora": BottleneckConfig()})
 
 
 def test_block_selection():

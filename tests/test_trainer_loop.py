@@ -7,7 +7,7 @@ import torch
 
 import app.training.finetune.loop as loop
 from app.mopeft import MoPEFTConfig, before_step, wrap
-from app.mopeft.kinds.adapter import AdapterConfig
+from app.mopeft.kinds.bottleneck import BottleneckConfig
 from app.sam.variants import build_sam
 from app.training.finetune.events import TrainingCancelled, TrainingError
 from app.metrics.dataset import EvalImage
@@ -145,9 +145,9 @@ def test_gate_bias_sets_where_the_gates_start():
 
 
 def _adapter_dropouts(sam):
-    from app.mopeft.kinds.adapter import Adapter
+    from app.mopeft.kinds.bottleneck import Bottleneck
 
-    return {m.dropout for m in sam.modules() if isinstance(m, Adapter)}
+    return {m.dropout for m in sam.modules() if isinstance(m, Bottleneck)}
 
 
 def test_adapter_dropout_starts_after_the_first_quarter_of_the_steps():
@@ -168,7 +168,7 @@ def test_adapter_dropout_acts_in_training_mode_only():
 
     def embed(train: bool, p: float):
         sam.train(train)
-        before_step(sam, MoPEFTConfig({"adapter": AdapterConfig(dropout=p)}, blocks="last:2"), 1, 1)
+        before_step(sam, MoPEFTConfig({"adapter": BottleneckConfig(dropout=p)}, blocks="last:2"), 1, 1)
         torch.manual_seed(0)
         with torch.no_grad():
             return loop._embeddings(sam, [data[0]])

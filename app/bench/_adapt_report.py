@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from app.mopeft import KIND_REGISTRY, gate_matrix
-from app.mopeft.kinds.adapter import DROPOUT_FROM
+from app.mopeft.kinds.bottleneck import DROPOUT_FROM
 
 
 def config_name(config: str) -> str:

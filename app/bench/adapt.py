@@ -11,13 +11,13 @@ import sys
 import time
 from pathlib import Path
 
-from app.mopeft.kinds.adapter import AdapterConfig
+from app.mopeft.kinds.bottleneck import BottleneckConfig
 from app.training.finetune.options import add_trainer_options
 from app.training.finetune.settings import parse_kind_lr, presets
 
 
 def register(sub) -> None:
-    p = sub.add_parser("adapt", help="zero-shot vs LoRA, Prefix, Adapter and MoPEFT on COCO datasets, with gates",
+    p = sub.add_parser("adapt", help="zero-shot vs LoRA, Prefix, bottleneck adapter and MoPEFT on COCO datasets, with gates",
                        description="Fine-tune each PEFT configuration with the same budget on each training file "
                                    "and score it on the matching test file (1-click mIoU, NoC@85).")
     p.add_argument("--model", default="demo", help="SAM to adapt: demo, vit_b, ... or a checkpoint file")
@@ -101,7 +101,7 @@ def run(args) -> int:
     except ValueError as exc:
         args.parser.error(f"--kind-lr: {exc}")
     try:
-        AdapterConfig(dropout=args.adapter_dropout)
+        BottleneckConfig(dropout=args.adapter_dropout)
     except ValueError as exc:
         args.parser.error(f"--adapter-dropout: {exc}")
     if args.holdout < 0 or args.select_every < 1:

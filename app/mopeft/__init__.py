@@ -1,4 +1,4 @@
-"""MoPEFT: a gated mixture of PEFT kinds (LoRA, Prefix, Adapter) inside SAM's image encoder. Pure torch.
+"""MoPEFT: a gated mixture of PEFT kinds (LoRA, Prefix, bottleneck adapter) inside SAM's image encoder. Pure torch.
 
     sam = wrap(sam, MoPEFTConfig(kinds=["lora", "prefix", "adapter"], blocks="last:4"))  # kinds: KIND_REGISTRY
     ... train the parameters that require grad ...

@@ -21,7 +21,7 @@ class MoPEFTConfig:
     """Configuration of a MoPEFT wrap; round-trips through JSON.
 
     kinds: the chosen PEFT kinds, in order, each with its config (`KIND_REGISTRY[name].config_class`); a
-        list of names gives each its default config. Default: the mixture of LoRA, Prefix and Adapter.
+        list of names gives each its default config. Default: the mixture of LoRA, Prefix and the bottleneck adapter.
     blocks: "all", "last:N", or an explicit list of encoder block indices (for the kinds that go into encoder
         blocks).
     gate_bias: initial bias of every gate's linear layer: gates start near sigmoid(gate_bias) (0: about 0.5).

@@ -16,7 +16,7 @@ BLOCK_CHOICES = ["last:2", "last:4", "last:6", "all"]
 
 
 def preset_text(key: str) -> str:
-    """'MoPEFT: LoRA + Prefix + Adapter, gated' for the mixture, else '<kind title> only'."""
+    """'MoPEFT: LoRA + Prefix + Bottleneck, gated' for the mixture, else '<kind title> only'."""
     if key == "mopeft":
         return f"MoPEFT: {' + '.join(KIND_REGISTRY[k].label for k in presets()[key])}, gated"
     return f"{KIND_REGISTRY[key].title} only"

@@ -1,4 +1,8 @@
-"""Sequential bottleneck adapter after the MLP: m + G_A * up(dropout(GELU(down(m))))."""
+"""Sequential bottleneck adapter after the MLP: m + G_A * up(dropout(GELU(down(m)))).
+
+Called "bottleneck" in code, the window and the docs, so that "adapter" alone always means a saved adapter
+version; its registry name stays "adapter", as adapter files, stored settings and `--kinds` have said since v1.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,14 +20,14 @@ from memorising a few images (camouflage in docs/benchmarks-history.md)."""
 
 
 @dataclass(frozen=True)
-class AdapterConfig(KindConfig):
+class BottleneckConfig(KindConfig):
     """dim: bottleneck width; None means embed_dim // 16 (48 on vit_b).
     dropout: dropout probability on the bottleneck after the first `DROPOUT_FROM` of a run's steps (0: none)."""
 
     dim: int | None = size_field(None)
     dropout: float = training_field(
-        0.5, label="Adapter dropout", range=(0.0, 0.9), step=0.05, off="off",
-        help=f"Drop this share of the adapters' bottleneck units in each step after the first {DROPOUT_FROM:.0%} "
+        0.5, label="Bottleneck dropout", range=(0.0, 0.9), step=0.05, off="off",
+        help=f"Drop this share of the bottleneck adapters' units in each step after the first {DROPOUT_FROM:.0%} "
              "of the steps:\nkeeps the adapters from memorising a few images.")
 
     def __post_init__(self) -> None:
@@ -34,7 +38,7 @@ class AdapterConfig(KindConfig):
 
 
 @register_kind
-class Adapter(PEFTKind):
+class Bottleneck(PEFTKind):
     """Bottleneck (down, GELU, up) on the MLP output; up starts at zero so the block starts unchanged.
 
     The gate reads the MLP's input (the normalised residual stream), as every gate reads its sub-layer's input.
@@ -42,12 +46,12 @@ class Adapter(PEFTKind):
     """
 
     name = "adapter"
-    config_class = AdapterConfig
-    label = title = "Adapter"
+    config_class = BottleneckConfig
+    label, title = "Bottleneck", "Bottleneck adapter"
     colour = "#43a047"
     sublayer = "mlp"
 
-    def __init__(self, dim: int, num_heads: int, config: AdapterConfig, gate_bias: float = 0.0) -> None:
+    def __init__(self, dim: int, num_heads: int, config: BottleneckConfig, gate_bias: float = 0.0) -> None:
         super().__init__(dim, num_heads, config, gate_bias)
         width = config.dim or max(1, dim // 16)
         self.down = nn.Linear(dim, width)
@@ -62,7 +66,7 @@ class Adapter(PEFTKind):
         hidden = F.dropout(self.act(self.down(m)), self.dropout, self.training)
         return m + g * self.up(hidden)
 
-    def before_step(self, config: AdapterConfig, step: int, steps: int) -> None:
+    def before_step(self, config: BottleneckConfig, step: int, steps: int) -> None:
         """The dropout starts after the first `DROPOUT_FROM` of the steps."""
         self.dropout = config.dropout if step >= DROPOUT_FROM * steps else 0.0
 
