@@ -7,6 +7,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+pytest_plugins = ["window_fixtures"]  # the window tests' fixtures, for every test folder
+
+
+@pytest.fixture
+def tiny_sam():
+    """The `tiny` SAM with the fixture weights (trained a little on toy shapes): training steps take milliseconds."""
+    from app.sam.variants import build_sam
+    from fixture_paths import TINY_SAM
+
+    sam = build_sam("tiny")
+    sam.load_state_dict(torch.load(TINY_SAM, weights_only=True))
+    return sam
+
 
 @pytest.fixture(autouse=True)
 def _seeded():

@@ -61,6 +61,7 @@ def test_no_restart_inside_a_pyinstaller_bundle(monkeypatch):
     assert memory.tuned_environment({"PATH": "/bin", memory.MARKER: "tuned"}) is None
 
 
+@pytest.mark.slow
 def test_cli_script_keeps_its_arguments_and_exit_status_across_the_restart():
     env = _env(MOPEFT_MALLOC="tuned")
     bad = subprocess.run([sys.executable, "-m", "app.cli.main", "no-such-command"], env=env,

@@ -15,7 +15,7 @@ Same weights, same maths as `segment_anything.modeling.MaskDecoder`, rearranged 
   side by the projection weights instead of projecting every image token (exact algebra,
   used while heads x tokens < the attention width, and never through a LoRA-wrapped layer).
 
-Results equal the reference up to float rounding (tests/test_engine_fast_decoder.py).
+Results equal the reference up to float rounding (tests/sam/test_engine_fast_decoder.py).
 """
 from __future__ import annotations
 

@@ -34,6 +34,7 @@ class _LivePlot(pg.PlotWidget):
     def __init__(self, title: str, parent=None) -> None:
         super().__init__(parent, title=title)
         self._dirty = False
+        """True while data arrived that the plot does not show yet (the next timer tick draws it)."""
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._tick)
@@ -46,6 +47,11 @@ class _LivePlot(pg.PlotWidget):
         need = math.ceil(self.getPlotItem().minimumWidth())  # axes, title, colour bar as laid out (lags a redraw)
         if need > self.minimumWidth():
             self.setMinimumWidth(need)  # narrower, the right of the plot would be cut off
+
+    @property
+    def pending(self) -> bool:
+        """True while new data waits for the next redraw."""
+        return self._dirty
 
     def redraw(self) -> None:
         raise NotImplementedError
@@ -177,14 +183,19 @@ class GateHeatmap(_LivePlot):
         if self.values.size == 0:
             self.image.clear()
             self.setTitle("Gates")
-            for axis in ("left", "bottom"):  # no blocks or kinds yet: no meaningless numbers on the axes
-                self.getAxis(axis).setTicks([[]])
+            self._label_axes([], [])  # no blocks or kinds yet: no meaningless numbers on the axes
             return
         self.setTitle(f"Gates, last {len(self.recent)} steps")
         self.image.setImage(self.values, levels=(0, 1))
-        self.getAxis("left").setTicks([[(i + 0.5, _short(b)) for i, b in enumerate(self.blocks)]])
-        self.getAxis("bottom").setTicks([[(j + 0.5, k) for j, k in enumerate(self.kinds)]])
+        self._label_axes([_short(b) for b in self.blocks], list(self.kinds))
         self.setRange(xRange=(0, len(self.kinds)), yRange=(0, len(self.blocks)), padding=0)
+
+
+    def _label_axes(self, rows: list[str], columns: list[str]) -> None:
+        self.axis_labels = (rows, columns)
+        """What the left (blocks) and bottom (kinds) axes show, one label per row and column."""
+        self.getAxis("left").setTicks([[(i + 0.5, label) for i, label in enumerate(rows)]])
+        self.getAxis("bottom").setTicks([[(j + 0.5, label) for j, label in enumerate(columns)]])
 
 
 class GateHistory(_LivePlot):
