@@ -61,3 +61,13 @@ def autocast(device: torch.device, training: bool = False, bf16: bool = False):
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=dtype)
+
+
+def release_cached_memory(device: torch.device) -> None:
+    """Give the memory that `device`'s allocator keeps cached, but no tensor uses, back to the driver (CUDA, MPS),
+    so that other programs, and a later run's peak, find it free. Nothing to do on CPU."""
+    kind = torch.device(device).type
+    if kind == "cuda":
+        torch.cuda.empty_cache()
+    elif kind == "mps":
+        torch.mps.empty_cache()

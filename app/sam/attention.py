@@ -39,16 +39,19 @@ class _BiasedSoftmax(torch.autograd.Function):
 
 
 def attention_probabilities(q: torch.Tensor, k: torch.Tensor, scale: float, rel_pos: tuple | None,
-                            size: tuple[int, int]) -> torch.Tensor:
+                            size: tuple[int, int], in_place: bool | None = None) -> torch.Tensor:
     """softmax((q·scale)·kᵀ + decomposed rel-pos bias) for (B, h·w, d) q and k on an h x w grid.
 
-    `rel_pos` is (rel_pos_h, rel_pos_w) of SAM's Attention, or None when it uses none. In place on CPU;
-    on other devices segment_anything's own composition.
+    `rel_pos` is (rel_pos_h, rel_pos_w) of SAM's Attention, or None when it uses none. `in_place` None: in place
+    on CPU, on other devices segment_anything's own composition; True or False picks one on any device (the
+    tests run the GPU's composition on CPU this way).
     """
     scores = (q * scale) @ k.transpose(-2, -1)
     if rel_pos is None:
         return scores.softmax(dim=-1)
-    if q.device.type != "cpu":  # GPU allocators cache (no faults to save); autocast keeps its fp32 softmax
+    if in_place is None:
+        in_place = q.device.type == "cpu"
+    if not in_place:  # GPU allocators cache (no page faults to save); autocast keeps this softmax in fp32
         return add_decomposed_rel_pos(scores, q, rel_pos[0], rel_pos[1], size, size).softmax(dim=-1)
     h, w = size
     r_q = q.reshape(q.shape[0], h, w, -1)

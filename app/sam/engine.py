@@ -80,11 +80,12 @@ def full_size_masks(sam: Sam, low_res: torch.Tensor, input_size: tuple[int, int]
 
     Same two bilinear resizes (to the padded input square, crop, to the original size), run by
     OpenCV on CPU tensors: 10-20x faster than torch's interpolate for 3 masks, equal to it within
-    float rounding (about 1e-6). The second resize is skipped when it is the identity.
+    float rounding (about 1e-6). The second resize is skipped when it is the identity. Logits on another device
+    (a GPU) go to `postprocessed_masks` instead.
     """
     threshold = sam.mask_threshold
     if low_res.device.type != "cpu":
-        return (sam.postprocess_masks(low_res, input_size, original_size) > threshold)[0].cpu().numpy()
+        return postprocessed_masks(sam, low_res, input_size, original_size)
     side = sam.image_encoder.img_size
     (h, w), (oh, ow) = input_size, original_size
     masks = np.empty((low_res.shape[1], oh, ow), dtype=bool)
@@ -94,6 +95,13 @@ def full_size_masks(sam: Sam, low_res: torch.Tensor, input_size: tuple[int, int]
             up = cv2.resize(np.ascontiguousarray(up), (ow, oh), interpolation=cv2.INTER_LINEAR)
         np.greater(up, threshold, out=mask)
     return masks
+
+
+def postprocessed_masks(sam: Sam, low_res: torch.Tensor, input_size: tuple[int, int],
+                        original_size: tuple[int, int]) -> np.ndarray:
+    """(M, H, W) bool masks from (1, M, S, S) logits on any device, as SamPredictor makes them:
+    `sam.postprocess_masks` (torch's interpolate), then the threshold."""
+    return (sam.postprocess_masks(low_res, input_size, original_size) > sam.mask_threshold)[0].cpu().numpy()
 
 
 def as_rgb(image) -> np.ndarray:
@@ -242,11 +250,8 @@ class SamEngine:
             low, scores = self.sam.mask_decoder(
                 image_embeddings=image.embedding, image_pe=self.sam.prompt_encoder.get_dense_pe(),
                 sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=multimask)
-        if self.fast:
-            masks = full_size_masks(self.sam, low, image.input_size, image.original_size)
-        else:
-            masks = self.sam.postprocess_masks(low, image.input_size, image.original_size) > self.sam.mask_threshold
-            masks = masks[0].cpu().numpy()
+        to_masks = full_size_masks if self.fast else postprocessed_masks
+        masks = to_masks(self.sam, low, image.input_size, image.original_size)
         return Prediction(masks, scores[0].float().cpu().numpy(), low[0].float().cpu().numpy())
 
     def _current(self) -> _Image:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from segment_anything.modeling import Sam
 
-from app.device import autocast
+from app.device import autocast, release_cached_memory
 from app.mopeft import (after_training, before_step, encode_from, encode_until, frozen_prefix_length, gate_values,
                          peft_kinds)
 from app.mopeft.gate import Gate
@@ -126,9 +127,10 @@ def _train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings, on_step
         except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:
             if isinstance(exc, TrainingError) or not _is_out_of_memory(exc):
                 raise
+            result = loss = None  # the failed step's graph and (in the frames that raised) tensors go before
+            traceback.clear_frames(exc.__traceback__)  # the cache is emptied
             optimizer.zero_grad(set_to_none=True)
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
+            release_cached_memory(sam.device)
             if images > 1:
                 images //= 2
             elif objects > 1:

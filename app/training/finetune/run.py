@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 import torch
 from segment_anything.modeling import Sam
 
+from app.device import release_cached_memory
 from app.metrics.evaluate import evaluate_sam
 from app.mopeft import AdapterError, MoPEFTConfig, adapted_copy, load_adapter, wrap, wrap_info
 from app.store.project import Project
@@ -125,8 +127,21 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
     starts from it) and after training, and with `settings.select_every` also during it, to keep the
     best-scoring weights (the "after" score is then of the images that chose them). The base model is left
     as it was. Raises TrainingCancelled, TrainingError (nothing saved in the project in either case; when only the
-    save failed, AdapterSaveError says where the weights went instead).
+    save failed, AdapterSaveError says where the weights went instead). However the run ends, the GPU memory its
+    model copy and data held is given back to the driver (`release_cached_memory`).
     """
+    try:
+        return _fine_tune(base, examples, settings, adapters_dir, start_adapter, on_event, cancel, metadata, held_out)
+    except BaseException as exc:
+        traceback.clear_frames(exc.__traceback__)  # the frames would keep the run's model and data alive
+        raise
+    finally:
+        release_cached_memory(base.device)
+
+
+def _fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path, start_adapter: Path | None,
+               on_event: Callable[[object], None] | None, cancel: Callable[[], bool] | None,
+               metadata: dict | None, held_out: Collection[str] | None) -> TrainingOutcome:
     emit = on_event or (lambda event: None)
     started = time.perf_counter()
     warnings: list[str] = []
