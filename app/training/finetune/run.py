@@ -136,7 +136,8 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
         traceback.clear_frames(exc.__traceback__)  # the frames would keep the run's model and data alive
         raise
     finally:
-        release_cached_memory(base.device)
+        if isinstance(base, Sam):
+            release_cached_memory(base.device)
 
 
 def _fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path, start_adapter: Path | None,
