@@ -1,8 +1,10 @@
-"""Test-wide settings: Qt offscreen, deterministic torch, small thread count, a backstop behind the test timeout."""
+"""Test-wide settings: Qt offscreen, float32 unless a test asks, deterministic torch, small thread count, a backstop
+behind the test timeout."""
 import os
 import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("MOPEFT_PRECISION", "fp32")  # exact comparisons on any CPU; precision tests ask for theirs
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -54,12 +54,8 @@ def _gpu_attention(monkeypatch):
 
 
 def _cuda_precision(monkeypatch):
-    """The precision rule of a CUDA GPU with bf16 (autocast to it, for inference and training), on the CPU."""
-    def bf16(device, training=False, bf16=False):
-        return torch.bfloat16
-
-    monkeypatch.setattr(app.device, "autocast_dtype", bf16)
-    monkeypatch.setattr(engine_module, "autocast_dtype", bf16)
+    """bf16 autocast for inference and training, as on a CUDA GPU with bf16, here on the CPU."""
+    monkeypatch.setenv(app.device.PRECISION_ENV, "bf16")
 
 
 # --- attention -------------------------------------------------------------------------------------------------
@@ -317,5 +313,5 @@ def test_apple_mps_is_chosen_without_cuda(monkeypatch):
 @pytest.mark.parametrize("training", [False, True])
 def test_cuda_autocast_is_bf16_for_inference_and_training(monkeypatch, training):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
-    context = app.device.autocast(torch.device("cuda"), training=training)
+    context = app.device.autocast(torch.device("cuda"), training=training, precision="auto")
     assert isinstance(context, torch.autocast) and (context.device, context.fast_dtype) == ("cuda", torch.bfloat16)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from fixture_paths import TINY_SAM
-from app.device import autocast, autocast_dtype, release_cached_memory
+from app.device import autocast, choose_precision, release_cached_memory
 from app.metrics.dataset import EvalImage
 from app.mopeft import MoPEFTConfig, wrap
 from app.sam.attention import attention_probabilities
@@ -58,7 +58,7 @@ def test_attention_under_cuda_autocast_keeps_its_softmax_in_float32():
     (q, k, rh, rw), _ = _attention_inputs(CUDA)
     with torch.no_grad():
         exact = attention_probabilities(q, k, 0.25, (rh, rw), (6, 5))
-        with autocast(CUDA):
+        with autocast(CUDA, precision="auto"):
             reduced = attention_probabilities(q, k, 0.25, (rh, rw), (6, 5))
     assert reduced.dtype == torch.float32
     torch.testing.assert_close(reduced, exact, atol=2e-2, rtol=0)
@@ -66,11 +66,11 @@ def test_attention_under_cuda_autocast_keeps_its_softmax_in_float32():
 
 @pytest.mark.parametrize("training", [False, True])
 def test_autocast_follows_this_gpu(training):
-    expected = autocast_dtype(CUDA, training)
+    expected = choose_precision(CUDA, "auto", training).dtype
     if torch.cuda.is_bf16_supported():
         assert expected is torch.bfloat16
     a = torch.randn(8, 8, device=CUDA)
-    with autocast(CUDA, training, bf16=True):  # the switch is for other devices: on CUDA the GPU decides
+    with autocast(CUDA, training, precision="auto"):
         assert (a @ a).dtype == (expected or torch.float32)
 
 
@@ -84,11 +84,11 @@ def test_the_engine_on_cuda_gives_the_cpus_masks():
     scene = make_scene("shapes", 0, 1, 128)
     sam = _tiny_sam()
     cpu = _click(SamEngine(copy.deepcopy(sam)), scene)
-    gpu_engine = SamEngine(sam, device=CUDA)
+    gpu_engine = SamEngine(sam, device=CUDA, precision="auto")
     gpu = _click(gpu_engine, scene)
     exact = _click(SamEngine(sam, fast=False), scene)  # the same model, now on CUDA: SamPredictor's path
     assert gpu_engine.image_embedding.device.type == "cuda" and gpu_engine.image_embedding.dtype == torch.float32
-    assert gpu_engine.precision == {torch.bfloat16: "bf16", torch.float16: "fp16"}[autocast_dtype(CUDA)]
+    assert gpu_engine.precision == {torch.bfloat16: "bf16", torch.float16: "fp16"}[choose_precision(CUDA, "auto").dtype]
     for other in (cpu, exact):
         best = other.best
         iou = np.logical_and(gpu.masks[best], other.masks[best]).sum() / np.logical_or(gpu.masks[best],
@@ -104,7 +104,7 @@ def _examples(count=3, objects=2, side=128):
 
 
 def test_two_trainer_steps_on_cuda():
-    settings = TrainSettings(MoPEFTConfig(blocks="last:2"), steps=2)
+    settings = TrainSettings(MoPEFTConfig(blocks="last:2"), steps=2, precision="auto")
     sam = wrap(_tiny_sam(), settings.mopeft).to(CUDA)
     data = prepare(sam, [model_inputs(sam, e) for e in _examples()])
     assert data[0].tokens.device.type == "cuda" and data[0].tokens.dtype == torch.float32
@@ -129,7 +129,7 @@ def test_release_cached_memory_gives_the_cache_back():
 def test_a_fine_tuning_run_on_cuda_leaves_only_the_base_model(tmp_path):
     base = build_sam("demo").to(CUDA)
     examples = _examples(4, side=256)
-    settings = TrainSettings(MoPEFTConfig(blocks="last:4"), steps=2)
+    settings = TrainSettings(MoPEFTConfig(blocks="last:4"), steps=2, precision="auto")
     fine_tune(base, examples, settings, tmp_path / "warm-up")  # CUDA's libraries keep their workspaces from here on
     allocated = torch.cuda.memory_allocated()
     torch.cuda.reset_peak_memory_stats()

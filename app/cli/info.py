@@ -1,4 +1,5 @@
-"""`mopeft info`: versions of the stack, the device that would be used, and the folder checkpoints go in."""
+"""`mopeft info`: versions of the stack, the device and precision that would be used and why, and the folder
+checkpoints go in."""
 from __future__ import annotations
 
 import platform
@@ -16,7 +17,7 @@ def register(sub) -> None:
 def run(args) -> int:
     import app
     from app.app_env import APP_NAME
-    from app.device import choose_device
+    from app.device import choose_device, choose_precision
 
     print(f"{APP_NAME} {app.__version__}")
     print(f"python {platform.python_version()} on {platform.platform()}")
@@ -32,6 +33,11 @@ def run(args) -> int:
         print(f"  {name:24s} {v}")
     choice = choose_device()
     print(f"device: {choice.device}  ({choice.reason})")
+    try:
+        precision = choose_precision(choice.device)
+        print(f"precision: {precision.name}  ({precision.reason})")
+    except ValueError as exc:
+        print(f"precision: cannot be used: {exc}")
     _print_checkpoints()
     return 0
 

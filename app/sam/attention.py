@@ -44,9 +44,10 @@ def attention_probabilities(q: torch.Tensor, k: torch.Tensor, scale: float, rel_
 
     `rel_pos` is (rel_pos_h, rel_pos_w) of SAM's Attention, or None when it uses none. `in_place` None: in place
     on CPU, on other devices segment_anything's own composition; True or False picks one on any device (the
-    tests run the GPU's composition on CPU this way).
+    tests run the GPU's composition on CPU this way). The scores, bias and softmax are float32 whatever the
+    autocast (in bfloat16 they moved the demo model's masks; `mopeft bench precision`).
     """
-    scores = (q * scale) @ k.transpose(-2, -1)
+    scores = ((q * scale) @ k.transpose(-2, -1)).float()  # under autocast the product is bf16: softmax in fp32
     if rel_pos is None:
         return scores.softmax(dim=-1)
     if in_place is None:

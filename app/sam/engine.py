@@ -15,6 +15,7 @@ calls, then call `refresh_model()`.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -26,7 +27,7 @@ import torch
 from segment_anything.modeling import Sam
 from segment_anything.utils.transforms import ResizeLongestSide
 
-from app.device import autocast, autocast_dtype
+from app.device import PrecisionChoice, choose_precision
 from app.sam.embedding_cache import EmbeddingCache
 from app.sam.fast_decoder import DecoderImage, FastMaskDecoder
 from app.sam.prompts import check_prompts
@@ -124,14 +125,18 @@ class SamEngine:
 
     `device` moves the model there; None leaves it where it is. `cache` defaults to a memory-only
     `EmbeddingCache`; pass `EmbeddingCache()` for the per-user disk cache. `fast=False` runs
-    segment_anything's own decoder call, exactly as `SamPredictor.predict`.
+    segment_anything's own decoder call, exactly as `SamPredictor.predict`. `precision` ("auto", "fp32",
+    "bf16"; None: $MOPEFT_PRECISION, else auto; `app.device.choose_precision`) is the image encoder's autocast;
+    the embedding is kept in float32 and the prompt decoder (a few ms, and where the masks' edges and the IoU
+    scores are decided) runs in float32.
     """
 
     def __init__(self, sam: Sam, device: str | torch.device | None = None,
-                 cache: EmbeddingCache | None = None, fast: bool = True) -> None:
+                 cache: EmbeddingCache | None = None, fast: bool = True, precision: str | None = None) -> None:
         if device is not None:
             sam.to(device)
         self.sam = sam.eval()
+        self.precision_choice: PrecisionChoice = choose_precision(self.sam.device, precision)
         self.cache = cache if cache is not None else EmbeddingCache(disk=False)
         self.fast = fast
         self.transform = ResizeLongestSide(sam.image_encoder.img_size)
@@ -147,8 +152,8 @@ class SamEngine:
 
     @property
     def precision(self) -> str:
-        """Encoder precision, part of the cache key: "bf16" or "fp16" autocast on CUDA, "fp32" elsewhere."""
-        return {torch.bfloat16: "bf16", torch.float16: "fp16", None: "fp32"}[autocast_dtype(self.device)]
+        """The encoder's precision ("fp32", "bf16", "fp16"), part of the embedding cache key."""
+        return self.precision_choice.name
 
     @property
     def embedding_shape(self) -> tuple[int, int, int, int]:
@@ -288,5 +293,6 @@ class SamEngine:
         resized = self.transform.apply_image(rgb)
         x = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
         x = self.sam.preprocess(x)
-        with autocast(self.device):
+        dtype = self.precision_choice.dtype
+        with torch.autocast(self.device.type, dtype=dtype) if dtype else contextlib.nullcontext():
             return self.sam.image_encoder(x).float()

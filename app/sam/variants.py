@@ -12,6 +12,7 @@ import torch
 from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
 
 from app.sam.attention import use_in_place_attention
+from app.sam.encoder import use_float32_neck
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ ARCHS: dict[str, SamArch] = {
 def build_sam(arch: str | SamArch) -> Sam:
     """Build a SAM model with random weights for an architecture name or spec, in eval mode.
 
-    Its encoder attention computes probabilities in place (`app.sam.attention`): same maths, less memory traffic.
+    Its encoder attention computes probabilities in place (`app.sam.attention`): same maths, less memory traffic;
+    its softmax and neck run in float32 under any autocast (`app.sam.encoder`).
     """
     a = ARCHS[arch] if isinstance(arch, str) else arch
     emb = a.embedding_size
@@ -87,4 +89,4 @@ def build_sam(arch: str | SamArch) -> Sam:
         pixel_mean=[123.675, 116.28, 103.53],
         pixel_std=[58.395, 57.12, 57.375],
     )
-    return use_in_place_attention(sam).eval()
+    return use_float32_neck(use_in_place_attention(sam)).eval()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.annotate.model_choice import ModelLoad
+from app.device import choose_precision
 from app.mopeft import adapted_copy
 from app.sam.embedding_cache import EmbeddingCache
 from app.sam.engine import SamEngine
@@ -32,12 +33,14 @@ class EngineSwitch:
 class ModelSession:
     """Holds the loaded base model, the wanted adapter file and the engine for the two.
 
-    `load` and `use_adapter` build a new engine and return an `EngineSwitch`; the engine in use stays until a new
-    one could be built, so a failure leaves SAM as it was. Engines cache embeddings under `cache_dir`.
+    `load`, `use_adapter` and `use_precision` build a new engine and return an `EngineSwitch`; the engine in use
+    stays until a new one could be built, so a failure leaves SAM as it was. Engines cache embeddings under
+    `cache_dir` and run the encoder at `precision` ("auto", "fp32", "bf16"; None: $MOPEFT_PRECISION, else auto).
     """
 
-    def __init__(self, cache_dir: Path | None, disk_cache: bool = True) -> None:
+    def __init__(self, cache_dir: Path | None, disk_cache: bool = True, precision: str | None = None) -> None:
         self._cache_dir, self._disk_cache = cache_dir, disk_cache
+        self.precision = precision
         self.model: ModelLoad | None = None
         self.adapter: str | None = None
         self.engine: SamEngine | None = None
@@ -46,7 +49,7 @@ class ModelSession:
         """Load a base model with `loader` and run it with the wanted adapter. Raises what `loader` raises
         (the model in use stays) and what starting an engine raises."""
         model = loader()
-        switch = self._switch(model, self.adapter)
+        switch = self._switch(model, self.adapter, self.precision)
         self.model = model
         return switch
 
@@ -54,9 +57,21 @@ class ModelSession:
         """Run the base model with this adapter file from now on (None: the plain base model). Returns the new
         engine, or None before a model is loaded (the adapter is then used once one is)."""
         self.adapter = None if path is None else str(path)
-        return None if self.model is None else self._switch(self.model, self.adapter)
+        return None if self.model is None else self._switch(self.model, self.adapter, self.precision)
 
-    def _switch(self, model: ModelLoad, adapter: str | None) -> EngineSwitch:
+    def use_precision(self, precision: str | None) -> EngineSwitch | None:
+        """Run the encoder at this precision from now on (embeddings at another precision are other cache
+        entries). Returns the new engine, or None before a model is loaded. ValueError when the device cannot run
+        it (`app.device.choose_precision`); the engine in use then stays, and so does the precision."""
+        if self.model is None:
+            choose_precision("cpu", precision)  # refuses an unknown name now
+            self.precision = precision
+            return None
+        switch = self._switch(self.model, self.adapter, precision)
+        self.precision = precision
+        return switch
+
+    def _switch(self, model: ModelLoad, adapter: str | None, precision: str | None) -> EngineSwitch:
         base = sam = model.loaded.sam
         problem = None
         if adapter is not None:
@@ -66,7 +81,7 @@ class ModelSession:
                 problem = f"The adapter could not be used; SAM runs without it.\n\n{exc}"
                 adapter = None
         cache = EmbeddingCache(self._cache_dir) if self._disk_cache else EmbeddingCache(disk=False)
-        engine = SamEngine(sam, cache=cache)
+        engine = SamEngine(sam, cache=cache, precision=precision)
         self.engine, self.adapter = engine, adapter
         return EngineSwitch(engine, adapter, problem)
 

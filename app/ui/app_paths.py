@@ -32,6 +32,11 @@ class AppPaths:
         return self.config_dir / "window.ini"
 
     @property
+    def precision_setting(self) -> Path:
+        """The file that keeps the annotator's Model > Precision choice."""
+        return self.config_dir / "precision.json"
+
+    @property
     def last_images(self) -> Path:
         """The file that remembers, per project folder, the image the annotator left it at."""
         return self.config_dir / "last-images.json"

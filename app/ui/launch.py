@@ -1,4 +1,5 @@
-"""Start the annotator: `python main.py [--project FOLDER] [--checkpoint PATH | --model NAME] [--device DEV]`."""
+"""Start the annotator: `python main.py [--project FOLDER] [--checkpoint PATH | --model NAME] [--device DEV]
+[--precision P]`."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.annotate.model_choice import ModelChoice, load_model
 from app.app_env import APP_NAME
+from app.device import PRECISIONS
 from app.memory import release_free_memory, running_tuned, use_tuned_malloc
 from app.resources import ICON
 from app.ui.app_paths import AppPaths
@@ -27,6 +29,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     model.add_argument("--checkpoint", metavar="PATH", help="SAM checkpoint file to load")
     model.add_argument("--model", metavar="NAME", help="registered model: demo, vit_b, vit_l, vit_h")
     parser.add_argument("--device", choices=("cuda", "mps", "cpu"), help="default: CUDA, then MPS, else CPU")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="SAM's precision for this run: auto (bf16 on GPUs that have it), fp32 or bf16; "
+                             "default: the Model > Precision setting")
     parser.add_argument("--follow-links", action="store_true", help="also add images that symbolic links in the "
                                                                      "project folder point to outside it")
     return parser.parse_args(argv)
@@ -40,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     qt_app.setDesktopFileName(APP_NAME)
     qt_app.setWindowIcon(QIcon(str(ICON)))
     choice = ModelChoice(checkpoint=args.checkpoint, model=args.model, device=args.device)
-    window = MainWindow(AppPaths.default(), partial(load_model, choice), device=args.device)
+    window = MainWindow(AppPaths.default(), partial(load_model, choice), device=args.device, precision=args.precision)
     window.follow_links = args.follow_links
     trim = QTimer(interval=60_000, timeout=release_free_memory)  # the tuned heap keeps what jobs free
     if running_tuned():

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 from app.annotate import AnnotationSession, prepare_demo_project
 from app.annotate.model_choice import ModelChoice, ModelLoad, load_model
 from app.annotate.project_opening import open_for_annotation
+from app.device import PRECISIONS
 from app.store import ProjectLockedError, StoreError
 from app.ui.app_paths import AppPaths
 from app.ui.canvas_controller import CanvasController
@@ -30,6 +31,7 @@ from app.ui.label_dock import LabelDock
 from app.ui.last_images import LastImages
 from app.ui.model_controller import ModelController
 from app.ui.notices import Notices
+from app.ui.precision_setting import PrecisionSetting
 from app.ui.status_fields import StatusFields
 from app.ui.training_controller import TrainingController
 from app.ui.training_dock import TrainingDock
@@ -45,9 +47,11 @@ class MainWindow(QMainWindow):
     """The window. `model_loader` runs in the model worker thread and returns the SAM to use."""
 
     def __init__(self, paths: AppPaths, model_loader: Callable[[], ModelLoad], keymap: Keymap | None = None,
-                 device: str | None = None) -> None:
+                 device: str | None = None, precision: str | None = None) -> None:
         super().__init__()
         self.paths, self.device = paths, device
+        self.precision_setting = PrecisionSetting(paths.precision_setting)
+        self.precision = precision or self.precision_setting.value  # None: $MOPEFT_PRECISION, else auto
         self.follow_links = False   # scan what symbolic links point to outside the project folder (--follow-links)
         self.session: AnnotationSession | None = None
         self.notices = Notices(self)
@@ -60,7 +64,7 @@ class MainWindow(QMainWindow):
         self.label_dock = LabelDock(self.notices.error, self)
         self.instance_dock = InstanceDock(self)
         self.status = StatusFields(self.statusBar())
-        self.model = ModelController(paths.embeddings_dir, self)
+        self.model = ModelController(paths.embeddings_dir, self, precision=self.precision)
         self.training_dock = TrainingDock(self)
         self.training = TrainingController(self.training_dock, self.model, self.notices, self)
         self.export = ExportController(self.notices, self)
@@ -82,6 +86,9 @@ class MainWindow(QMainWindow):
         self._bind(None)
         if self.last_images.problem:
             self.notices.error(self.last_images.problem, "Last images")
+        if self.precision_setting.problem:
+            self.notices.error(self.precision_setting.problem, "Precision")
+        self._check_precision()
         if self.keymap.problems:
             self.notices.error("Some shortcuts could not be used; their defaults are kept:\n\n"
                                + "\n".join(self.keymap.problems), "Shortcuts")
@@ -149,6 +156,21 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Load a SAM checkpoint", "", "Checkpoints (*.pth *.pt);;All (*)")
         if path:
             self.model.load_model(partial(load_model, ModelChoice(checkpoint=path, device=self.device)))
+
+    def use_precision(self, precision: str) -> None:
+        """Model > Precision: run SAM's encoder at `precision` from now on (the current image is embedded again)
+        and keep the choice for the next start."""
+        self.precision = precision
+        self._check_precision()
+        self.model.use_precision(precision)
+        problem = self.precision_setting.save(precision)
+        if problem:
+            self.notices.error(problem, "Precision")
+
+    def _check_precision(self) -> None:
+        """Tick the Model > Precision entry in use (automatic when none was chosen)."""
+        for name in PRECISIONS:
+            self.actions[f"precision_{name}"].setChecked(name == (self.precision or "auto"))
 
     def show_help(self) -> None:
         """Help > Keyboard shortcuts."""
@@ -308,8 +330,12 @@ class MainWindow(QMainWindow):
             version = f" + adapter v{number}" if number else " + adapter"
         if self.model.embedding_stale:   # the current image is not embedded with this version yet
             version += " (embedding…)"
-        self.status.set_model(f"SAM {model.name}{version} · {loaded.sam.device.type}",
-                              f"{loaded.arch} from {where}\nAdapter: {adapter or 'none'}\nDevice: {model.device_reason}",
+        engine = self.model.engine
+        precision = f" · {engine.precision}" if engine is not None else ""
+        reason = f"\nPrecision: {engine.precision_choice.reason}" if engine is not None else ""
+        self.status.set_model(f"SAM {model.name}{version} · {loaded.sam.device.type}{precision}",
+                              f"{loaded.arch} from {where}\nAdapter: {adapter or 'none'}\nDevice: {model.device_reason}"
+                              f"{reason}",
                               "; ".join(model.warnings) or None)
 
     def _history_changed(self) -> None:

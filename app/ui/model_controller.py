@@ -45,16 +45,20 @@ class ModelController(QObject):
 
     _load_model = Signal(object)
     _use_adapter = Signal(object)
+    _use_precision = Signal(object)
     _load_image = Signal(int, int, str, object)
     _embed = Signal(int, int, object)
     _predict = Signal(object, int)
     _prefetch = Signal(int, list)
     _set_engine = Signal(object)
 
-    def __init__(self, cache_dir: Path, parent: QObject | None = None) -> None:
+    def __init__(self, cache_dir: Path, parent: QObject | None = None, precision: str | None = None) -> None:
         super().__init__(parent)
         self.model: ModelLoad | None = None
         self.engine: SamEngine | None = None
+        self.precision = precision
+        """The precision asked for ("auto", "fp32", "bf16"; None: $MOPEFT_PRECISION, else auto): fine-tuning from
+        the window runs at it too."""
         self.adapter: str | None = None
         self._wanted_adapter: str | None = None
         self.embedding_stale = False
@@ -64,10 +68,12 @@ class ModelController(QObject):
         self._ahead: list[str] = []
         self._threads: list[QThread] = []
         self._loader = self._start(ImageLoader(self._images), "image loader")
-        self._worker = self._start(ModelWorker(cache_dir, sam_threads(), self._images, self._prompts), "SAM")
+        self._worker = self._start(ModelWorker(cache_dir, sam_threads(), self._images, self._prompts, precision),
+                                   "SAM")
         self._prefetcher = self._start(Prefetcher(self._prefetches), "prefetch")
         self._load_model.connect(self._worker.load_model)
         self._use_adapter.connect(self._worker.use_adapter)
+        self._use_precision.connect(self._worker.use_precision)
         self._load_image.connect(self._loader.load)
         self._embed.connect(self._worker.embed)
         self._predict.connect(self._worker.predict)
@@ -104,6 +110,14 @@ class ModelController(QObject):
         self._prefetches.next()
         self.embedding_state.emit("Applying the adapter…" if path else "Back to the base model…", True)
         self._use_adapter.emit(path)
+
+    def use_precision(self, precision: str | None) -> None:
+        """Run the encoder at this precision ("auto", "fp32", "bf16") from now on; the current image is embedded
+        again first."""
+        self.precision = precision
+        self._prefetches.next()
+        self.embedding_state.emit(f"Switching to {precision}…", True)
+        self._use_precision.emit(precision)
 
     def show_image(self, image_id: int, path: Path, ahead: list[Path], recorded: Image | None = None) -> None:
         """Load and embed an image, then prefetch `ahead` (the images likely to come next).

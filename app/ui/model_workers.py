@@ -94,9 +94,10 @@ class ModelWorker(_Worker):
     predicted = Signal(object, object)            # PromptRequest, Prediction
     failed = Signal(str)
 
-    def __init__(self, cache_dir: Path, threads: int, images: Tickets, prompts: Tickets) -> None:
+    def __init__(self, cache_dir: Path, threads: int, images: Tickets, prompts: Tickets,
+                 precision: str | None = None) -> None:
         super().__init__(threads)
-        self._session = ModelSession(cache_dir)
+        self._session = ModelSession(cache_dir, precision=precision)
         self._images, self._prompts = images, prompts
         self._image_id: int | None = None
         self._data: ImageData | None = None
@@ -120,6 +121,19 @@ class ModelWorker(_Worker):
             switch = self._session.use_adapter(path)
         except Exception as exc:  # noqa: BLE001 - reported, and the previous engine stays
             self.model_failed.emit(f"Could not start the model: {exc}")
+            return
+        if switch is not None:
+            self._installed(switch)
+            self.adapter_ready.emit(switch.adapter, switch.engine)
+
+    @Slot(object)
+    def use_precision(self, precision: str | None) -> None:
+        """Run the encoder at this precision from now on ("auto", "fp32", "bf16")."""
+        self._start()
+        try:
+            switch = self._session.use_precision(precision)
+        except Exception as exc:  # noqa: BLE001 - reported, and the previous engine stays
+            self.failed.emit(f"Could not switch to {precision}: {exc}")
             return
         if switch is not None:
             self._installed(switch)

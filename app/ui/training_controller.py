@@ -111,6 +111,7 @@ class TrainingController(QObject):
         except ValueError as exc:
             self.dock.phase.setText(f"Settings: {exc}")
             return
+        settings.precision = self.model.precision
         loaded = self.model.model
         try:
             run = FineTuneRun.begin(self.session.project, loaded.name, settings,

@@ -12,6 +12,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar
 
 from app.annotate import AnnotationSession
+from app.device import PRECISIONS
 from app.ui.canvas_controller import CanvasController
 from app.ui.canvas_view import BRUSH, ERASER, PAN_STEP, ZOOM_STEP, CanvasView
 from app.ui.export_controller import ExportController
@@ -41,6 +42,9 @@ class ActionTarget(Protocol):
     def choose_checkpoint(self) -> None:
         """Model > Load a SAM checkpoint…"""
 
+    def use_precision(self, precision: str) -> None:
+        """Run SAM at this precision ("auto", "fp32", "bf16") from now on, and keep the choice."""
+
     def keep_changed_image(self) -> None:
         """Image > Keep the instances on the changed file."""
 
@@ -64,12 +68,13 @@ MENUS: dict[str, list[str | None]] = {
                "fit", "zoom_in", "zoom_out", "zoom_actual"],
     "&Tools": ["brush", "eraser", "brush_smaller", "brush_larger"],
     "&Labels": [f"label_{n}" for n in range(1, 10)],
-    "&Model": ["load_checkpoint", None, "fine_tune", "cancel_training"],
+    "&Model": ["load_checkpoint", None, "precision_auto", "precision_fp32", "precision_bf16", None, "fine_tune",
+               "cancel_training"],
     "&View": ["hide_all_instances", "masks_fainter", "masks_stronger", None],
     "&Help": ["help"],
 }
 """Menus in order, None for a separator. View lists the docks after its own entries."""
-CHECKABLE = {"hide_all_instances"}
+CHECKABLE = {"hide_all_instances", "precision_auto", "precision_fp32", "precision_bf16"}
 """Actions that show an on/off state in their menu."""
 
 CANVAS_ONLY = {"pan_left", "pan_right", "pan_up", "pan_down"}
@@ -89,6 +94,7 @@ def _handlers(w: ActionTarget) -> dict[str, Callable[[], object]]:
         "export_coco": lambda: w.export.open("coco"),
         "export_png": lambda: w.export.open("png"),
         "load_checkpoint": w.choose_checkpoint,
+        **{f"precision_{p}": (lambda p=p: w.use_precision(p)) for p in PRECISIONS},
         "fine_tune": w.training.start,
         "cancel_training": w.training.cancel,
         "quit": w.close,

@@ -60,3 +60,21 @@ def test_every_command_prints_its_help():
     assert {p.prog for p in parsers} >= {"mopeft train", "mopeft bench adapt", "mopeft export"}
     for parser in parsers:
         assert parser.prog in parser.format_help()  # argparse's %-expansion of every help text succeeds
+
+
+def test_precision_is_said_with_its_reason_and_the_flag_reaches_every_command(capsys, monkeypatch):
+    import os
+
+    import app.device
+
+    monkeypatch.setattr(app.device, "cpu_bf16_units", lambda: None)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv(app.device.PRECISION_ENV, "fp32")
+    assert main(["info"]) == 0
+    assert "precision: fp32  (float32, as asked)" in capsys.readouterr().out
+    assert main(["--precision", "bf16", "info"]) == 0
+    assert "precision: bf16  (bfloat16 autocast: asked for; this CPU has no bfloat16 units" in capsys.readouterr().out
+    assert os.environ[app.device.PRECISION_ENV] == "bf16"  # what the engine and the trainer read
+    with pytest.raises(SystemExit):
+        main(["--precision", "fp8", "info"])
+    assert "invalid choice: 'fp8'" in capsys.readouterr().err

@@ -106,3 +106,14 @@ def test_read_checked_tells_a_changed_and_a_resized_file_from_the_annotated_one(
     resized = read_checked(path, record)
     assert resized.check is FileCheck.RESIZED and f"no longer the {record.width}x{record.height}" in resized.problem
     assert read_checked(path).check is FileCheck.SAME  # no record: nothing to compare with
+
+
+def test_the_precision_switches_the_engine_and_an_unknown_one_is_refused(tmp_path):
+    session = ModelSession(tmp_path / "cache", disk_cache=False)
+    assert session.use_precision("bf16") is None and session.precision == "bf16"  # kept until a model loads
+    assert session.load(_tiny).engine.precision == "bf16"
+    switch = session.use_precision("fp32")
+    assert switch.engine.precision == "fp32" and session.engine is switch.engine
+    with pytest.raises(ValueError, match="unknown precision 'fp8'"):
+        session.use_precision("fp8")
+    assert session.engine is switch.engine and session.precision == "fp32"

@@ -28,20 +28,22 @@ class Prepared:
     targets: torch.Tensor
 
 
-def prepare(sam: Sam, inputs: list[tuple[torch.Tensor, torch.Tensor]]) -> list[Prepared]:
-    """Run the frozen first blocks once per image (the cached path); a no-op when every block trains."""
+def prepare(sam: Sam, inputs: list[tuple[torch.Tensor, torch.Tensor]],
+            precision: str | None = None) -> list[Prepared]:
+    """Run the frozen first blocks once per image (the cached path) at `precision` (see `TrainSettings`); a
+    no-op when every block trains."""
     start = frozen_prefix_length(sam)
     prepared = []
-    with torch.no_grad(), _autocast(sam):
+    with torch.no_grad(), _autocast(sam, precision):
         for image, targets in inputs:
             tokens = encode_until(sam, image, start).float() if start else image
             prepared.append(Prepared(tokens, targets))
     return prepared
 
 
-def _autocast(sam: Sam):
-    """bf16 autocast on CUDA GPUs that have it; plain fp32 elsewhere."""
-    return autocast(sam.device, training=True)
+def _autocast(sam: Sam, precision: str | None):
+    """The training autocast of `app.device.choose_precision`; the losses are taken in float32 whatever it is."""
+    return autocast(sam.device, training=True, precision=precision)
 
 
 def _embeddings(sam: Sam, batch: list[Prepared]) -> torch.Tensor:
@@ -115,7 +117,7 @@ def _train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings, on_step
         batch = [data[i] for i in pick]
         targets = [p.targets[torch.randperm(len(p.targets), generator=generator)[:objects]] for p in batch]
         try:
-            with _autocast(sam):
+            with _autocast(sam, settings.precision):
                 result = interactive_loss(sam, _embeddings(sam, batch), targets, interactive, generator)
             loss = result.loss
             if not torch.isfinite(loss):

@@ -110,7 +110,7 @@ def adapt(sam: Sam, examples, settings: TrainSettings, on_event: Callable[[objec
     returns the steps done. Raises TrainingCancelled or TrainingError."""
     emit = on_event or (lambda event: None)
     emit(PhaseEvent("preparing training images"))
-    data = prepare(sam, [model_inputs(sam, example) for example in examples])
+    data = prepare(sam, [model_inputs(sam, example) for example in examples], settings.precision)
     emit(PhaseEvent("training"))
     return train_loop(sam, data, settings, on_step=emit, cancel=cancel, keep_best=keep_best)
 

@@ -6,6 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from app.device import PRECISIONS
 from app.mopeft import KIND_REGISTRY, MoPEFTConfig, mixture
 
 DEFAULT_BLOCKS = "last:4"
@@ -71,6 +72,8 @@ class TrainSettings:
     select_every: with validation images, score them (one-click mIoU) every this many steps and keep the best
         weights rather than the last (0: keep the last).
     continue_from_active: start from the project's active adapter (when its config matches) rather than base SAM.
+    precision: "auto", "fp32" or "bf16" autocast of the forward pass (None: $MOPEFT_PRECISION, else auto;
+        `app.device.choose_precision`); the losses are always float32.
     seed: makes the data order, the prompts, the adapters' dropout and the initial PEFT weights reproducible
         (and the split, when no fixed validation split is given; see `app.training.finetune.validation`).
     """
@@ -84,6 +87,7 @@ class TrainSettings:
     kind_lr: dict[str, float] = field(default_factory=lambda: dict(KIND_LR))
     select_every: int = 0
     continue_from_active: bool = True
+    precision: str | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -91,6 +95,8 @@ class TrainSettings:
             raise ValueError(f"steps must be at least 1, not {self.steps}")
         if not 0 < self.lr < math.inf:
             raise ValueError(f"the learning rate must be a finite number above 0, not {self.lr}")
+        if self.precision not in (None, *PRECISIONS):
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
         if self.select_every < 0:
             raise ValueError(f"select_every must be 0 (keep the last weights) or a number of steps, "
                              f"not {self.select_every}")
@@ -103,6 +109,8 @@ class TrainSettings:
         """Plain, flat JSON form, for the training-run record and the adapter version: the MoPEFT config's
         keys (kinds, blocks, gate_bias, lora_rank, ...) beside the run's."""
         run = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "mopeft"}
+        if run["precision"] is None:  # not chosen: left out, so settings read as earlier versions wrote them
+            del run["precision"]
         return copy.deepcopy({**self.mopeft.to_dict(), **run})
 
     @classmethod

@@ -42,7 +42,7 @@ class PretrainConfig:
     warmup_steps: int = 80
     min_lr_ratio: float = 0.02
     grad_clip: float = 1.0
-    cpu_bf16: bool = False  # bfloat16 autocast on the CPU too (other devices follow `app.device.autocast_dtype`)
+    precision: str | None = None  # autocast: auto, fp32 or bf16 (None: $MOPEFT_PRECISION, else auto; `app.device`)
     interactive: InteractiveConfig = field(default_factory=lambda: InteractiveConfig(loss_side=128))
     validation_scenes: int = 64
     validate_every: int = 250
@@ -101,7 +101,7 @@ def pretrain(config: PretrainConfig, device: str | torch.device = "cpu", minutes
         first = step * config.images_per_step
         scenes = [make_scene("shapes", config.seed, first + i, size) for i in range(config.images_per_step)]
         images, targets = scene_batch(scenes, config.objects_per_image, generator, device)
-        with autocast(device, training=True, bf16=config.cpu_bf16):
+        with autocast(device, training=True, precision=config.precision):
             embeddings = sam.image_encoder(sam.preprocess(images))
             out = interactive_loss(sam, embeddings, targets, config.interactive, generator)
         optimizer.zero_grad(set_to_none=True)
