@@ -47,9 +47,9 @@ PRECISIONS = ("auto", "fp32", "bf16")
 """What a user may ask for: the best the device does well (auto), float32, or bfloat16 autocast."""
 
 CPU_AUTO_BF16 = False
-"""Whether auto picks bfloat16 on a CPU with bfloat16 units. Not yet: bf16's masks agreed with float32's to a mean
-IoU of 0.987 on the demo model (`mopeft bench precision`, softmax and neck already in float32), short of the 0.99
-the switch needs, and its speed is unmeasured (the CPU it was measured on had no such units)."""
+"""Whether auto picks bfloat16 on a CPU with bfloat16 units. Not yet: its speed is unmeasured (the CPU of the
+measurement had no such units), and its masks agreed with float32's on vit_b (every mask IoU >= 0.99) but not on
+the demo model (mean 0.987; `mopeft bench precision`, docs/benchmarks.md)."""
 
 PRECISION_ENV = "MOPEFT_PRECISION"
 """Environment variable naming the precision when none is given (the tests set fp32, so they compare exactly)."""
