@@ -16,7 +16,7 @@ from app.device import PRECISIONS
 from app.memory import release_free_memory, running_tuned, use_tuned_malloc
 from app.resources import ICON
 from app.ui.app_paths import AppPaths
-from app.ui.gui_gc import collect_on_gui_thread
+from app.ui.gui_gc import collect_on_gui_thread, freeze_startup_objects
 from app.ui.main_window import MainWindow
 
 
@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     trim = QTimer(interval=60_000, timeout=release_free_memory)  # the tuned heap keeps what jobs free
     if running_tuned():
         trim.start()
+    freeze_startup_objects()
     with collect_on_gui_thread():
         window.show()
         if args.project:

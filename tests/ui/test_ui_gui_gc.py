@@ -52,3 +52,16 @@ def test_inside_it_only_the_gui_thread_collects(qtbot):
         qtbot.waitUntil(lambda: len(Cyclic.freed_in) >= 2, timeout=5000)
     assert gc.isenabled()
     assert len(Cyclic.freed_in) == 2 * CYCLES and set(Cyclic.freed_in) == {threading.main_thread().name}
+
+
+def test_objects_alive_at_startup_leave_later_collections_and_new_garbage_is_still_collected():
+    from app.ui.gui_gc import freeze_startup_objects
+
+    kept = [Cyclic() for _ in range(3)]
+    kept[0].partner = kept[1]
+    freeze_startup_objects()
+    assert gc.get_freeze_count() > 0 and not any(gc.is_tracked(o) and o in gc.get_objects() for o in kept)
+    Cyclic.freed_in.clear()
+    _garbage_cycle()   # made after the freeze: an ordinary cycle
+    gc.collect()
+    assert len(Cyclic.freed_in) == 2
