@@ -1,4 +1,6 @@
 """`mopeft bench ui-stall` times the real window's event loop through an embedding, a click and a fine-tuning run."""
+import re
+
 import pytest
 
 from app.cli.main import main
@@ -14,3 +16,6 @@ def test_prints_one_row_per_phase_with_the_longest_gap(qapp, capsys):
     assert "fine-tune 1 steps" in rows[2][0]
     for _, _, beats, longest, _ in rows:   # a phase shorter than a heartbeat has no gap to show
         assert float(longest) >= 0 if int(beats) else longest.strip() == "–"
+    frozen, unfrozen = (float(ms) for ms in re.search(r"gc.collect\(\) on the GUI thread: (\d+) ms with .*, (\d+) ms "
+                                                     r"without", out).groups())
+    assert frozen <= unfrozen
