@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,21 +63,36 @@ class PrecisionChoice:
     dtype: torch.dtype | None
     reason: str
 
+    def autocast(self, device: torch.device | str):
+        """A context that autocasts to this dtype on `device`, or does nothing for float32."""
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(torch.device(device).type, dtype=self.dtype)
+
     @property
     def name(self) -> str:
         """"fp32", "bf16" or "fp16": part of the embedding cache key."""
         return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
 
 
+@functools.cache
 def cpu_bf16_units() -> str | None:
     """The CPU's bfloat16 matrix instructions ("AMX" or "AVX512-BF16") when /proc/cpuinfo lists them, else None
-    (also where there is no /proc/cpuinfo: a CPU without them runs bfloat16 emulated, many times slower)."""
+    (also where there is no /proc/cpuinfo: a CPU without them runs bfloat16 emulated, many times slower). Read once
+    per process: `choose_precision` runs at every training step."""
     try:
         flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
                       if line.startswith("flags")), [])
     except OSError:
         return None
     return "AMX" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else None
+
+
+def check_precision(precision: str | None) -> str | None:
+    """`precision` itself when it is None or one of PRECISIONS; ValueError naming it otherwise."""
+    if precision not in (None, *PRECISIONS):
+        raise ValueError(f"unknown precision {precision!r}: use {', '.join(PRECISIONS)}")
+    return precision
 
 
 def choose_precision(device: torch.device | str, precision: str | None = None,
@@ -88,9 +104,7 @@ def choose_precision(device: torch.device | str, precision: str | None = None,
     training would need loss scaling); on the CPU float32 (bfloat16 on one with bfloat16 units once
     `CPU_AUTO_BF16` says so); float32 on other devices. bf16 where the device cannot run it raises ValueError.
     """
-    precision = precision or os.environ.get(PRECISION_ENV) or "auto"
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}: use {', '.join(PRECISIONS)}")
+    precision = check_precision(precision or os.environ.get(PRECISION_ENV) or "auto")
     kind = torch.device(device).type
     if precision == "fp32":
         return PrecisionChoice(None, "float32, as asked")
@@ -120,10 +134,7 @@ def choose_precision(device: torch.device | str, precision: str | None = None,
 
 def autocast(device: torch.device, training: bool = False, precision: str | None = None):
     """A context that autocasts to `choose_precision(device, precision, training)`, or does nothing for float32."""
-    dtype = choose_precision(device, precision, training).dtype
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(torch.device(device).type, dtype=dtype)
+    return choose_precision(device, precision, training).autocast(device)
 
 
 def release_cached_memory(device: torch.device) -> None:

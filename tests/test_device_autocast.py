@@ -57,6 +57,9 @@ def test_the_cpu_flags_are_read_from_proc_cpuinfo(monkeypatch, tmp_path):
     for flags, expected in (("fpu avx2 avx512f avx512_bf16 amx_bf16 amx_tile", "AMX"),
                             ("fpu avx2 avx512f avx512_bf16", "AVX512-BF16"), ("fpu sse avx2 fma", None)):
         cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+        cpu_bf16_units.cache_clear()  # read once per process: each machine here is a new one
         assert cpu_bf16_units() == expected
     cpuinfo.unlink()
+    cpu_bf16_units.cache_clear()
     assert cpu_bf16_units() is None  # no /proc/cpuinfo: not known to have them
+    cpu_bf16_units.cache_clear()  # the next call reads this machine's own flags again

@@ -15,7 +15,6 @@ calls, then call `refresh_model()`.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -293,6 +292,5 @@ class SamEngine:
         resized = self.transform.apply_image(rgb)
         x = torch.as_tensor(resized, device=self.device).permute(2, 0, 1).contiguous()[None]
         x = self.sam.preprocess(x)
-        dtype = self.precision_choice.dtype
-        with torch.autocast(self.device.type, dtype=dtype) if dtype else contextlib.nullcontext():
+        with self.precision_choice.autocast(self.device):
             return self.sam.image_encoder(x).float()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.annotate.model_choice import ModelLoad
-from app.device import choose_precision
+from app.device import check_precision
 from app.mopeft import adapted_copy
 from app.sam.embedding_cache import EmbeddingCache
 from app.sam.engine import SamEngine
@@ -64,8 +64,7 @@ class ModelSession:
         entries). Returns the new engine, or None before a model is loaded. ValueError when the device cannot run
         it (`app.device.choose_precision`); the engine in use then stays, and so does the precision."""
         if self.model is None:
-            choose_precision("cpu", precision)  # refuses an unknown name now
-            self.precision = precision
+            self.precision = check_precision(precision)
             return None
         switch = self._switch(self.model, self.adapter, precision)
         self.precision = precision

@@ -84,8 +84,8 @@ class FineTuneRun:
                 examples, warnings = collect_examples(reader, skip_unedited=self.skip_unedited)
         else:
             examples, warnings = collect_examples(project, skip_unedited=self.skip_unedited)
-        for warning in warnings:
-            (on_event or (lambda event: None))(WarningEvent(warning))
+        for warning in warnings if on_event is not None else ():
+            on_event(WarningEvent(warning))
         outcome = fine_tune(base, examples, self.settings, self.adapters_dir, self.start_adapter, on_event=on_event,
                             cancel=cancel, metadata={"base_model": self.model_name}, held_out=self.held_out)
         outcome.warnings[:0] = warnings

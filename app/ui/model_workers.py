@@ -116,24 +116,20 @@ class ModelWorker(_Worker):
     @Slot(object)
     def use_adapter(self, path: str | None) -> None:
         """Run the model with this adapter file from now on (None: the plain base model)."""
-        self._start()
-        try:
-            switch = self._session.use_adapter(path)
-        except Exception as exc:  # noqa: BLE001 - reported, and the previous engine stays
-            self.model_failed.emit(f"Could not start the model: {exc}")
-            return
-        if switch is not None:
-            self._installed(switch)
-            self.adapter_ready.emit(switch.adapter, switch.engine)
+        self._switch(lambda: self._session.use_adapter(path), "Could not start the model")
 
     @Slot(object)
     def use_precision(self, precision: str | None) -> None:
         """Run the encoder at this precision from now on ("auto", "fp32", "bf16")."""
+        self._switch(lambda: self._session.use_precision(precision), f"Could not switch to {precision}")
+
+    def _switch(self, change: Callable[[], EngineSwitch | None], failure: str) -> None:
+        """Apply a session change that builds a new engine; a failure is reported and the previous engine stays."""
         self._start()
         try:
-            switch = self._session.use_precision(precision)
+            switch = change()
         except Exception as exc:  # noqa: BLE001 - reported, and the previous engine stays
-            self.failed.emit(f"Could not switch to {precision}: {exc}")
+            self.model_failed.emit(f"{failure}: {exc}")
             return
         if switch is not None:
             self._installed(switch)

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from app.device import PRECISIONS
+from app.device import check_precision
 from app.mopeft import KIND_REGISTRY, MoPEFTConfig, mixture
 
 DEFAULT_BLOCKS = "last:4"
@@ -95,8 +95,7 @@ class TrainSettings:
             raise ValueError(f"steps must be at least 1, not {self.steps}")
         if not 0 < self.lr < math.inf:
             raise ValueError(f"the learning rate must be a finite number above 0, not {self.lr}")
-        if self.precision not in (None, *PRECISIONS):
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        check_precision(self.precision)
         if self.select_every < 0:
             raise ValueError(f"select_every must be 0 (keep the last weights) or a number of steps, "
                              f"not {self.select_every}")
