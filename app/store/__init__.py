@@ -27,6 +27,8 @@ from app.store.records import (
     InstanceSource,
     Label,
     MovedImage,
+    Proposal,
+    ProposalState,
     RunStatus,
     ScanResult,
     TrainingRun,
@@ -34,7 +36,7 @@ from app.store.records import (
 
 __all__ = [
     "AdapterVersion", "DiskFullError", "Image", "ImageCheck", "ImageFileError", "ImageStatus", "Instance",
-    "InstanceSource", "Label", "LabelInUseError", "MaskError", "MovedImage", "NotFoundError", "Project",
+    "InstanceSource", "Label", "LabelInUseError", "MaskError", "MovedImage", "NotFoundError", "Project", "Proposal", "ProposalState",
     "ProjectCorruptError", "ProjectIOError", "ProjectLockedError", "ProjectNotFoundError", "ProjectNotWritableError",
     "ReadOnlyProjectError", "RunStatus", "ScanResult", "SchemaVersionError", "StoreError", "TrainingRun",
 ]

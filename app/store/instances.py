@@ -4,19 +4,19 @@ from __future__ import annotations
 import numpy as np
 
 from app.store.database import Database, utc_now
-from app.store.errors import MaskError, NotFoundError
+from app.store.errors import MaskError, NotFoundError, StoreError
 from app.store.masks import mask_to_rle, rle_area, rle_bbox
 from app.store.records import ImageStatus, Instance, InstanceSource, UneditedCount
 
 _COLUMNS = ("i.id, i.image_id, i.label_id, i.rle, i.area, i.bbox_x, i.bbox_y, i.bbox_w, i.bbox_h, i.source, "
-            "i.created_at, i.updated_at, m.height, m.width, i.unedited")
+            "i.created_at, i.updated_at, m.height, m.width, i.unedited, i.proposal_id")
 _FROM = "FROM instances i JOIN images m ON m.id = i.image_id"
 
 
 def _instance(row: tuple) -> Instance:
     rle = {"size": [row[12], row[13]], "counts": row[3]}
     return Instance(row[0], row[1], row[2], rle, row[4], (row[5], row[6], row[7], row[8]),
-                    InstanceSource(row[9]), row[10], row[11], None if row[14] is None else bool(row[14]))
+                    InstanceSource(row[9]), row[10], row[11], None if row[14] is None else bool(row[14]), row[15])
 
 
 class InstanceTable:
@@ -26,23 +26,28 @@ class InstanceTable:
         self._db = db
 
     def add(self, image_id: int, label_id: int, mask: np.ndarray,
-            source: InstanceSource | str = InstanceSource.MODEL, unedited: bool | None = None) -> Instance:
+            source: InstanceSource | str = InstanceSource.MODEL, unedited: bool | None = None,
+            proposal_id: int | None = None) -> Instance:
         """Store a new instance and commit it. A 'new' image becomes 'in progress'.
 
         `mask` must be a bool array of the image's height x width with at least one pixel set (MaskError).
         `unedited` (see `Instance.unedited`) is kept for SAM's masks only: any other source is never unedited.
+        `proposal_id` links the proposal of the same image it was accepted from, which becomes accepted; a proposal
+        that is gone (its image's proposals were made again) or already accepted raises NotFoundError/StoreError.
         """
         source = InstanceSource(source)
         unedited = _unedited_value(source, unedited)
         with self._db.transaction() as conn:
             rle = self._encode(conn, image_id, mask)
             self._check_label(conn, label_id)
+            if proposal_id is not None:
+                self._check_proposal(conn, image_id, proposal_id)
             now = utc_now()
             instance_id = conn.execute(
                 "INSERT INTO instances (image_id, label_id, rle, area, bbox_x, bbox_y, bbox_w, bbox_h, source, "
-                "created_at, updated_at, unedited) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, updated_at, unedited, proposal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (image_id, label_id, rle["counts"], rle_area(rle), *rle_bbox(rle), source.value, now, now,
-                 unedited),
+                 unedited, proposal_id),
             ).lastrowid
             conn.execute("UPDATE images SET status = ? WHERE id = ? AND status = ?",
                          (ImageStatus.IN_PROGRESS.value, image_id, ImageStatus.NEW.value))
@@ -72,7 +77,7 @@ class InstanceTable:
         return self.get(instance_id)
 
     def delete(self, instance_id: int) -> None:
-        """Delete an instance and commit."""
+        """Delete an instance and commit; the proposal it was accepted from, if any, becomes rejected."""
         with self._db.transaction() as conn:
             if conn.execute("DELETE FROM instances WHERE id = ?", (instance_id,)).rowcount == 0:
                 raise NotFoundError(f"no instance with id {instance_id} in this project")
@@ -115,6 +120,15 @@ class InstanceTable:
         if not mask.any():
             raise MaskError(f"the mask for image {path} covers no pixel")
         return mask_to_rle(mask)
+
+    @staticmethod
+    def _check_proposal(conn, image_id: int, proposal_id: int) -> None:
+        row = conn.execute("SELECT image_id, state FROM proposals WHERE id = ?", (proposal_id,)).fetchone()
+        if row is None or row[0] != image_id:
+            raise NotFoundError(f"no proposal with id {proposal_id} on image {image_id} (the image's proposals "
+                                "may have been made again)")
+        if row[1] == "accepted":
+            raise StoreError(f"proposal {proposal_id} has already been accepted as an instance")
 
     @staticmethod
     def _check_label(conn, label_id: int) -> None:

@@ -16,6 +16,7 @@ from app.store.instances import InstanceTable
 from app.store.labels import LabelTable
 from app.store.lock import WriterLock
 from app.store.open_errors import os_error, sqlite_error
+from app.store.proposals import ProposalTable
 from app.store.schema import check_readable, migrate
 from app.store.training_runs import TrainingRunTable
 
@@ -32,9 +33,9 @@ ADAPTER_TEMP_FILE = re.compile(r"\..+\.safetensors\.[a-z0-9_]{8}\.part|.+\.safet
 class Project:
     """An open project. Use `Project.open(...)` as a context manager, or call `close()`.
 
-    Tables: `images`, `labels`, `instances`, `adapters` (adapter versions), `training_runs`. Each change is
-    committed when the call returns. One process at a time may open a project for writing (ProjectLockedError
-    otherwise); any number may open it read-only, alongside the writer. To read from a worker thread while the
+    Tables: `images`, `labels`, `instances`, `proposals` (automatic ones), `adapters` (adapter versions),
+    `training_runs`. Each change is committed when the call returns. One process at a time may open a project for
+    writing (ProjectLockedError otherwise); any number may open it read-only, alongside the writer. To read from a worker thread while the
     GUI writes, open a second, read-only Project there.
     """
 
@@ -48,6 +49,7 @@ class Project:
         self.images = ImageTable(db, folder)
         self.labels = LabelTable(db)
         self.instances = InstanceTable(db)
+        self.proposals = ProposalTable(db)
         self.adapters = AdapterTable(db, folder)
         self.training_runs = TrainingRunTable(db)
 

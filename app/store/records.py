@@ -1,4 +1,4 @@
-"""Plain records the store hands out: images, labels, instances, adapter versions, training runs."""
+"""Plain records the store hands out: images, labels, instances, proposals, adapter versions, training runs."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,6 +24,14 @@ class InstanceSource(str, Enum):
     MODEL = "model"            # accepted as SAM proposed it
     CORRECTED = "corrected"    # edited by the annotator
     IMPORTED = "imported"      # read from a COCO file
+
+
+class ProposalState(str, Enum):
+    """Where an automatic proposal stands: waiting for the annotator, taken as an instance, or turned down."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
 
 
 class RunStatus(str, Enum):
@@ -76,10 +84,46 @@ class Instance:
     """True: SAM's mask for a single prompt (one point or one box) accepted as it came, with no brush or eraser
     stroke and no refining click (picking another of SAM's candidates with Tab keeps it unedited). False:
     anything else (corrected, refined, painted, imported). None: not known (accepted before schema step 2)."""
+    proposal_id: int | None = None
+    """The automatic proposal it was accepted from (None: made with prompts or imported). With `unedited` True it
+    is the proposal's mask as it came; otherwise the annotator corrected it."""
 
     @cached_property
     def mask(self) -> np.ndarray:
         """The mask as an HxW bool array, decoded once and read-only like the record (copy it to edit)."""
+        mask = rle_to_mask(self.rle)
+        mask.flags.writeable = False
+        return mask
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A mask the automatic segmentation proposed for an image, and which model made it.
+
+    `model` is the base model's name or checkpoint, `adapter_version_id` the adapter version run on it (None: the
+    base model alone). `instance_id` is the instance it became while accepted. `stale`: pending, and made by
+    another adapter version than the project's active one (or by an adapter while none is active); making the
+    image's proposals again replaces it.
+    """
+
+    id: int
+    image_id: int
+    rle: dict = field(repr=False)
+    area: int
+    bbox: tuple[int, int, int, int]   # x, y, width, height in pixels
+    predicted_iou: float
+    stability: float
+    point: tuple[float, float]        # x, y of the prompt point, image pixels
+    model: str
+    adapter_version_id: int | None
+    state: ProposalState
+    created_at: str
+    instance_id: int | None
+    stale: bool
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        """The mask as an HxW bool array, decoded once and read-only (copy it to edit)."""
         mask = rle_to_mask(self.rle)
         mask.flags.writeable = False
         return mask

@@ -88,6 +88,41 @@ MIGRATIONS: tuple[str, ...] = (
         held_out INTEGER NOT NULL CHECK (held_out IN (0, 1))   -- 1: a validation image, never trained on
     );
     """,
+    # 4: automatic proposals (app/store/proposals.py) and the link of an instance to the proposal it was accepted
+    # from. A proposal's state follows its instance: adding an instance that links it makes it accepted, deleting
+    # that instance (by any path: the annotator, a label deleted with its instances) makes it rejected. Ids are
+    # never reused (AUTOINCREMENT): an undo step that names a proposal replaced since cannot take another one.
+    """
+    CREATE TABLE proposals (
+        id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+        image_id           INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+        rle                TEXT NOT NULL,           -- COCO compressed RLE counts at the image's full size
+        area               INTEGER NOT NULL CHECK (area > 0),
+        bbox_x             INTEGER NOT NULL,
+        bbox_y             INTEGER NOT NULL,
+        bbox_w             INTEGER NOT NULL,
+        bbox_h             INTEGER NOT NULL,
+        predicted_iou      REAL NOT NULL,
+        stability          REAL NOT NULL,
+        point_x            REAL NOT NULL,           -- the prompt point that made it, image pixels
+        point_y            REAL NOT NULL,
+        model              TEXT NOT NULL,           -- the base model's name or checkpoint, as adapter_versions has it
+        adapter_version_id INTEGER REFERENCES adapter_versions (id),   -- NULL: the base model alone
+        state              TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'accepted', 'rejected')),
+        created_at         TEXT NOT NULL
+    );
+    CREATE INDEX proposals_by_image ON proposals (image_id, state);
+    ALTER TABLE instances ADD COLUMN proposal_id INTEGER REFERENCES proposals (id) ON DELETE SET NULL;
+    CREATE UNIQUE INDEX one_instance_per_proposal ON instances (proposal_id) WHERE proposal_id IS NOT NULL;
+    CREATE TRIGGER proposal_accepted AFTER INSERT ON instances WHEN NEW.proposal_id IS NOT NULL
+    BEGIN
+        UPDATE proposals SET state = 'accepted' WHERE id = NEW.proposal_id;
+    END;
+    CREATE TRIGGER proposal_instance_deleted AFTER DELETE ON instances WHEN OLD.proposal_id IS NOT NULL
+    BEGIN
+        UPDATE proposals SET state = 'rejected' WHERE id = OLD.proposal_id AND state = 'accepted';
+    END;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
