@@ -1,4 +1,4 @@
-"""The undoable edits of an annotation session: draft edits and instance operations on the store.
+"""The undoable edits of an annotation session: draft edits, instance operations and proposal decisions.
 
 Instance operations write to the project at once, and so do their undo and redo. A re-added instance
 gets a new id from the store, so commands name instances through an `InstanceRef` that follows it. Commands act
@@ -13,7 +13,8 @@ import numpy as np
 
 from app.annotate.draft import Draft
 from app.annotate.image_state import ImageState
-from app.store import InstanceSource, Project
+from app.store import InstanceSource, Project, Proposal, ProposalState
+from app.store.masks import rle_to_mask
 
 
 @dataclass
@@ -35,7 +36,11 @@ class CommandTarget(Protocol):
         """The ref that follows the instance now stored as `instance_id` (`ref`, pointed at it, when given)."""
 
     def _instances_edited(self, state: ImageState) -> None:
-        """The instances of the image of `state` changed in the store: update its status and tell the views."""
+        """The instances of the image of `state` changed in the store (and so may have the states of its
+        proposals): update its status and tell the views."""
+
+    def _proposals_edited(self, state: ImageState) -> None:
+        """Only the states of proposals of the image of `state` changed in the store: tell the views."""
 
 
 class DraftEdit:
@@ -53,7 +58,8 @@ class DraftEdit:
 
 
 class AcceptInstance:
-    """The draft stored as a new instance; undo deletes it from the store and brings the draft back."""
+    """The draft stored as a new instance (linking the proposal it started from, if any); undo deletes it from the
+    store, makes that proposal pending again and brings the draft back."""
 
     text = "accept instance"
 
@@ -65,19 +71,25 @@ class AcceptInstance:
 
     def redo(self) -> None:
         instance = self._session.project.instances.add(self._state.image.id, self._label_id, self._mask,
-                                                       self._source, unedited=self._draft.unedited)
+                                                       self._source, unedited=self._draft.unedited,
+                                                       proposal_id=self._draft.proposal)
         self.ref = self._session._track(self.ref, instance.id)
         self._session._show_draft(self._state, Draft())
         self._session._instances_edited(self._state)
 
     def undo(self) -> None:
-        self._session.project.instances.delete(self.ref.id)
+        project = self._session.project
+        with project.transaction():
+            project.instances.delete(self.ref.id)
+            if self._draft.proposal is not None:
+                project.proposals.set_state([self._draft.proposal], ProposalState.PENDING)
         self._session._show_draft(self._state, self._draft)
         self._session._instances_edited(self._state)
 
 
 class DeleteInstance:
-    """An instance deleted from the store; undo stores it again (same mask, label, source and unedited mark)."""
+    """An instance deleted from the store (its proposal, if any, becomes rejected); undo stores it again (same
+    mask, label, source, unedited mark and proposal, accepted again)."""
 
     text = "delete instance"
 
@@ -85,7 +97,7 @@ class DeleteInstance:
         self._session, self._state, self.ref = session, state, ref
         instance = session.project.instances.get(ref.id)
         self._label_id, self._mask, self._source = instance.label_id, instance.mask.copy(), instance.source
-        self._unedited = instance.unedited
+        self._unedited, self._proposal = instance.unedited, instance.proposal_id
 
     def redo(self) -> None:
         self._session.project.instances.delete(self.ref.id)
@@ -93,7 +105,8 @@ class DeleteInstance:
 
     def undo(self) -> None:
         instance = self._session.project.instances.add(self._state.image.id, self._label_id, self._mask,
-                                                       self._source, unedited=self._unedited)
+                                                       self._source, unedited=self._unedited,
+                                                       proposal_id=self._proposal)
         self._session._track(self.ref, instance.id)
         self._session._instances_edited(self._state)
 
@@ -115,3 +128,47 @@ class RelabelInstance:
     def undo(self) -> None:
         self._session.project.instances.update(self.ref.id, label_id=self._old)
         self._session._instances_edited(self._state)
+
+
+class AcceptProposals:
+    """Pending proposals stored as instances with one label, their masks as they came (one undo step). Undo deletes
+    the instances and makes the proposals pending again."""
+
+    def __init__(self, session: CommandTarget, state: ImageState, proposals: list[Proposal], label_id: int):
+        self.text = "accept proposal" if len(proposals) == 1 else f"accept {len(proposals)} proposals"
+        self._session, self._state, self._label_id = session, state, label_id
+        self._proposals = [(p.id, p.rle) for p in proposals]   # RLE, not masks: many proposals stay small
+        self.refs: list[InstanceRef | None] = [None] * len(proposals)
+
+    def redo(self) -> None:
+        project = self._session.project
+        with project.transaction():
+            added = [project.instances.add(self._state.image.id, self._label_id, rle_to_mask(rle),
+                                           InstanceSource.MODEL, unedited=True, proposal_id=proposal_id).id
+                     for proposal_id, rle in self._proposals]
+        self.refs = [self._session._track(ref, instance_id) for ref, instance_id in zip(self.refs, added)]
+        self._session._instances_edited(self._state)
+
+    def undo(self) -> None:
+        project = self._session.project
+        with project.transaction():
+            for ref in self.refs:
+                project.instances.delete(ref.id)
+            project.proposals.set_state([proposal_id for proposal_id, _ in self._proposals], ProposalState.PENDING)
+        self._session._instances_edited(self._state)
+
+
+class RejectProposals:
+    """Pending proposals turned down (one undo step); undo makes them pending again."""
+
+    def __init__(self, session: CommandTarget, state: ImageState, proposal_ids: list[int]):
+        self.text = "reject proposal" if len(proposal_ids) == 1 else f"reject {len(proposal_ids)} proposals"
+        self._session, self._state, self._ids = session, state, list(proposal_ids)
+
+    def redo(self) -> None:
+        self._session.project.proposals.set_state(self._ids, ProposalState.REJECTED)
+        self._session._proposals_edited(self._state)
+
+    def undo(self) -> None:
+        self._session.project.proposals.set_state(self._ids, ProposalState.PENDING)
+        self._session._proposals_edited(self._state)

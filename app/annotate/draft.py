@@ -81,12 +81,15 @@ class Stroke:
 class Draft:
     """The object being annotated: its prompts, the strokes painted on it, and the candidate picked with Tab.
 
-    `choice` is the index of SAM's candidate mask; None means the one with the best score.
+    `choice` is the index of SAM's candidate mask; None means the one with the best score. `proposal` is the
+    automatic proposal the draft started from (its prompt point and mask), kept through later edits so the instance
+    accepted from it links it.
     """
 
     prompts: Prompts = field(default_factory=Prompts)
     strokes: tuple[Stroke, ...] = ()
     choice: int | None = None
+    proposal: int | None = None
 
     @property
     def empty(self) -> bool:

@@ -79,6 +79,12 @@ class ImageState:
             _, dropped = self._predictions.popitem(last=False)
             total -= _size(dropped)
 
+    def seed(self, prompts: Prompts, mask: np.ndarray, score: float) -> None:
+        """Take a mask made elsewhere (an automatic proposal's) as SAM's answer to `prompts`. It has no logits, so
+        a refinement of it is asked from the prompts alone; a model change forgets it like any answer."""
+        self.remember(prompts, Prediction(mask[None].copy(), np.array([score], dtype=np.float32),
+                                          np.zeros((1, 0, 0), dtype=np.float32)))
+
     def forget_others(self) -> None:
         """Keep only the prediction the draft shows (called when the annotator leaves the image)."""
         keep = {p: v for p, v in self._predictions.items() if p == self.draft.prompts}
@@ -118,6 +124,6 @@ class ImageState:
         mask_input = None
         if self._base is not None and self._base_current and prompts.refines(self._base[0]):
             shown_prompts, prediction, index = self._base
-            if shown_prompts != prompts:
+            if shown_prompts != prompts and prediction.low_res_logits.size:
                 mask_input = prediction.low_res_logits[index]
         return PromptRequest(self.image.id, prompts, mask_input, prompts.multimask, self._model)

@@ -1,24 +1,26 @@
 """AnnotationSession: the annotation work on one open project, driven by the UI or by tests directly.
 
 It holds the current image, the draft of each image visited (with its undo history) and the current
-label, and commits accepted instances, their deletion and relabelling, and their undo, to the project
-store at once. It asks for SAM masks through `predict_requested` and takes the answers in
+label, and commits accepted instances, their deletion and relabelling, the decisions on automatic proposals, and
+their undo, to the project store at once. It asks for SAM masks through `predict_requested` and takes the answers in
 `prediction_ready`; it never runs the model itself, so the UI can run SAM in a worker thread.
 """
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 
 import numpy as np
 
-from app.annotate.commands import AcceptInstance, DeleteInstance, DraftEdit, InstanceRef, RelabelInstance
-from app.annotate.draft import Draft, PromptRequest, Stroke
+from app.annotate.commands import (AcceptInstance, AcceptProposals, DeleteInstance, DraftEdit, InstanceRef,
+                                   RejectProposals, RelabelInstance)
+from app.annotate.draft import Draft, PromptRequest, Prompts, Stroke
 from app.annotate.events import Event
 from app.annotate.history import Command
 from app.annotate.image_state import ImageState, candidate_order
 from app.annotate.labels import LabelChoice
 from app.sam.engine import Prediction
-from app.store import Image, ImageStatus, Instance, InstanceSource, Project, StoreError
+from app.store import Image, ImageStatus, Instance, InstanceSource, Project, Proposal, ProposalState, StoreError
 
 DEFAULT_LABEL = "object"
 """Label made for the first accepted instance of a project that has none."""
@@ -34,6 +36,7 @@ class AnnotationSession:
     image_opened(Image): another image became current.
     draft_changed(): the draft, its mask or its candidates changed.
     instances_changed(): the instances of the current image, their selection or visibility changed.
+    proposals_changed(): the proposals of the current image changed (another image, one accepted or rejected).
     history_changed(): what undo/redo would do changed.
     predict_requested(PromptRequest): SAM's masks are wanted; answer with `prediction_ready`.
     message(str): a note for the annotator (nothing to accept, waiting for SAM...).
@@ -43,7 +46,7 @@ class AnnotationSession:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.images_changed, self.image_opened, self.draft_changed = Event(), Event(), Event()
-        self.instances_changed, self.history_changed = Event(), Event()
+        self.instances_changed, self.history_changed, self.proposals_changed = Event(), Event(), Event()
         self.predict_requested, self.message, self.error = Event(), Event(), Event()
         self.labels = LabelChoice(project.labels)
         self.selected: int | None = None
@@ -82,6 +85,7 @@ class AnnotationSession:
         self.image_opened.emit(state.image)
         self.draft_changed.emit()
         self.instances_changed.emit()
+        self.proposals_changed.emit()
         self.history_changed.emit()
         self._request_if_pending()
         return state.image
@@ -170,7 +174,7 @@ class AnnotationSession:
         """Add a positive or negative point (image pixels) to the draft's prompts."""
         if self._inside(x, y):
             draft = self._state.draft
-            self._edit_draft(Draft(draft.prompts.with_point(x, y, positive), draft.strokes),
+            self._edit_draft(replace(draft, prompts=draft.prompts.with_point(x, y, positive), choice=None),
                              "positive point" if positive else "negative point")
 
     def set_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
@@ -181,13 +185,13 @@ class AnnotationSession:
         x0, x1 = (float(np.clip(v, 0, w - 1)) for v in (x0, x1))
         y0, y1 = (float(np.clip(v, 0, h - 1)) for v in (y0, y1))
         draft = self._state.draft
-        self._edit_draft(Draft(draft.prompts.with_box(x0, y0, x1, y1), draft.strokes), "box")
+        self._edit_draft(replace(draft, prompts=draft.prompts.with_box(x0, y0, x1, y1), choice=None), "box")
 
     def paint(self, stroke: Stroke) -> None:
         """Paint a brush or eraser stroke on the draft mask."""
         if self._state is not None and stroke.points:
             draft = self._state.draft
-            self._edit_draft(Draft(draft.prompts, draft.strokes + (stroke,), draft.choice),
+            self._edit_draft(replace(draft, strokes=draft.strokes + (stroke,)),
                              "eraser stroke" if stroke.erase else "brush stroke")
 
     def cycle_candidate(self) -> None:
@@ -204,7 +208,7 @@ class AnnotationSession:
         if found is None or index == found[1] or not 0 <= index < len(found[0].scores):
             return
         draft = self._state.draft
-        self._edit_draft(Draft(draft.prompts, draft.strokes, index), "candidate")
+        self._edit_draft(replace(draft, choice=index), "candidate")
 
     def clear_prompts(self) -> None:
         """Drop the draft's prompts and strokes (undoable)."""
@@ -287,6 +291,58 @@ class AnnotationSession:
             (self.hidden.add if hidden else self.hidden.discard)(instance_id)
             self.instances_changed.emit()
 
+    # Proposals ----------------------------------------------------------------------------------------
+    def proposals(self, state: ProposalState | str | None = ProposalState.PENDING) -> list[Proposal]:
+        """The current image's proposals in `state` (None: all), best predicted IoU first."""
+        return [] if self._state is None else self.project.proposals.for_image(self._state.image.id, state)
+
+    def pending_proposal_counts(self) -> dict[int, int]:
+        """Pending proposals of every image, keyed by image id (for the image list)."""
+        return self.project.proposals.pending_counts()
+
+    def accept_proposal(self, proposal_id: int) -> Instance | None:
+        """Store a pending proposal of the current image as an instance with the current label, its mask as it
+        came (unedited, linking the proposal; undoable)."""
+        found = self._pending([proposal_id], "accept proposal")
+        instances = self._accept_proposals(found) if found else []
+        return instances[0] if instances else None
+
+    def accept_proposals(self, min_iou: float) -> list[Instance]:
+        """Accept every pending proposal of the current image whose predicted IoU is at least `min_iou`, as one
+        undo step; the instances made."""
+        if self._state is None or self._refused("accept proposals"):
+            return []
+        found = [p for p in self.proposals() if p.predicted_iou >= min_iou]
+        if not found:
+            self.message.emit(f"No pending proposal with a predicted IoU of {min_iou:.2f} or more")
+            return []
+        return self._accept_proposals(found)
+
+    def reject_proposal(self, proposal_id: int) -> None:
+        """Turn down a pending proposal of the current image (undoable)."""
+        found = self._pending([proposal_id], "reject proposal")
+        if found:
+            self._run(RejectProposals(self, self._state, [p.id for p in found]))
+
+    def reject_proposals(self) -> None:
+        """Turn down every pending proposal of the current image, as one undo step."""
+        if self._state is None or self._refused("reject proposals"):
+            return
+        found = self.proposals()
+        if found:
+            self._run(RejectProposals(self, self._state, [p.id for p in found]))
+
+    def edit_proposal(self, proposal_id: int) -> None:
+        """Make a pending proposal the draft (its prompt point, its mask shown), to correct it with clicks and the
+        brush; accepting the draft then links the proposal. Undoable like any draft edit."""
+        found = self._pending([proposal_id], None)
+        if not found:
+            return
+        proposal = found[0]
+        prompts = Prompts().with_point(*proposal.point, True)
+        self._state.seed(prompts, proposal.mask, proposal.predicted_iou)
+        self._edit_draft(Draft(prompts, proposal=proposal.id), "edit proposal")
+
     # Undo ---------------------------------------------------------------------------------------------
     @property
     def history(self):
@@ -331,9 +387,38 @@ class AnnotationSession:
             self.selected = None
         self._kept_label = None
         self.instances_changed.emit()
+        self.proposals_changed.emit()
+        self.images_changed.emit()
+
+    def _proposals_edited(self, state: ImageState) -> None:
+        if state is self._state:
+            self.proposals_changed.emit()
         self.images_changed.emit()
 
     # Internals ----------------------------------------------------------------------------------------
+    def _pending(self, proposal_ids: list[int], doing: str | None) -> list[Proposal]:
+        """These proposals, when each is a pending one of the current image and `doing` (a change of the store;
+        None: of the draft only) is allowed; else [] after saying why."""
+        if self._state is None or (doing is not None and self._refused(doing)):
+            return []
+        pending = {p.id: p for p in self.proposals()}
+        missing = [i for i in proposal_ids if i not in pending]
+        if missing:
+            self.message.emit(f"Proposal {missing[0]} is not a pending proposal of this image")
+            return []
+        return [pending[i] for i in proposal_ids]
+
+    def _accept_proposals(self, proposals: list[Proposal]) -> list[Instance]:
+        try:
+            label = self.labels.current or self.labels.add(DEFAULT_LABEL)
+        except STORE_ERRORS as exc:
+            self.error.emit(f"Could not accept proposals: {exc}")
+            return []
+        command = AcceptProposals(self, self._state, proposals, label.id)
+        if not self._run(command):
+            return []
+        return [self.project.instances.get(ref.id) for ref in command.refs]
+
     def _ref(self, instance_id: int) -> InstanceRef:
         return self._refs.get(instance_id) or self._track(None, instance_id)
 
