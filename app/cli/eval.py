@@ -1,4 +1,5 @@
-"""`mopeft eval`: 1-click mIoU, NoC@85 and NoC@90 of a SAM model (optionally with an adapter) on a COCO file."""
+"""`mopeft eval`: 1-click mIoU, NoC@85 and NoC@90 of a SAM model (optionally with an adapter) on a COCO file;
+with --auto, the automatic segmentation's mask AP and mSA (app/cli/_auto_eval.py)."""
 from __future__ import annotations
 
 import json
@@ -41,8 +42,13 @@ def register(sub) -> None:
     p.add_argument("--data", required=True, help="COCO instances JSON; its file_names are relative to its folder")
     p.add_argument("--max-clicks", type=int, default=20, help="clicks per instance, at most (default: 20)")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="compute device (default: the best available)")
+    p.add_argument("--auto", action="store_true",
+                   help="score automatic segmentation instead: COCO mask AP, AP50 and mean segmentation accuracy "
+                        "(every category taken as one class)")
+    p.add_argument("--points-per-side", type=int, help="with --auto: prompt grid points per side")
     p.add_argument("--json", action="store_true",
-                   help='end the output with one JSON line {"miou_1click", "noc85", "noc90", "instances"}')
+                   help='end the output with one JSON line {"miou_1click", "noc85", "noc90", "instances"}; with '
+                        '--auto {"ap", "ap50", "msa", "images", "instances"}')
     p.set_defaults(run=run, parser=p)
 
 
@@ -53,6 +59,9 @@ def run(args) -> int:
     from app.mopeft import load_adapter
     from app.sam.checkpoints import load_sam
 
+    if args.auto:
+        from app.cli._auto_eval import run_auto
+        return run_auto(args)
     if args.max_clicks < 1:
         args.parser.error(f"--max-clicks must be at least 1, got {args.max_clicks}")
     started = time.perf_counter()
