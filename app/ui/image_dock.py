@@ -1,4 +1,5 @@
-"""The image list: every image of the project with its status and instance count; choosing one opens it."""
+"""The image list: every image of the project with its status, instance count and pending proposals; choosing one
+opens it."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -23,7 +24,7 @@ class ImageDock(QDockWidget):
         super().__init__("Images", parent)
         self.setObjectName("images_dock")
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Image", "Status", "Instances"])
+        self.tree.setHeaderLabels(["Image", "Status", "Instances", "Proposals"])
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -31,7 +32,8 @@ class ImageDock(QDockWidget):
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2):
+        self.tree.headerItem().setToolTip(3, "Pending proposals: Proposals > Propose instances (P) makes them")
+        for column in (1, 2, 3):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.currentItemChanged.connect(self._chosen)
         self.setWidget(self.tree)
@@ -67,12 +69,15 @@ class ImageDock(QDockWidget):
         session = self._session
         if session is not None:
             counts = session.project.instances.counts_per_image()
+            pending = session.pending_proposal_counts()
             current = session.image.id if session.image is not None else None
             for image in session.images():
-                item = QTreeWidgetItem([image.path, STATUS_TEXT[image.status], str(counts.get(image.id, 0))])
+                item = QTreeWidgetItem([image.path, STATUS_TEXT[image.status], str(counts.get(image.id, 0)),
+                                        str(pending.get(image.id) or "")])
                 item.setData(0, Qt.ItemDataRole.UserRole, image.id)
                 item.setToolTip(0, image.path)
-                item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                for column in (2, 3):
+                    item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 item.setForeground(1, QBrush(QColor(STATUS_COLOUR[image.status])))
                 if image.id in self.unreadable:
                     item.setText(1, "unreadable")

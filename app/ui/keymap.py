@@ -60,6 +60,15 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "masks_fainter": ("Masks more transparent", ("O",)),
     "masks_stronger": ("Masks more opaque", ("Shift+O",)),
     **{f"label_{n}": (f"Use label {n}", (str(n),)) for n in range(1, 10)},
+    "propose_image": ("Propose instances on this image (replaces its pending proposals)", ("P",)),
+    "propose_all": ("Propose on every image without instances (in the background)", ("Shift+P",)),
+    "cancel_proposals": ("Cancel proposing", ()),
+    "accept_proposal": ("Accept the proposal under the cursor", ("Y",)),
+    "accept_proposals_above": ("Accept all proposals scoring at least the threshold", ("Shift+Y",)),
+    "proposal_threshold": ("Score threshold for accepting all…", ()),
+    "reject_proposal": ("Reject the proposal under the cursor", ("X",)),
+    "reject_all_proposals": ("Reject all proposals of this image", ("Shift+X",)),
+    "edit_proposal": ("Make the proposal under the cursor the draft (correct it, then Enter)", ("C",)),
     "help": ("Keyboard shortcuts", ("F1",)),
 }
 

@@ -19,6 +19,8 @@ from app.ui.export_controller import ExportController
 from app.ui.instance_dock import InstanceDock
 from app.ui.keymap import ACTIONS, Keymap
 from app.ui.notices import Notices
+from app.ui.proposal_controller import ProposalController
+from app.ui.proposal_view import ProposalView
 from app.ui.training_controller import TrainingController
 
 
@@ -31,6 +33,8 @@ class ActionTarget(Protocol):
     instance_dock: InstanceDock
     export: ExportController
     training: TrainingController
+    proposing: ProposalController
+    proposal_view: ProposalView
     notices: Notices
 
     def choose_folder(self) -> None:
@@ -70,6 +74,9 @@ MENUS: dict[str, list[str | None]] = {
     "&Labels": [f"label_{n}" for n in range(1, 10)],
     "&Model": ["load_checkpoint", None, "precision_auto", "precision_fp32", "precision_bf16", None, "fine_tune",
                "cancel_training"],
+    "&Proposals": ["propose_image", "propose_all", "cancel_proposals", None, "accept_proposal",
+                   "accept_proposals_above", "proposal_threshold", None, "reject_proposal", "reject_all_proposals",
+                   None, "edit_proposal"],
     "&View": ["hide_all_instances", "masks_fainter", "masks_stronger", None],
     "&Help": ["help"],
 }
@@ -127,6 +134,15 @@ def _handlers(w: ActionTarget) -> dict[str, Callable[[], object]]:
         "masks_fainter": lambda: w.canvas_controller.step_opacity(-1),
         "masks_stronger": lambda: w.canvas_controller.step_opacity(1),
         **{f"label_{n}": on_session(lambda s, i=n - 1: s.labels.select_at(i)) for n in range(1, 10)},
+        "propose_image": w.proposing.propose_image,
+        "propose_all": w.proposing.propose_all,
+        "cancel_proposals": w.proposing.cancel,
+        "accept_proposal": w.proposal_view.accept,
+        "accept_proposals_above": w.proposing.accept_above,
+        "proposal_threshold": w.proposing.choose_threshold,
+        "reject_proposal": w.proposal_view.reject,
+        "reject_all_proposals": w.proposing.reject_all,
+        "edit_proposal": w.proposal_view.edit,
         "help": w.show_help,
     }
 
