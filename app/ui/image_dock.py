@@ -24,7 +24,7 @@ class ImageDock(QDockWidget):
         super().__init__("Images", parent)
         self.setObjectName("images_dock")
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Image", "Status", "Instances", "Proposals"])
+        self.tree.setHeaderLabels(["Image", "Status", "Instances", "Pending"])
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -33,6 +33,7 @@ class ImageDock(QDockWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.tree.headerItem().setToolTip(3, "Pending proposals: Proposals > Propose instances (P) makes them")
+        self.tree.setColumnHidden(3, True)   # shown while an image has pending proposals: names keep their room
         for column in (1, 2, 3):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.currentItemChanged.connect(self._chosen)
@@ -70,6 +71,7 @@ class ImageDock(QDockWidget):
         if session is not None:
             counts = session.project.instances.counts_per_image()
             pending = session.pending_proposal_counts()
+            self.tree.setColumnHidden(3, not any(pending.values()))
             current = session.image.id if session.image is not None else None
             for image in session.images():
                 item = QTreeWidgetItem([image.path, STATUS_TEXT[image.status], str(counts.get(image.id, 0)),

@@ -3,8 +3,6 @@ cursor, and the decisions on it (accept, reject, make it the draft), which the s
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QToolTip
 
 from app.annotate import AnnotationSession
 from app.annotate.proposal_shapes import ProposalShapes
@@ -118,8 +116,5 @@ class ProposalView(QObject):
         self.hovered = found
         self.view.layers.set_hovered_proposal(self.shapes.outlines(found) if found is not None else [])
         text = describe(found) if found is not None else ""
-        if text:
-            QToolTip.showText(QCursor.pos(), text, self.view.viewport())
-        else:
-            QToolTip.hideText()
+        self.view.viewport().setToolTip(text)   # shown when the mouse rests there
         self.hover_text.emit(text)
