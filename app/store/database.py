@@ -129,6 +129,10 @@ class Database:
         return [name for (name,) in self.rows("SELECT name FROM sqlite_master WHERE type = 'table' "
                                               "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
 
+    def columns(self, table: str) -> list[str]:
+        """The columns of `table`, in their order."""
+        return [row[1] for row in self.rows(f'PRAGMA table_info("{table}")')]
+
     def id_high_water(self, table: str) -> int:
         """The highest id `table` has ever given (an AUTOINCREMENT table remembers deleted rows' ids)."""
         seq = self.row("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)) if self._has_sequences() else None

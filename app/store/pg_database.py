@@ -195,6 +195,12 @@ class PgDatabase:
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> ? "
             "ORDER BY tablename", (_BOOKKEEPING,))]
 
+    def columns(self, table: str) -> list[str]:
+        """The columns of `table`, in their order."""
+        return [name for (name,) in self.rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = ? ORDER BY ordinal_position", (table,))]
+
     def id_high_water(self, table: str) -> int:
         """The highest id `table` has ever given (its identity sequence, or max(id) when that is higher)."""
         top = self.row(f'SELECT coalesce(max(id), 0) FROM "{table}"')[0]
