@@ -56,8 +56,11 @@ class AdapterTable:
         """The version's adapter file, once its content matches the recorded SHA-256 (StoreError otherwise: a
         file changed, replaced or still being copied is never loaded)."""
         path = self._folder / version.path
-        if version.sha256 is None and not self._verify:
-            return path      # recorded before schema step 5 by this machine's app
+        if version.sha256 is None:
+            if not self._verify:
+                return path      # recorded before schema step 5 by this machine's app
+            raise StoreError(f"{path}: adapter version {version.id} records no checksum, so its file cannot be "
+                             "trusted on a shared project; move the project with `mopeft migrate`, which adds it")
         try:
             digest = file_hash(path)
         except OSError as exc:
