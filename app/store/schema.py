@@ -9,13 +9,20 @@ See docs/decisions/0001-project-store.md and 0004-postgresql-store.md.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from app.store.errors import SchemaVersionError
 
-if TYPE_CHECKING:
-    from app.store.database import Database
-    from app.store.pg_database import PgDatabase
+
+class Versioned(Protocol):
+    """What the version rule needs of a backend's connection (app.store.database.Database, PgDatabase)."""
+
+    location: str
+    migrations: tuple[str, ...]
+
+    def schema_version(self) -> int: ...
+
+    def apply_step(self, number: int, script: str) -> None: ...
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: images, labels, instances, adapter versions, training runs.
@@ -138,12 +145,12 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def schema_version(db: "Database | PgDatabase") -> int:
+def schema_version(db: Versioned) -> int:
     """The number of the last migration step applied to this database (0 for a new one)."""
     return db.schema_version()
 
 
-def check_readable(db: "Database | PgDatabase", migrations: tuple[str, ...] | None = None) -> None:
+def check_readable(db: Versioned, migrations: tuple[str, ...] | None = None) -> None:
     """Raise SchemaVersionError unless the database is exactly at the version this app writes."""
     known = len(db.migrations if migrations is None else migrations)
     version = db.schema_version()
@@ -154,7 +161,7 @@ def check_readable(db: "Database | PgDatabase", migrations: tuple[str, ...] | No
             f"{known}; open it once for writing to upgrade it.")
 
 
-def migrate(db: "Database | PgDatabase", migrations: tuple[str, ...] | None = None) -> None:
+def migrate(db: Versioned, migrations: tuple[str, ...] | None = None) -> None:
     """Apply the steps the database lacks (default: its backend's), in order, each in its own transaction.
 
     A failing step is rolled back and re-raised; the steps before it stay applied.
