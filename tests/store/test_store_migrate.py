@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-import pytest
 from PIL import Image as PILImage
 
 import app.coco.export
