@@ -1,7 +1,8 @@
 """The shapes of an image's pending proposals, without Qt: their outlines for drawing and the one under a pixel.
 
 Proposal ids are never reused and a proposal's mask never changes, so outlines and masks are computed once per
-proposal and kept while it is shown; the outlines can be computed off the GUI thread (`outlines_of`) and handed in.
+proposal: outlines kept for the project (they can be computed off the GUI thread, `outlines_of`, and handed in),
+masks while their image is shown.
 """
 from __future__ import annotations
 
@@ -31,11 +32,16 @@ class ProposalShapes:
         self._outlines.update(known)
 
     def keep(self, proposals: Iterable[Proposal]) -> None:
-        """Forget every proposal but these (the ones shown now)."""
+        """Forget the masks of every proposal but these (the ones shown now); outlines, small, stay for when their
+        image is shown (those of a whole run are handed in as it goes)."""
         ids = {p.id for p in proposals}
-        for table in (self._outlines, self._masks):
-            for gone in set(table) - ids:
-                del table[gone]
+        for gone in set(self._masks) - ids:
+            del self._masks[gone]
+
+    def clear(self) -> None:
+        """Forget everything (another project)."""
+        self._outlines.clear()
+        self._masks.clear()
 
     def outlines(self, proposal: Proposal) -> list[np.ndarray]:
         """The proposal's outline polygons."""

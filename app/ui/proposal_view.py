@@ -38,7 +38,7 @@ class ProposalView(QObject):
     def bind(self, session: AnnotationSession | None) -> None:
         """Show this session's proposals (None: none)."""
         self._session, self._shown, self.pending = session, None, []
-        self.shapes.keep([])
+        self.shapes.clear()
         if session is not None:
             session.image_opened.connect(lambda _image: self.show(None))
             session.proposals_changed.connect(self.refresh)
@@ -83,7 +83,7 @@ class ProposalView(QObject):
         if self._session is None or self._shown is None:
             return
         if proposal is None:
-            self.note.emit(f"Nothing to {doing}: point the mouse at a proposal's outline first")
+            self.note.emit(f"Nothing to {doing}: point the mouse inside a proposal first")
             return
         change(self._session, proposal)
 
