@@ -81,9 +81,14 @@ class ProposalController(QObject):
         self.session = session
 
     def propose_image(self) -> None:
-        """Propose instances on the current image (its pending proposals are replaced)."""
-        if self._can_start() and self.session.image is not None:
-            self._start([self.session.image], f"Proposing on {self.session.image.path}…")
+        """Propose instances on the current image (its pending proposals are replaced, so not while the draft is
+        made from one of them)."""
+        if not self._can_start() or self.session.image is None:
+            return
+        if self.session.draft.proposal is not None:
+            self.notices.info("The draft is made from a proposal: accept it (Enter) or clear it (Esc) first")
+            return
+        self._start([self.session.image], f"Proposing on {self.session.image.path}…")
 
     def propose_all(self) -> None:
         """Propose on every image without instances that has no proposals of the adapter version in use yet."""
