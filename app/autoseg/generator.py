@@ -44,15 +44,16 @@ def propose_instances(engine: SamEngine, image, params: AutoParams = AutoParams(
     `accepted`: H x W bool masks of instances already accepted; a proposal with more than
     `params.accepted_overlap` of its area inside them is dropped. `progress(done, total)` is called after each
     batch of points, `cancel()` checked before each (true: `ProposalsCancelled`). Returns the proposals by
-    predicted IoU, best first. The engine's current image is `image` afterwards, crop layers or not.
+    predicted IoU, best first. The engine's current image is `image` afterwards, crop layers or not; with crop
+    layers each crop is its current image while it runs, so nothing else should prompt the engine meanwhile.
     """
     rgb = as_rgb(image)
     size = rgb.shape[:2]
     accepted_rle = _union_rle(accepted, size)
     crops = crop_boxes(size, params)
     batches = [-(-params.points_in_layer(layer) ** 2 // params.points_per_batch) for _, layer in crops]
+    total, done = sum(batches), 0
     candidates: list[_Candidate] = []
-    done = 0
     try:
         for (crop, layer), n_batches in zip(crops, batches):
             x0, y0, x1, y1 = crop
@@ -66,7 +67,7 @@ def propose_instances(engine: SamEngine, image, params: AutoParams = AutoParams(
                 found += _decode(engine, batch, crop, size, params)
                 done += 1
                 if progress is not None:
-                    progress(done, sum(batches))
+                    progress(done, total)
             candidates += _nms(found, torch.tensor([c.predicted_iou for c in found]), params.box_nms_thresh)
     finally:
         if len(crops) > 1:
@@ -86,6 +87,7 @@ def _decode(engine: SamEngine, points: np.ndarray, crop: tuple[int, int, int, in
     """One batch of points on the current (crop) image: decode, filter by predicted IoU, then up-scale only the
     survivors, one at a time, for the stability score, the box, the crop-edge test and the RLE."""
     out = engine.point_logits(points)
+    per_point = out.scores.shape[1]
     scores = out.scores.flatten()
     keep = torch.arange(scores.numel(), device=scores.device)
     if params.pred_iou_thresh > 0:
@@ -107,7 +109,7 @@ def _decode(engine: SamEngine, points: np.ndarray, crop: tuple[int, int, int, in
             continue
         if mask.shape != size:
             mask = np.pad(mask, ((y0, size[0] - y0 - mask.shape[0]), (x0, size[1] - x0 - mask.shape[1])))
-        px, py = points[index // 3]
+        px, py = points[index // per_point]
         found.append(_Candidate(mask_to_rle(mask), (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0),
                                 float(score), float(stability), (float(px) + x0, float(py) + y0), crop))
     return found

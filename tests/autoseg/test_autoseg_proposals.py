@@ -83,3 +83,9 @@ def test_exact_engine_and_decoder_lora_model_give_the_fast_engines_masks(tiny_sa
     assert same(propose_instances(SamEngine(tiny_sam, fast=False), image, ALL), fast)
     wrapped = wrap(tiny_sam, MoPEFTConfig(["lora", "decoder_lora"]))  # prompts decoded one by one
     assert same(propose_instances(SamEngine(wrapped), image, ALL), fast)
+
+
+def test_nothing_found_with_crop_layers_is_an_empty_list(tiny_sam, image):
+    """(SamAutomaticMaskGenerator raises an IndexError here.)"""
+    params = AutoParams(points_per_side=2, crop_n_layers=1, pred_iou_thresh=1.0)
+    assert propose_instances(SamEngine(tiny_sam), image, params) == []
