@@ -288,8 +288,10 @@ class SamEngine:
         """
         image = self._current()
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        # float64 coordinates, as SamAutomaticMaskGenerator gives them: the prompt encoder normalises, then casts
-        coords = torch.as_tensor(self.transform.apply_coords(pts, image.original_size), device=self.device)
+        # float64 coordinates as SamAutomaticMaskGenerator gives them (the prompt encoder normalises, then casts);
+        # MPS has no float64
+        dtype = torch.float if self.device.type == "mps" else torch.float64
+        coords = torch.as_tensor(self.transform.apply_coords(pts, image.original_size), dtype=dtype, device=self.device)
         labels = torch.ones(len(pts), 1, dtype=torch.int, device=self.device)
         sparse, dense = self.sam.prompt_encoder(points=(coords[:, None], labels), boxes=None, masks=None)
         if self.fast:

@@ -14,7 +14,8 @@ def test_point_grid_is_sams(n):
     np.testing.assert_array_equal(point_grid(n), amg.build_point_grid(n))
 
 
-@pytest.mark.parametrize("size, layers, ratio", [((256, 256), 1, 512 / 1500), ((480, 640), 2, 0.25), ((97, 61), 3, 0.5)])
+@pytest.mark.parametrize("size, layers, ratio",
+                         [((256, 256), 1, 512 / 1500), ((480, 640), 2, 0.25), ((97, 61), 3, 0.5)])
 def test_crop_boxes_are_sams(size, layers, ratio):
     boxes, layer_index = amg.generate_crop_boxes(size, layers, ratio)
     ours = crop_boxes(size, AutoParams(crop_n_layers=layers, crop_overlap_ratio=ratio))
