@@ -34,6 +34,8 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "previous_image": ("Previous image", ("A", "PgUp")),
     "next_image": ("Next image", ("D", "PgDown")),
     "next_without_instances": ("Next image without instances (skips images marked done)", ("Shift+D",)),
+    "next_uncertain": ("Next most uncertain image without instances (from its proposals)", ("U",)),
+    "sort_by_uncertainty": ("Sort the image list by uncertainty (most uncertain first)", ()),
     "mark_done": ("Mark the image done (again: not done)", ("Ctrl+D",)),
     "keep_changed_image": ("Keep the instances on the changed file", ()),
     "fit": ("Fit the image to the window", ("F", "0")),

@@ -16,6 +16,7 @@ from app.device import PRECISIONS
 from app.ui.canvas_controller import CanvasController
 from app.ui.canvas_view import BRUSH, ERASER, PAN_STEP, ZOOM_STEP, CanvasView
 from app.ui.export_controller import ExportController
+from app.ui.image_dock import ImageDock
 from app.ui.instance_dock import InstanceDock
 from app.ui.keymap import ACTIONS, Keymap
 from app.ui.notices import Notices
@@ -31,6 +32,7 @@ class ActionTarget(Protocol):
     canvas: CanvasView
     canvas_controller: CanvasController
     instance_dock: InstanceDock
+    image_dock: ImageDock
     export: ExportController
     training: TrainingController
     proposing: ProposalController
@@ -68,7 +70,8 @@ MENUS: dict[str, list[str | None]] = {
     "&File": ["open_folder", "open_demo", "show_project_folder", None, "export_coco", "export_png", None, "quit"],
     "&Edit": ["undo", "redo", None, "accept", "clear_prompts", "next_candidate", None,
               "delete_instance", "relabel_instance", "hide_instance"],
-    "&Image": ["previous_image", "next_image", "next_without_instances", "mark_done", "keep_changed_image", None,
+    "&Image": ["previous_image", "next_image", "next_without_instances", "next_uncertain", "sort_by_uncertainty",
+               "mark_done", "keep_changed_image", None,
                "fit", "zoom_in", "zoom_out", "zoom_actual"],
     "&Tools": ["brush", "eraser", "brush_smaller", "brush_larger"],
     "&Labels": [f"label_{n}" for n in range(1, 10)],
@@ -81,7 +84,7 @@ MENUS: dict[str, list[str | None]] = {
     "&Help": ["help"],
 }
 """Menus in order, None for a separator. View lists the docks after its own entries."""
-CHECKABLE = {"hide_all_instances", "precision_auto", "precision_fp32", "precision_bf16"}
+CHECKABLE = {"hide_all_instances", "precision_auto", "precision_fp32", "precision_bf16", "sort_by_uncertainty"}
 """Actions that show an on/off state in their menu."""
 
 CANVAS_ONLY = {"pan_left", "pan_right", "pan_up", "pan_down"}
@@ -108,6 +111,8 @@ def _handlers(w: ActionTarget) -> dict[str, Callable[[], object]]:
         "previous_image": on_session(lambda s: s.step(-1)),
         "next_image": on_session(lambda s: s.step(1)),
         "next_without_instances": on_session(lambda s: s.next_without_instances()),
+        "next_uncertain": on_session(lambda s: s.next_most_uncertain()),
+        "sort_by_uncertainty": w.image_dock.toggle_uncertainty_order,
         "mark_done": on_session(lambda s: s.toggle_done()),
         "keep_changed_image": w.keep_changed_image,
         "fit": w.canvas.fit,
