@@ -36,7 +36,7 @@ class ImageDock(QDockWidget):
         self.tree.headerItem().setToolTip(4, "How uncertain the model is about an image without instances, from its "
                                              "pending proposals (1 - predicted IoU x stability, averaged): "
                                              "Image > Next most uncertain image (U) opens the highest")
-        for column in (3, 4):   # shown while an image has pending proposals: names keep their room
+        for column in (3, 4):   # shown while an image has pending proposals (Doubt: while sorted by it)
             self.tree.setColumnHidden(column, True)
         for column in (1, 2, 3, 4):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
@@ -82,8 +82,8 @@ class ImageDock(QDockWidget):
         if session is not None:
             counts = session.project.instances.counts_per_image()
             pending = session.pending_proposal_counts()
-            for column in (3, 4):
-                self.tree.setColumnHidden(column, not any(pending.values()))
+            self.tree.setColumnHidden(3, not any(pending.values()))
+            self.tree.setColumnHidden(4, not (self.by_uncertainty and any(pending.values())))   # names keep room
             doubt = {image.id: score for image, score in session.uncertainty_order()}
             current = session.image.id if session.image is not None else None
             images = session.images()
@@ -96,6 +96,8 @@ class ImageDock(QDockWidget):
                                         str(pending.get(image.id) or ""), "" if score is None else f"{score:.2f}"])
                 item.setData(0, Qt.ItemDataRole.UserRole, image.id)
                 item.setToolTip(0, image.path)
+                if score is not None:
+                    item.setToolTip(3, f"Doubt {score:.2f}: how uncertain the model is about this image")
                 for column in (2, 3, 4):
                     item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 item.setForeground(1, QBrush(QColor(STATUS_COLOUR[image.status])))

@@ -1,6 +1,6 @@
-"""Which image next, in the window: after proposing on every image, the image list shows each image's doubt (from
+"""Which image next, in the window: after proposing on every image, the image list tells each image's doubt (from
 its pending proposals), U opens the most uncertain other image without instances, and Image > Sort by uncertainty
-lists them most uncertain first."""
+lists them most uncertain first with a Doubt column."""
 import pytest
 from PySide6.QtCore import Qt
 
@@ -31,9 +31,11 @@ def test_doubt_column_jump_key_and_sort_follow_the_proposals(qtbot, make_window,
         if pending:
             doubt[image.path] = image_uncertainty(pending)
     assert doubt, "the demo model proposed nothing on any image"
-    assert not window.image_dock.tree.isColumnHidden(4)
-    assert dict(rows(window)) == {path: f"{doubt[path]:.2f}" if path in doubt else ""
-                                  for path, _ in rows(window)}
+    assert window.image_dock.tree.isColumnHidden(4)   # the names keep their room until the list is sorted by it
+    tree = window.image_dock.tree
+    tips = {tree.topLevelItem(i).text(0): tree.topLevelItem(i).toolTip(3) for i in range(tree.topLevelItemCount())}
+    assert {path: tip.split(":")[0] for path, tip in tips.items() if tip} == {
+        path: f"Doubt {score:.2f}" for path, score in doubt.items()}
 
     ranked = sorted(doubt, key=lambda path: -doubt[path])
     current = window.session.image.path
@@ -42,7 +44,9 @@ def test_doubt_column_jump_key_and_sort_follow_the_proposals(qtbot, make_window,
     assert window.session.image.path == expected
 
     window.actions["sort_by_uncertainty"].trigger()
-    assert window.actions["sort_by_uncertainty"].isChecked()
+    assert window.actions["sort_by_uncertainty"].isChecked() and not tree.isColumnHidden(4)
     assert [path for path, _ in rows(window)][:len(ranked)] == ranked
+    assert dict(rows(window)) == {path: f"{doubt[path]:.2f}" if path in doubt else "" for path, _ in rows(window)}
     window.actions["sort_by_uncertainty"].trigger()
     assert [path for path, _ in rows(window)] == [image.path for image in project.images.list()]
+    assert tree.isColumnHidden(4)
