@@ -69,6 +69,11 @@ def run(args) -> int:
             known = ", ".join(name for name, entry in CHECKPOINTS.items() if entry.url)
             print(f"error: {args.name!r} is not a downloadable checkpoint; choose one of {known}", file=sys.stderr)
             return 2
+        if info.sha256 is None:
+            print(f"error: the sha256 of {info.name} ({info.url}) is not pinned in this version; download it with "
+                  f"--url {info.url} --sha256 HEX --out {info.path}, HEX being the hash its publisher lists",
+                  file=sys.stderr)
+            return 2
         url, sha256, size, out = info.url, info.sha256, info.size, args.out or info.path
     else:
         if not args.sha256:
