@@ -10,15 +10,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from app.mopeft.families import WRAPPED_BLOCKS, encoder_blocks, family
-from app.sam2.encoder import decoder_features, hiera_tokens, run_blocks
+from app.mopeft.block import PEFTBlock
+from app.mopeft.families import encoder_blocks, family
 
 
 def frozen_prefix_length(sam: nn.Module) -> int:
     """Number of leading encoder blocks with no PEFT module (all blocks for an unwrapped model)."""
     blocks = encoder_blocks(sam)
     for i, block in enumerate(blocks):
-        if isinstance(block, WRAPPED_BLOCKS):
+        if isinstance(block, PEFTBlock):
             return i
     return len(blocks)
 
@@ -30,6 +30,8 @@ def encode_until(sam: nn.Module, images: torch.Tensor, stop: int):
     pair (tokens, outputs of the stages ended so far).
     """
     if family(sam) == "sam2":
+        from app.sam2.encoder import hiera_tokens, run_blocks
+
         stages: list[torch.Tensor] = []
         return run_blocks(sam, hiera_tokens(sam, images), 0, stop, stages), tuple(stages)
     encoder = sam.image_encoder
@@ -45,6 +47,8 @@ def encode_from(sam: nn.Module, cached, start: int):
     """Blocks [start, depth) and the neck on what `encode_until` returned: SAM 1's image embeddings (B, C', H, W);
     SAM 2.1's [s0, s1, image embedding] (`app.sam2.encoder.decoder_features`)."""
     if family(sam) == "sam2":
+        from app.sam2.encoder import decoder_features, run_blocks
+
         tokens, done = cached
         stages = list(done)
         run_blocks(sam, tokens, start, len(encoder_blocks(sam)), stages)

@@ -2,18 +2,15 @@
 
 SAM 1 (segment_anything's Sam): ViT blocks in `image_encoder.blocks`, wrapped by MoPEFTBlock. SAM 2.1
 (transformers' Sam2Model): Hiera blocks in `vision_encoder.backbone.blocks`, wrapped by MoPEFTHieraBlock, whose
-widths change between stages.
+widths change between stages. transformers is imported only when a SAM 2.1 model is wrapped: SAM 1 users do not
+pay its import time.
 """
 from __future__ import annotations
 
 from torch import nn
 
 from app.mopeft.block import MoPEFTBlock
-from app.mopeft.hiera_block import MoPEFTHieraBlock
 from app.mopeft.kinds import PEFTKind, Site
-
-WRAPPED_BLOCKS = (MoPEFTBlock, MoPEFTHieraBlock)
-"""The block classes `wrap` puts in place of a family's own blocks."""
 
 
 def family(model: nn.Module) -> str:
@@ -49,5 +46,7 @@ def block_site(block: nn.Module) -> Site:
 def wrap_block(block: nn.Module, kinds: list[PEFTKind]) -> nn.Module:
     """The MoPEFT block that runs `block` with `kinds`."""
     if hasattr(block.attn, "num_attention_heads"):
+        from app.mopeft.hiera_block import MoPEFTHieraBlock
+
         return MoPEFTHieraBlock(block, kinds)
     return MoPEFTBlock(block, kinds)

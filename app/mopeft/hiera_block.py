@@ -13,10 +13,11 @@ import torch
 from torch import nn
 from transformers.models.sam2.modeling_sam2 import do_pool, window_partition, window_unpartition
 
+from app.mopeft.block import PEFTBlock
 from app.mopeft.kinds import PEFTKind
 
 
-class MoPEFTHieraBlock(nn.Module):
+class MoPEFTHieraBlock(PEFTBlock):
     """A Hiera block whose attention and MLP are adjusted by gated PEFT kinds (`self.peft`)."""
 
     def __init__(self, block: nn.Module, kinds: list[PEFTKind]) -> None:

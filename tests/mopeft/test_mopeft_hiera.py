@@ -102,3 +102,18 @@ def test_last_blocks_and_the_cached_path(plain):
 def test_decoder_lora_is_refused_for_sam2(plain):
     with pytest.raises(ValueError, match="decoder_lora needs SAM 1"):
         wrap(copy.deepcopy(plain), MoPEFTConfig(["lora", "decoder_lora"]))
+
+
+def test_a_kind_written_for_sam1_works_in_hiera_unchanged(plain):
+    """The test-only fourth kind (tests/ssf_kind.py) knows nothing of SAM 2.1: its Site sizes it per stage."""
+    from app.mopeft import KIND_REGISTRY, register_kind
+    from ssf_kind import SSF
+
+    register_kind(SSF)
+    try:
+        wrapped = wrap(copy.deepcopy(plain), MoPEFTConfig(["lora", "ssf"]))
+    finally:
+        del KIND_REGISTRY[SSF.name]
+    assert [b.peft["ssf"].gamma.shape[0] for b in wrapped.vision_encoder.backbone.blocks] == [16, 32, 64, 64, 128]
+    x = torch.randn(1, 3, 128, 128)
+    assert all(torch.equal(a, b) for a, b in zip(_features(plain, x), _features(wrapped, x)))
