@@ -76,7 +76,7 @@ class Sam2Engine:
 
     @property
     def packed_shape(self) -> tuple[int, int, int, int]:
-        """Shape of one cached entry, (1, 4·C, side/16, side/16)."""
+        """Shape of one cached entry, (1, 4·C, side/16, side/16): the embedding grid is at stride 16."""
         c, h = self.model.config.prompt_encoder_config.hidden_size, self.side // 16
         return (1, 4 * c, h, h)
 

@@ -38,11 +38,6 @@ class Sam2Arch:
         """Number of Hiera blocks."""
         return sum(self.blocks)
 
-    @property
-    def embedding_size(self) -> int:
-        """Side of the image embedding grid the decoder attends to (stride 16: 64 for a 1024 input)."""
-        return self.img_size // 16
-
     def config(self) -> Sam2Config:
         """The transformers config of this architecture."""
         side = self.img_size // 4
@@ -91,5 +86,4 @@ def build_sam2(arch: str | Sam2Arch) -> Sam2Model:
     config._attn_implementation = "eager"
     model = Sam2Model(config).eval()
     model.prompt_encoder.shared_embedding = model.shared_image_embedding
-    model.arch_name = a.name
     return model.to(torch.float32)
