@@ -47,8 +47,8 @@ def register(sub) -> None:
     p = sub.add_parser("download", help="download a SAM checkpoint, checked by sha256; resumes after an interruption",
                        description="Download an official SAM checkpoint by name, or any file with --url and "
                                    "--sha256. Ctrl+C keeps the part received; run the same command to resume.")
-    p.add_argument("name", nargs="?", help="official checkpoint to fetch: vit_b, vit_l or vit_h (SAM 2.1's names are registered, "
-                                          "their hashes not yet pinned)")
+    p.add_argument("name", nargs="?", help="official checkpoint to fetch: vit_b, vit_l or vit_h (SAM 2.1's names "
+                                          "are registered, their hashes not yet pinned)")
     p.add_argument("--url", help="download this URL instead of a named checkpoint (needs --sha256)")
     p.add_argument("--sha256", help="expected sha256 of the file at --url")
     p.add_argument("--size", type=int, help="expected size in bytes of the file at --url (optional)")

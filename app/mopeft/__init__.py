@@ -20,5 +20,6 @@ __all__ = [
     "AdapterError", "KIND_REGISTRY", "KindConfig", "adapted_copy", "after_training", "before_step", "MoPEFTConfig",
     "PEFTKind", "ParameterCount", "WrapInfo", "base_weight_fingerprint", "encode_from", "encode_until",
     "frozen_prefix_length", "gate_matrix", "gate_values", "load_adapter", "mixture", "peft_kinds", "peft_state_dict",
-    "read_adapter_base", "read_adapter_header", "register_kind", "save_adapter", "trainable_parameters", "wrap", "wrap_info",
+    "read_adapter_base", "read_adapter_header", "register_kind", "save_adapter", "trainable_parameters", "wrap",
+    "wrap_info",
 ]

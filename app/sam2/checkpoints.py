@@ -76,7 +76,8 @@ def load_sam2(source: str | Path, device: str | torch.device | None = None, arch
     with torch.device("meta"):
         model = build_sam2(found)
     expected = model.state_dict()
-    for what, keys in (("lacks", expected.keys() - state.keys()), ("has unknown tensors", state.keys() - expected.keys())):
+    for what, keys in (("lacks", expected.keys() - state.keys()),
+                       ("has unknown tensors", state.keys() - expected.keys())):
         if keys:
             raise CheckpointError(f"{path}: a {found} checkpoint that {what} {', '.join(sorted(keys)[:3])} "
                                   f"({len(keys)} in all)")

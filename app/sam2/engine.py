@@ -122,7 +122,8 @@ class Sam2Engine:
             kwargs["input_points"] = torch.as_tensor(p.points * scale, dtype=torch.float, device=dev)[None, None]
             kwargs["input_labels"] = torch.as_tensor(p.labels, dtype=torch.int, device=dev)[None, None]
         if p.box is not None:
-            kwargs["input_boxes"] = torch.as_tensor(p.box * np.tile(scale, 2), dtype=torch.float, device=dev)[None, None]
+            box = p.box * np.tile(scale, 2)
+            kwargs["input_boxes"] = torch.as_tensor(box, dtype=torch.float, device=dev)[None, None]
         if p.mask_input is not None:
             kwargs["input_masks"] = torch.as_tensor(p.mask_input, dtype=torch.float, device=dev)[None]
         out = self.model(image_embeddings=image.features, multimask_output=multimask, **kwargs)

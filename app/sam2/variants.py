@@ -44,7 +44,8 @@ class Sam2Arch:
         return Sam2Config(
             vision_config={
                 "backbone_config": {
-                    "model_type": "sam2_hiera_det_model", "hidden_size": self.dims[0], "image_size": [self.img_size] * 2,
+                    "model_type": "sam2_hiera_det_model", "hidden_size": self.dims[0],
+                    "image_size": [self.img_size] * 2,
                     "embed_dim_per_stage": list(self.dims), "num_attention_heads_per_stage": list(self.heads),
                     "blocks_per_stage": list(self.blocks), "global_attention_blocks": list(self.global_blocks),
                     "window_size_per_stage": list(self.windows),

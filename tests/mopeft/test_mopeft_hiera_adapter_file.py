@@ -38,7 +38,8 @@ def test_another_family_or_variant_is_refused_and_left_plain(tmp_path, monkeypat
     with pytest.raises(AdapterError, match="made for SAM 2.1 sam2_tiny, but the model is SAM 1 tiny"):
         load_adapter(sam1, path)
     assert not hasattr(sam1, "_mopeft")
-    wider = dataclasses.replace(SAM2_ARCHS["sam2_tiny"], name="sam2_tiny_deeper", blocks=(1, 1, 3, 1), global_blocks=(3,))
+    wider = dataclasses.replace(SAM2_ARCHS["sam2_tiny"], name="sam2_tiny_deeper", blocks=(1, 1, 3, 1),
+                                global_blocks=(3,))
     monkeypatch.setitem(SAM2_ARCHS, wider.name, wider)
     other = build_sam2(wider.name)
     with pytest.raises(AdapterError, match="made for SAM 2.1 sam2_tiny, but the model is SAM 2.1 sam2_tiny_deeper"):

@@ -21,7 +21,8 @@ def test_tensors_land_where_meta_had_them():
     official = random_official(official_shapes())
     c = convert_official(official)
     for i in range(4):
-        assert torch.equal(c["prompt_encoder.point_embed.weight"][i], official[f"sam_prompt_encoder.point_embeddings.{i}.weight"][0])
+        meta = official[f"sam_prompt_encoder.point_embeddings.{i}.weight"]
+        assert torch.equal(c["prompt_encoder.point_embed.weight"][i], meta[0])
     gaussian = official["sam_prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"]
     assert c["shared_image_embedding.positional_embedding"] is gaussian
     assert c["prompt_encoder.shared_embedding.positional_embedding"] is gaussian
@@ -30,7 +31,8 @@ def test_tensors_land_where_meta_had_them():
         "image_encoder.trunk.blocks.1.norm2.bias": "vision_encoder.backbone.blocks.1.layer_norm2.bias",
         "image_encoder.neck.convs.2.conv.weight": "vision_encoder.neck.convs.2.weight",
         "sam_mask_decoder.iou_prediction_head.layers.1.weight": "mask_decoder.iou_prediction_head.layers.0.weight",
-        "sam_mask_decoder.output_hypernetworks_mlps.2.layers.2.bias": "mask_decoder.output_hypernetworks_mlps.2.proj_out.bias",
+        "sam_mask_decoder.output_hypernetworks_mlps.2.layers.2.bias":
+            "mask_decoder.output_hypernetworks_mlps.2.proj_out.bias",
         "sam_mask_decoder.transformer.layers.1.norm4.weight": "mask_decoder.transformer.layers.1.layer_norm4.weight",
         "sam_mask_decoder.transformer.final_attn_token_to_image.out_proj.weight":
             "mask_decoder.transformer.final_attn_token_to_image.o_proj.weight",
