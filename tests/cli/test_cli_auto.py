@@ -2,7 +2,6 @@
 which images, what is stored, unreadable images, Ctrl+C, the JSON lines; AP and mSA of perfect and empty
 proposals."""
 import json
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -12,18 +11,10 @@ from app.cli.main import main
 from app.coco.writer import write_coco
 from app.services import proposing
 from app.store import Project
-from app.store.masks import mask_to_rle
 from fixture_paths import TINY_SAM
+from proposal_records import Proposed
 
 H, W = 40, 48
-
-
-@dataclass(frozen=True)
-class Proposed:
-    rle: dict
-    predicted_iou: float
-    stability: float
-    point: tuple[float, float]
 
 
 def bright_parts(rgb):
@@ -32,7 +23,7 @@ def bright_parts(rgb):
     found = []
     for k in range(1, count):
         ys, xs = np.nonzero(parts == k)
-        found.append(Proposed(mask_to_rle(parts == k), 0.9 - k / 100, 0.95, (float(xs[0]), float(ys[0]))))
+        found.append(Proposed.of_mask(parts == k, 0.9 - k / 100, 0.95, (float(xs[0]), float(ys[0]))))
     return found
 
 

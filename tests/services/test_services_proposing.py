@@ -1,8 +1,6 @@
 """app.services.proposing: which images, accepted instances passed on, each image stored as its pending proposals
 with the model and adapter version, events, unreadable images named and skipped, cancel between images and between
 batches (the images done kept), the adapter version of a file, an engine of its own on the same weights."""
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 import pytest
@@ -13,24 +11,10 @@ from app.services import proposing
 from app.services.proposing import (BatchDone, ImageProposed, ImageSkipped, Proposer, ProposingCancelled,
                                     choose_images, propose_images, version_of)
 from app.store import Project
-from app.store.masks import mask_to_rle
 from fixture_paths import TINY_SAM
+from proposal_records import Proposed, square_mask
 
 H, W = 40, 48
-
-
-@dataclass(frozen=True)
-class Proposed:
-    rle: dict
-    predicted_iou: float
-    stability: float
-    point: tuple[float, float]
-
-
-def square(top: int, left: int) -> np.ndarray:
-    mask = np.zeros((H, W), bool)
-    mask[top:top + 10, left:left + 10] = True
-    return mask
 
 
 @pytest.fixture
@@ -40,7 +24,7 @@ def project(tmp_path):
     with Project.open(tmp_path, create=True) as project:
         project.images.scan()
         label = project.labels.add("cell")
-        project.instances.add(project.images.find("b.png").id, label.id, square(5, 5))
+        project.instances.add(project.images.find("b.png").id, label.id, square_mask((H, W), 5, 5))
         yield project
 
 
@@ -55,8 +39,8 @@ def generator(monkeypatch):
             if cancel is not None and cancel():
                 raise proposing.ProposalsCancelled("cancelled")
             progress(done, 2)
-        return [Proposed(mask_to_rle(square(20, 30)), 0.9, 0.95, (35.0, 25.0)),
-                Proposed(mask_to_rle(square(2, 2)), 0.7, 0.9, (7.0, 7.0))]
+        return [Proposed.of_mask(square_mask((H, W), 20, 30), 0.9, 0.95, (35.0, 25.0)),
+                Proposed.of_mask(square_mask((H, W), 2, 2), 0.7, 0.9, (7.0, 7.0))]
 
     monkeypatch.setattr(proposing, "propose_image", propose)
     return seen
