@@ -12,12 +12,9 @@ import time
 
 def run_auto(args) -> int:
     """Run the automatic segmentation on every image of `args.data` and print AP, AP50 and mSA; the exit status."""
+    from app.cli._eval_inputs import load_dataset_and_model
     from app.coco.errors import CocoError
-    from app.device import choose_device
-    from app.metrics import load_coco_dataset
     from app.metrics.automatic import ImageMasks, coco_mask_ap, mean_segmentation_accuracy
-    from app.mopeft import load_adapter
-    from app.sam.checkpoints import load_sam
     from app.sam.embedding_cache import EmbeddingCache
     from app.sam.engine import SamEngine
     from app.services import proposing
@@ -27,15 +24,10 @@ def run_auto(args) -> int:
         args.parser.error(f"--points-per-side must be at least 1, got {args.points_per_side}")
     params = None if args.points_per_side is None else proposing.AutoParams(points_per_side=args.points_per_side)
     started = time.perf_counter()
-    try:
-        dataset = load_coco_dataset(args.data)
-        device = choose_device(args.device)
-        loaded = load_sam(args.model, device=device.device)
-        if args.adapter:
-            load_adapter(loaded.sam, args.adapter)
-    except (CocoError, ValueError, OSError) as exc:  # CheckpointError and AdapterError are ValueErrors
-        print(f"mopeft eval: error: {exc}", file=sys.stderr)
+    inputs = load_dataset_and_model(args)
+    if inputs is None:
         return 1
+    dataset, _device, loaded = inputs
     if dataset.instance_count == 0:
         print(f"mopeft eval: error: {dataset.path}: no instances to evaluate", file=sys.stderr)
         return 1
