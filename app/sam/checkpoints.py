@@ -206,12 +206,7 @@ def load_sam(source: str | Path, device: str | torch.device | None = None, arch:
             raise CheckpointError(f"{path}: holds a {found} checkpoint, but {wanted} was asked for")
     with torch.device("meta"):
         sam = build_sam(found)
-    expected = set(sam.state_dict())
-    for what, keys in (("lacks", expected - state.keys()), ("has unknown tensors", state.keys() - expected)):
-        if keys:
-            raise CheckpointError(f"{path}: a {found} checkpoint that {what} {', '.join(sorted(keys)[:3])} "
-                                  f"({len(keys)} in all)")
-    check_tensors(state, sam.state_dict(), path, found)
+    check_state_dict(state, sam.state_dict(), path, found)
     try:
         sam.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as exc:
@@ -224,8 +219,16 @@ def load_sam(source: str | Path, device: str | torch.device | None = None, arch:
         raise CheckpointError(f"{path}: SAM {found} could not be moved to {target}: {_reason(exc)}") from exc
 
 
-def check_tensors(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path, arch: str) -> None:
-    """Refuse tensors of another shape or kind than the (meta) model's, and NaN or infinite values."""
+def check_state_dict(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path,
+                     arch: str) -> None:
+    """Refuse a loaded checkpoint's state dict unless it fits the (meta) model's `expected` one: tensors missing or
+    unknown, of another shape or kind, or holding NaN or infinite values; each error names the file `path`.
+    Used by both loaders (`load_sam` and app.sam2's `load_sam2`)."""
+    for what, keys in (("lacks", expected.keys() - state.keys()),
+                       ("has unknown tensors", state.keys() - expected.keys())):
+        if keys:
+            raise CheckpointError(f"{path}: a {arch} checkpoint that {what} {', '.join(sorted(keys)[:3])} "
+                                  f"({len(keys)} in all)")
     odd = [k for k, t in expected.items() if state[k].shape != t.shape]
     if odd:
         k = odd[0]

@@ -13,7 +13,7 @@ import torch
 from transformers import Sam2Model
 
 from app.device import choose_device
-from app.sam.checkpoints import CHECKPOINTS, CheckpointError, check_tensors, read_state_dict, resolve_checkpoint
+from app.sam.checkpoints import CHECKPOINTS, CheckpointError, check_state_dict, read_state_dict, resolve_checkpoint
 from app.sam2.convert import convert_official, is_official_layout
 from app.sam2.variants import SAM2_ARCHS, build_sam2
 
@@ -75,13 +75,7 @@ def load_sam2(source: str | Path, device: str | torch.device | None = None, arch
             raise CheckpointError(f"{path}: holds a {found} checkpoint, but {wanted} was asked for")
     with torch.device("meta"):
         model = build_sam2(found)
-    expected = model.state_dict()
-    for what, keys in (("lacks", expected.keys() - state.keys()),
-                       ("has unknown tensors", state.keys() - expected.keys())):
-        if keys:
-            raise CheckpointError(f"{path}: a {found} checkpoint that {what} {', '.join(sorted(keys)[:3])} "
-                                  f"({len(keys)} in all)")
-    check_tensors(state, expected, path, found)
+    check_state_dict(state, model.state_dict(), path, found)
     model.load_state_dict(state, strict=True, assign=True)
     target = choose_device().device if device is None else torch.device(device)
     try:
