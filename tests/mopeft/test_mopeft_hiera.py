@@ -9,6 +9,7 @@ from app.mopeft import MoPEFTConfig, encode_from, encode_until, frozen_prefix_le
 from app.mopeft.hiera_block import MoPEFTHieraBlock
 from app.sam2 import build_sam2
 from app.sam2.encoder import image_features
+from peft_copies import trained_copy
 
 KIND_SETS = [["lora"], ["prefix"], ["adapter"], ["lora", "prefix", "adapter"]]
 
@@ -66,11 +67,7 @@ def test_kinds_are_sized_per_stage(plain):
 
 
 def test_trained_parameters_change_the_features(plain):
-    wrapped = wrap(copy.deepcopy(plain), MoPEFTConfig())
-    with torch.no_grad():
-        for p in wrapped.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.1)
+    wrapped = trained_copy(plain)
     x = torch.randn(1, 3, 128, 128)
     for a, b in zip(_features(plain, x), _features(wrapped, x)):
         assert (a - b).abs().max().item() > 1e-3
@@ -84,13 +81,9 @@ def test_base_keys_are_unchanged_and_only_peft_trains(plain):
 
 
 def test_last_blocks_and_the_cached_path(plain):
-    wrapped = wrap(copy.deepcopy(plain), MoPEFTConfig(blocks="last:2"))
+    wrapped = trained_copy(plain, MoPEFTConfig(blocks="last:2"))
     start = frozen_prefix_length(wrapped)
     assert start == 3 and frozen_prefix_length(plain) == 5
-    with torch.no_grad():
-        for p in wrapped.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.1)
     x = torch.randn(2, 3, 128, 128)
     with torch.no_grad():
         cached = encode_until(wrapped, x, start)

@@ -1,5 +1,4 @@
 """Adapter files of SAM 2.1 models: they record the family and variant, and refuse another one."""
-import copy
 import dataclasses
 
 import pytest
@@ -9,15 +8,11 @@ from app.mopeft import AdapterError, MoPEFTConfig, adapted_copy, load_adapter, r
 from app.sam.variants import build_sam
 from app.sam2 import SAM2_ARCHS, build_sam2
 from app.sam2.encoder import image_features
+from peft_copies import trained_copy
 
 
 def _trained(model):
-    wrapped = wrap(copy.deepcopy(model), MoPEFTConfig(blocks="last:3"))
-    with torch.no_grad():
-        for p in wrapped.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.1)
-    return wrapped
+    return trained_copy(model, MoPEFTConfig(blocks="last:3"))
 
 
 def test_round_trip_records_family_and_variant(tmp_path):
