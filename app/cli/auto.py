@@ -57,16 +57,19 @@ def _engine(project, args):
     from app.annotate.model_choice import ModelLoad
     from app.device import choose_device
     from app.sam.checkpoints import load_sam
-    from app.services.model_session import ModelSession, active_adapter
+    from app.services.model_session import ModelSession, usable_adapter
     from app.services.proposing import Proposer, version_of
 
     active, versions = project.adapters.active(), project.adapters.list()
     model = args.model or (active.base_model if active else versions[-1].base_model if versions else "demo")
     device = choose_device(args.device)
     session = ModelSession(None, disk_cache=False)
-    session.use_adapter(active_adapter(project, model))
+    adapter, problem = usable_adapter(project, model)
+    session.use_adapter(adapter)
     switch = session.load(lambda: ModelLoad(load_sam(model, device=device.device), model, device.reason))
-    if active is not None and active_adapter(project, model) is None:
+    if problem:
+        print(f"[auto] {' '.join(problem.split())}", file=sys.stderr)
+    elif active is not None and adapter is None:
         print(f"[auto] the active adapter was trained on {active.base_model}, not {model}: running {model} alone",
               file=sys.stderr)
     if switch.adapter_problem:

@@ -16,6 +16,7 @@ from app.mopeft import adapted_copy
 from app.sam.embedding_cache import EmbeddingCache
 from app.sam.engine import SamEngine
 from app.sam.images import ImageData, load_image
+from app.store.errors import StoreError
 from app.store.hashing import FileCheck, change_problem, check_file
 from app.store.project import Project
 
@@ -93,6 +94,15 @@ def active_adapter(project: Project, model_name: str | None = None) -> Path | No
     if active is None or (model_name is not None and active.base_model != model_name):
         return None
     return project.adapters.file(active)
+
+
+def usable_adapter(project: Project, model_name: str | None = None) -> tuple[Path | None, str | None]:
+    """`active_adapter`, with a file that fails its checksum left out: (the file or None, why it was left out or
+    None), for callers that run the base model rather than stop (the window, `mopeft auto`)."""
+    try:
+        return active_adapter(project, model_name), None
+    except StoreError as exc:
+        return None, f"The adapter could not be used; SAM runs without it.\n\n{exc}"
 
 
 def use_version(project: Project, version_id: int | None) -> Path | None:

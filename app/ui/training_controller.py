@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.annotate import AnnotationSession
 from app.app_env import training_threads
-from app.services.model_session import active_adapter, use_version
+from app.services.model_session import usable_adapter, use_version
 from app.services.training_run import FineTuneRun, cannot_train
 from app.store import Project, StoreError
 from app.training.finetune.activation import Activation
@@ -92,7 +92,10 @@ class TrainingController(QObject):
         self.session = session
         self.dock.versions.show_versions(session.project.adapters.list() if session is not None else None)
         if session is not None:
-            self.model.use_adapter(active_adapter(session.project))
+            path, problem = usable_adapter(session.project)
+            if problem:
+                self.notices.error(problem, "Adapter not used")
+            self.model.use_adapter(path)
             session.images_changed.connect(self._count_unedited)
         self._count_unedited()
 
