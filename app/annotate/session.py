@@ -19,6 +19,7 @@ from app.annotate.events import Event
 from app.annotate.history import Command
 from app.annotate.image_state import ImageState, candidate_order
 from app.annotate.labels import LabelChoice
+from app.autoseg.uncertainty import image_uncertainty
 from app.sam.engine import Prediction
 from app.store import Image, ImageStatus, Instance, InstanceSource, Project, Proposal, ProposalState, StoreError
 
@@ -120,6 +121,23 @@ class AnnotationSession:
         counts = self.project.instances.counts_per_image()
         for image in images[here + 1:] + images[:max(here, 0)]:
             if not counts.get(image.id) and image.status != ImageStatus.DONE:
+                return self.open_image(image.id)
+        self.message.emit("Every other image has instances or is marked done")
+        return None
+
+    def uncertainty_order(self) -> list[tuple[Image, float | None]]:
+        """The images without instances and not marked done, each with `image_uncertainty` of its pending
+        proposals, most uncertain first; those without pending proposals (None) last, in list order."""
+        counts, pending = self.project.instances.counts_per_image(), self.project.proposals.pending_counts()
+        todo = [i for i in self.images() if not counts.get(i.id) and i.status != ImageStatus.DONE]
+        scored = [(i, image_uncertainty(self.project.proposals.for_image(i.id, ProposalState.PENDING)))
+                  for i in todo if pending.get(i.id)]
+        return sorted(scored, key=lambda pair: -pair[1]) + [(i, None) for i in todo if not pending.get(i.id)]
+
+    def next_most_uncertain(self) -> Image | None:
+        """Open the most uncertain other image of `uncertainty_order`; says so and stays when there is none."""
+        for image, _ in self.uncertainty_order():
+            if self.image is None or image.id != self.image.id:
                 return self.open_image(image.id)
         self.message.emit("Every other image has instances or is marked done")
         return None
