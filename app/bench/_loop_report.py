@@ -35,12 +35,13 @@ def markdown(report: dict) -> str:
     """The held-out table (actions per instance before the first round and after each), the per-round table
     (the rounds' own images, all of them together, the fine-tunes' time), the goal, and the uncertainty scores'
     correlations."""
-    rounds = report["rounds"]
+    rounds, auto = report["rounds"], report["proposals"]
     lines = [f"`{report['model']}` on {report['device']}, {report['rounds']} rounds of {report['images_per_round']} "
              f"images, {report['holdout']} held-out images, {report['seeds']} seed(s), fine-tunes of "
              f"{report['steps']} steps on blocks {report['blocks']} (fresh adapter each round, on every instance "
-             f"labelled so far; accepted proposals train with {_accepted(report)}), proposals with "
-             f"{report['points_per_side'] or 'the default'} points per side, (d) ranks by `{report['uncertainty']}`; "
+             f"labelled so far; accepted proposals train with {_accepted(report)}), proposals of a "
+             f"{auto['points_per_side']}² grid kept above predicted IoU {auto['pred_iou_thresh']:g} and stability "
+             f"{auto['stability_score_thresh']:g}, (d) ranks by `{report['uncertainty']}`; "
              f"actions per instance (clicks until IoU >= 0.85 or {report['max_clicks']}, one per proposal accepted "
              "or rejected), mean ± std over seeds.", "",
              "Held-out images, labelled with the model of that round (round 0: the base model):", "",

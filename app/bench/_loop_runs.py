@@ -8,11 +8,13 @@ after every round on every instance labelled so far: the ground-truth mask for a
 mask for one accepted as proposed (what the app trains on: it stores the proposal's mask unedited), or with
 `--accepted-masks truth` its ground truth.
 
-Results of a model on an image are kept for the seed, so strategies that would repeat one (the base model's
-rounds, shared by all) compute it once.
+Results of a model on an image, and the fine-tunes on a set of instances, are kept for the seed, so strategies that
+would repeat one (the base model's rounds; (c)'s fine-tunes when it accepted no proposal, which are (b)'s) compute
+it once.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,13 +51,12 @@ STRATEGIES = {s.name: s for s in (
 """The four strategies of issue 21 item 6, by letter."""
 
 
-def propose(engine: SamEngine, rgb: np.ndarray, points_per_side: int | None) -> list:
-    """The automatic proposals of the engine's model for one image (app.autoseg's parameters, `points_per_side`
-    replaced when given), best predicted IoU first."""
+def propose(engine: SamEngine, rgb: np.ndarray, overrides: dict) -> list:
+    """The automatic proposals of the engine's model for one image (app.autoseg's parameters, those named in
+    `overrides` replaced), best predicted IoU first."""
     from app.autoseg import AutoParams, propose_instances
 
-    params = AutoParams() if points_per_side is None else AutoParams(points_per_side=points_per_side)
-    return propose_instances(engine, rgb, params)
+    return propose_instances(engine, rgb, AutoParams(**overrides))
 
 
 @dataclass
@@ -88,6 +89,7 @@ class SeedRun:
         self.results: dict[tuple[str, bool, int], ImageActions] = {}
         self._proposals: dict[tuple[str, int], list] = {}
         self._base = _Model("base", _engine(base))
+        self._models: dict[str, tuple[_Model, float]] = {}
 
     def run(self, strategy: Strategy, config: str | None) -> dict:
         """Every round of `strategy` (fine-tuning `config`): the held-out cost before the first round and after
@@ -101,7 +103,7 @@ class SeedRun:
             labelled += [self._example(i, r) for i, r in zip(pick, done)]
             seconds = 0.0
             if strategy.fine_tune:
-                model, seconds = self._fine_tune(strategy, config, number, labelled)
+                model, seconds = self._fine_tune(config, labelled)
             held_out.append(self._held_out(model, strategy))
             rounds.append({**_totals(done), "finetune_seconds": seconds})
             self.log(f"[loop] seed {self.seed} ({strategy.name}) {config or ''} round {number}: "
@@ -123,7 +125,7 @@ class SeedRun:
     def _proposed(self, model: _Model, index: int) -> list:
         key = (model.key, index)
         if key not in self._proposals:
-            self._proposals[key] = propose(model.engine, self.dataset[index].rgb, self.args.points_per_side)
+            self._proposals[key] = propose(model.engine, self.dataset[index].rgb, self.args.auto)
         return self._proposals[key]
 
     def _label(self, model: _Model, proposals: bool, index: int) -> ImageActions:
@@ -140,14 +142,22 @@ class SeedRun:
         masks = result.masks if self.args.accepted_masks == "proposal" else image.masks
         return EvalImage(image.name, image.rgb, masks, list(image.instance_ids))
 
-    def _fine_tune(self, strategy: Strategy, config: str, number: int,
-                   labelled: list[EvalImage]) -> tuple[_Model, float]:
-        settings = train_settings(self.args, config, self.seed)
-        started = time.perf_counter()
-        sam = start_model(self.base, settings, None, [])
-        adapt(sam, labelled, settings)
-        seconds = time.perf_counter() - started
-        return _Model(f"{strategy.name}/{config}/{number}", _engine(sam)), seconds
+    def _fine_tune(self, config: str, labelled: list[EvalImage]) -> tuple[_Model, float]:
+        """The model fine-tuned on `labelled` and its wall time; trained once per seed for the same instances
+        (training is repeatable: a strategy that labelled what another did gets the same weights)."""
+        digest = hashlib.sha1(config.encode())
+        for example in labelled:
+            digest.update(example.name.encode())
+            for mask in example.masks:
+                digest.update(np.packbits(mask).tobytes())
+        key = digest.hexdigest()[:16]
+        if key not in self._models:
+            settings = train_settings(self.args, config, self.seed)
+            started = time.perf_counter()
+            sam = start_model(self.base, settings, None, [])
+            adapt(sam, labelled, settings)
+            self._models[key] = (_Model(key, _engine(sam)), time.perf_counter() - started)
+        return self._models[key]
 
 
 def entry_key(strategy: Strategy, config: str | None) -> str:

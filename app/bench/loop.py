@@ -48,6 +48,10 @@ def register(sub) -> None:
                    help=f"the score (d) ranks the next images by (default {DEFAULT_SCORE})")
     p.add_argument("--points-per-side", type=int, default=None, metavar="N",
                    help="the proposals' point grid (default: app.autoseg's)")
+    p.add_argument("--pred-iou-thresh", type=float, default=None, metavar="T",
+                   help="keep proposals with a predicted IoU above T (default: app.autoseg's, SAM's 0.88)")
+    p.add_argument("--stability-thresh", type=float, default=None, metavar="T",
+                   help="keep proposals with a stability score of at least T (default: app.autoseg's, SAM's 0.95)")
     p.add_argument("--accepted-masks", choices=["proposal", "truth"], default="proposal",
                    help="what an instance accepted as proposed trains with: the proposal's mask, as in the app "
                         "(default), or its ground truth")
@@ -80,8 +84,15 @@ def _check(args) -> tuple[list[str], list[str], list[str]]:
         args.parser.error(f"--strategies takes some of {', '.join(STRATEGIES)}, not {','.join(args.strategies)}")
     if args.rounds < 1 or args.images_per_round < 1 or args.holdout < 1 or args.max_clicks < 1:
         args.parser.error("--rounds, --images-per-round, --holdout and --max-clicks must be at least 1")
-    if args.points_per_side is not None and args.points_per_side < 1:
-        args.parser.error("--points-per-side must be at least 1")
+    given = {"points_per_side": args.points_per_side, "pred_iou_thresh": args.pred_iou_thresh,
+             "stability_score_thresh": args.stability_thresh}
+    args.auto = {name: value for name, value in given.items() if value is not None}
+    try:
+        from app.autoseg import AutoParams
+
+        args.auto_params = AutoParams(**args.auto).to_dict()
+    except ValueError as exc:
+        args.parser.error(f"--points-per-side, --pred-iou-thresh, --stability-thresh: {exc}")
     return files, names, configs
 
 
@@ -117,7 +128,7 @@ def run(args) -> int:
               "images_per_round": args.images_per_round, "holdout": args.holdout, "seeds": args.seeds,
               "steps": args.steps, "blocks": args.blocks, "kind_lr": args.kind_lr,
               "adapter_dropout": args.adapter_dropout, "configs": configs, "uncertainty": args.uncertainty,
-              "points_per_side": args.points_per_side, "accepted_masks": args.accepted_masks,
+              "proposals": args.auto_params, "accepted_masks": args.accepted_masks,
               "max_clicks": args.max_clicks, "seconds": round(time.perf_counter() - started, 1), "datasets": results}
     (out / "loop.json").write_text(json.dumps(report, indent=1))
     for name, result in results.items():

@@ -77,34 +77,35 @@ def test_spearman_ranks_with_ties_and_refuses_constant_input():
 
 
 def _args(**overrides):
-    values = dict(rounds=2, images_per_round=1, holdout=1, seeds=1, uncertainty="mean_doubt", points_per_side=None,
+    values = dict(rounds=2, images_per_round=1, holdout=1, seeds=1, uncertainty="mean_doubt", auto={},
                   max_clicks=2, accepted_masks="proposal", steps=1, blocks="last:2", lr=None,
                   kind_lr={"lora": 0.3, "prefix": 10.0, "gate": 1.0}, adapter_dropout=0.5)
     return argparse.Namespace(**{**values, **overrides})
 
 
-def test_d_labels_the_most_uncertain_images_first_and_shares_the_base_models_work(tiny_sam, monkeypatch):
+def test_d_labels_the_most_uncertain_images_first_and_work_done_once_is_shared(tiny_sam, monkeypatch):
     images = eval_images(generate("cells", 5, 1, 128))
-    doubt = {image.name: 0.1 * n for n, image in enumerate(images)}   # the later, the more uncertain
+    doubt = {image.name: 0.0 for image in images}
     by_pixels = {image.rgb.tobytes(): image.name for image in images}
     calls = []
 
-    def fake_propose(engine, rgb, points_per_side):
+    def fake_propose(engine, rgb, overrides):
         name = by_pixels[rgb.tobytes()]
         calls.append(name)
         return [Proposed(np.zeros((128, 128), bool), predicted_iou=1 - doubt[name], stability=1.0)]
 
     monkeypatch.setattr(_loop_runs, "propose", fake_propose)
     run = SeedRun(tiny_sam, images, seed=0, args=_args(), log=lambda line: None)
-    held_out = images[run.held_out[0]].name
+    doubt.update({images[i].name: 0.1 * n for n, i in enumerate(run.pool)})   # the last in order is most uncertain
     result = run.run(STRATEGIES["d"], "lora")
     picked = [r["images"][0]["image"] for r in result["rounds"]]
-    pool = sorted((images[i].name for i in run.pool), key=lambda name: -doubt[name])
-    assert picked == pool[:2] and held_out not in picked
+    assert picked == [images[run.pool[-1]].name, images[run.pool[-2]].name]
     assert len(result["held_out"]) == 3 and all(r["finetune_seconds"] > 0 for r in result["rounds"])
     base_calls = len(calls)
-    run.run(STRATEGIES["c"], "lora")   # its base-model proposals were made for (d) already
+    c = run.run(STRATEGIES["c"], "lora")   # its base-model proposals were made for (d) already
     assert len(calls) - base_calls == 3   # held out after rounds 1 and 2, and round 2's image, with c's models
+    b = run.run(STRATEGIES["b"], "lora")   # (c) accepted nothing: it trained on (b)'s instances, so (b) reuses them
+    assert [r["finetune_seconds"] for r in b["rounds"]] == [r["finetune_seconds"] for r in c["rounds"]]
 
 
 def test_tiny_run_writes_every_strategy_to_the_json_the_table_and_a_png(tmp_path, capsys):
