@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from segment_anything.modeling import Sam
@@ -130,12 +130,16 @@ class SeedRun:
 
     def _label(self, model: _Model, proposals: bool, index: int) -> ImageActions:
         key = (model.key, proposals, index)
-        if key not in self.results:
-            image = self.dataset[index]
-            found = self._proposed(model, index) if proposals else None
+        if key in self.results:
+            return self.results[key]
+        found = self._proposed(model, index) if proposals else []
+        if proposals and not found:  # nothing to review: the clicks are those of clicks only
+            result = replace(self._label(model, False, index), scores={n: fn([]) for n, fn in SCORES.items()})
+        else:
             scores = {name: fn(found) for name, fn in SCORES.items()} if proposals else None
-            self.results[key] = label_image(model.engine, image, found, self.args.max_clicks, scores)
-        return self.results[key]
+            result = label_image(model.engine, self.dataset[index], found, self.args.max_clicks, scores)
+        self.results[key] = result
+        return result
 
     def _example(self, index: int, result: ImageActions) -> EvalImage:
         image = self.dataset[index]
