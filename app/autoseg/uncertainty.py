@@ -8,6 +8,7 @@ measures every candidate in `SCORES` against the actions the simulated annotator
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -21,8 +22,10 @@ class ScoredProposal(Protocol):
 
 
 def _doubt(p: ScoredProposal) -> float:
-    """1 - predicted IoU x stability: 0 for a proposal the model is sure of."""
-    return 1.0 - float(p.predicted_iou) * float(p.stability)
+    """1 - predicted IoU x stability: 0 for a proposal the model is sure of, 1 when a score is not a number (the
+    stability of a mask empty at both offsets is 0 / 0)."""
+    sure = float(p.predicted_iou) * float(p.stability)
+    return 1.0 - sure if math.isfinite(sure) else 1.0
 
 
 def mean_doubt(proposals: Sequence[ScoredProposal]) -> float:
