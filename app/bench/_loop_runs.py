@@ -106,7 +106,7 @@ class SeedRun:
                 model, seconds = self._fine_tune(config, labelled)
             held_out.append(self._held_out(model, strategy))
             rounds.append({**_totals(done), "finetune_seconds": seconds})
-            self.log(f"[loop] seed {self.seed} ({strategy.name}) {config or ''} round {number}: "
+            self.log(f"[loop] seed {self.seed} {entry_key(strategy, config)} round {number}: "
                      f"{rounds[-1]['per_instance']:.2f} actions/instance on its images, "
                      f"{held_out[-1]['per_instance']:.2f} on the held-out ones"
                      + (f", fine-tuned in {seconds:.1f} s" if strategy.fine_tune else ""))
