@@ -82,12 +82,17 @@ def plot_png(name: str, result: dict, images_per_round: int, path: Path) -> Path
 
     figure = Figure(figsize=(6.4, 4.0), dpi=100)
     axes = figure.subplots()
-    for entry in result["strategies"].values():
+    entries = list(result["strategies"].values())
+    for k, entry in enumerate(entries):
         means = [s["mean"] for s in entry["held_out"]]
         strategy, config = _label(entry)
-        axes.errorbar(range(len(means)), means, yerr=[s["std"] for s in entry["held_out"]], marker="o", capsize=3,
-                      label=strategy + ("" if config == "—" else f", {config}"))
-    axes.set_xticks(range(len(next(iter(result["strategies"].values()))["held_out"])))
+        shift = 0.04 * (k - (len(entries) - 1) / 2)   # lines that coincide stay visible side by side
+        axes.errorbar([n + shift for n in range(len(means))], means, yerr=[s["std"] for s in entry["held_out"]],
+                      marker="o", capsize=3, label=strategy + ("" if config == "—" else f", {config}"))
+    if "a" in result["strategies"]:
+        axes.axhline(GOAL_RATIO * result["strategies"]["a"]["held_out"][-1]["mean"], color="grey", linestyle="--",
+                     linewidth=1, label="goal for (d): half of (a)")
+    axes.set_xticks(range(len(entries[0]["held_out"])))
     axes.set_title(f"{name}: the annotation loop")
     axes.set_xlabel(f"round ({images_per_round} images labelled and a fine-tune each)")
     axes.set_ylabel("actions per instance, held-out images")
