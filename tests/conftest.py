@@ -66,3 +66,18 @@ def pytest_timeout_cancel_timer(item):
     if timer is not None:
         timer.cancel()
     return None
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server for this test session (tests/pg_server.py); skipped, with the reason, only when no server
+    binary is installed (`.ci/run` installs one)."""
+    from pg_server import PgServer, server_binaries
+
+    binaries = server_binaries()
+    if binaries is None:
+        pytest.skip("no PostgreSQL server binary (initdb) on PATH or in /usr/lib/postgresql/*/bin: the PostgreSQL "
+                    "backend is not tested here (install Debian's postgresql package; .ci/run does)")
+    server = PgServer(binaries)
+    yield server
+    server.stop()

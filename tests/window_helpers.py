@@ -4,6 +4,8 @@ The window runs as the app does (worker threads, on-disk embedding cache), with 
 temporary directory and the `demo` model: its shipped weights when resources/models/demo_sam.pth exists,
 random weights of the demo architecture until then.
 """
+import copy
+import functools
 import time
 
 import cv2
@@ -34,10 +36,18 @@ def object_scene() -> tuple[np.ndarray, np.ndarray]:
     return image, mask.astype(bool)
 
 
+@functools.cache
+def _demo_load() -> ModelLoad:
+    return load_model(ModelChoice(device="cpu"))
+
+
 def demo_model(delay: float = 0.0):
-    """The model loader the app uses by default (on CPU), its encoder made `delay` seconds slower."""
+    """The model loader the app uses by default (on CPU), its encoder made `delay` seconds slower.
+
+    Each window gets its own copy of one load per test process: a copy takes a fifth of a load's time, and a
+    test that trains or wraps its model changes only its copy."""
     def load():
-        model = load_model(ModelChoice(device="cpu"))
+        model = copy.deepcopy(_demo_load())
         if delay:
             encoder = model.loaded.sam.image_encoder
             forward = encoder.forward

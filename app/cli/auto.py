@@ -11,12 +11,14 @@ import json
 import sys
 import time
 
+from app.cli._project import add_project_arguments, open_project
+
 CANCELLED = 130
 
 
 def register(sub) -> None:
     p = sub.add_parser("auto", help="propose instances automatically on a project's images (pending proposals)")
-    p.add_argument("--project", required=True, help="project folder")
+    add_project_arguments(p)
     p.add_argument("--model", help="SAM: a registered name (demo, vit_b, ...) or a checkpoint file; default: the "
                                    "active adapter's base model, else the latest adapter's, else demo")
     p.add_argument("--images", choices=["unlabelled", "all", "stale"], default="unlabelled",
@@ -35,12 +37,11 @@ def _fail(message: str, code: int = 2) -> int:
 
 def run(args) -> int:
     from app.store.errors import StoreError
-    from app.store.project import Project
 
     if args.points_per_side is not None and args.points_per_side < 1:
         return _fail(f"--points-per-side must be at least 1, got {args.points_per_side}")
     try:
-        project = Project.open(args.project)
+        project = open_project(args)
     except StoreError as exc:
         return _fail(str(exc))
     with project:

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import sys
 
+from app.cli._project import add_project_arguments, open_project
+
 
 def register(sub) -> None:
     p = sub.add_parser("import", help="import a COCO instances file into a project",
                        description="Import a COCO instances file (RLE or polygons). file_name is relative to the "
                                    "project folder; labels are matched by name and created when missing. On any "
                                    "problem nothing is imported.")
-    p.add_argument("--project", required=True,
-                   help="the project folder (one with no project gets one, kept only if the import succeeds)")
+    add_project_arguments(p, "the project folder, or a postgresql://USER@HOST/DATABASE URL (one with no project gets "
+                             "one, kept only if the import succeeds; a new one on a database needs --images-root)")
     p.add_argument("file", help="the COCO instances JSON file")
     p.set_defaults(run=run)
 
@@ -18,10 +20,10 @@ def register(sub) -> None:
 def run(args) -> int:
     from app.coco.errors import CocoError
     from app.coco.importer import import_coco
-    from app.store import Project, StoreError
+    from app.store import StoreError
 
     try:
-        with Project.open(args.project, create=True) as project:
+        with open_project(args, create=True) as project:
             try:
                 done = import_coco(project, args.file)
             except BaseException:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-DOMAIN_NAMES = ("shapes", "cells", "texture", "camouflage")
+DOMAIN_NAMES = ("shapes", "cells", "texture", "camouflage", "holdout")
 
 
 def register(sub) -> None:
@@ -11,7 +11,8 @@ def register(sub) -> None:
                        description="Write COUNT synthetic scenes of each DOMAIN into OUT: OUT/images/*.png and "
                                    "OUT/annotations.json (COCO instances, RLE). The same seed gives the same files.")
     p.add_argument("--domain", required=True,
-                   help="shapes (the pretraining domain), cells, texture or camouflage (out of domain); "
+                   help="shapes (the pretraining domain), holdout (a second in-domain generator, for validation "
+                        "only), cells, texture or camouflage (out of domain); "
                         "several as a comma-separated list")
     p.add_argument("--count", type=int, required=True, help="number of scenes of each domain")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 
+from app.cli._project import add_project_arguments, open_project
 from app.training.finetune.options import add_trainer_options
 
 CANCELLED = 130
@@ -19,7 +20,7 @@ CANCELLED = 130
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a MoPEFT adapter on a project's accepted instances")
-    p.add_argument("--project", required=True, help="project folder")
+    add_project_arguments(p)
     p.add_argument("--model", help="SAM to adapt: a registered name (demo, vit_b, ...) or a checkpoint file; "
                                    "default: the model of the project's latest adapter, else demo")
     p.add_argument("--kinds", help="PEFT kinds, comma-separated, of the registered ones (app.mopeft.KIND_REGISTRY); "
@@ -101,7 +102,6 @@ def run(args) -> int:
     from app.sam.checkpoints import CHECKPOINTS, CheckpointError, load_sam
     from app.sam.variants import ARCHS
     from app.store.errors import StoreError
-    from app.store.project import Project
     from app.mopeft import mixture
     from app.training.finetune.settings import TrainSettings, parse_blocks, parse_kind_lr
 
@@ -111,7 +111,7 @@ def run(args) -> int:
             "kinds": kinds, "blocks": parse_blocks(args.blocks), "adapter_dropout": args.adapter_dropout,
             "steps": args.steps, "lr": args.lr, "seed": args.seed, "continue_from_active": not args.restart,
             "kind_lr": parse_kind_lr(args.kind_lr), "select_every": args.select_every})
-        project = Project.open(args.project)
+        project = open_project(args)
     except (ValueError, StoreError) as exc:
         return _fail(str(exc))
     with project:

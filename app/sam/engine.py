@@ -53,6 +53,20 @@ class Prediction:
         return int(np.argmax(self.scores))
 
 
+@dataclass(frozen=True)
+class PointLogits:
+    """SAM's three candidate masks for each of B single positive points, before up-scaling.
+
+    low_res: (B, 3, S, S) float32 logits and scores: (B, 3) float32 predicted IoUs, both on the model's device;
+    input_size and original_size: those of the image they were computed on, for `full_size_logits`.
+    """
+
+    low_res: torch.Tensor
+    scores: torch.Tensor
+    input_size: tuple[int, int]
+    original_size: tuple[int, int]
+
+
 @dataclass
 class PrefetchReport:
     """What `SamEngine.prefetch` did: embeddings computed, found cached, and items that failed."""
@@ -83,18 +97,25 @@ def full_size_masks(sam: Sam, low_res: torch.Tensor, input_size: tuple[int, int]
     float rounding (about 1e-6). The second resize is skipped when it is the identity. Logits on another device
     (a GPU) go to `postprocessed_masks` instead.
     """
-    threshold = sam.mask_threshold
     if low_res.device.type != "cpu":
         return postprocessed_masks(sam, low_res, input_size, original_size)
     side = sam.image_encoder.img_size
-    (h, w), (oh, ow) = input_size, original_size
-    masks = np.empty((low_res.shape[1], oh, ow), dtype=bool)
+    masks = np.empty((low_res.shape[1], *original_size), dtype=bool)
     for logits, mask in zip(low_res[0].numpy(), masks):  # one plane at a time: no channel transposes
-        up = cv2.resize(logits, (side, side), interpolation=cv2.INTER_LINEAR)[:h, :w]
-        if (h, w) != (oh, ow):
-            up = cv2.resize(np.ascontiguousarray(up), (ow, oh), interpolation=cv2.INTER_LINEAR)
-        np.greater(up, threshold, out=mask)
+        np.greater(full_size_logits(logits, side, input_size, original_size), sam.mask_threshold, out=mask)
     return masks
+
+
+def full_size_logits(logits: np.ndarray, side: int, input_size: tuple[int, int],
+                     original_size: tuple[int, int]) -> np.ndarray:
+    """One (S, S) float32 low-res logit plane at the original image size, (H, W) float32, as
+    `sam.postprocess_masks` makes it (bilinear to the `side` x `side` input square, crop to
+    `input_size`, bilinear to `original_size`), by OpenCV; the second resize is skipped when it is the identity."""
+    (h, w), (oh, ow) = input_size, original_size
+    up = cv2.resize(logits, (side, side), interpolation=cv2.INTER_LINEAR)[:h, :w]
+    if (h, w) != (oh, ow):
+        up = cv2.resize(np.ascontiguousarray(up), (ow, oh), interpolation=cv2.INTER_LINEAR)
+    return up
 
 
 def postprocessed_masks(sam: Sam, low_res: torch.Tensor, input_size: tuple[int, int],
@@ -257,6 +278,29 @@ class SamEngine:
         to_masks = full_size_masks if self.fast else postprocessed_masks
         masks = to_masks(self.sam, low, image.input_size, image.original_size)
         return Prediction(masks, scores[0].float().cpu().numpy(), low[0].float().cpu().numpy())
+
+    @torch.no_grad()
+    def point_logits(self, points) -> PointLogits:
+        """SAM's three candidates for each of B single positive points on the current image, in one batch.
+
+        points: (B, 2) x, y pixels. The decoder runs once for the batch (`FastMaskDecoder.decode_batch`;
+        with `fast=False`, segment_anything's decoder on the batch, as SamPredictor.predict_torch).
+        """
+        image = self._current()
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+        # float64 coordinates as SamAutomaticMaskGenerator gives them (the prompt encoder normalises, then casts);
+        # MPS has no float64
+        dtype = torch.float if self.device.type == "mps" else torch.float64
+        coords = torch.as_tensor(self.transform.apply_coords(pts, image.original_size), dtype=dtype, device=self.device)
+        labels = torch.ones(len(pts), 1, dtype=torch.int, device=self.device)
+        sparse, dense = self.sam.prompt_encoder(points=(coords[:, None], labels), boxes=None, masks=None)
+        if self.fast:
+            low, scores = self._decoder.decode_batch(image.decoder, sparse, multimask=True)
+        else:
+            low, scores = self.sam.mask_decoder(
+                image_embeddings=image.embedding, image_pe=self.sam.prompt_encoder.get_dense_pe(),
+                sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=True)
+        return PointLogits(low.float(), scores.float(), image.input_size, image.original_size)
 
     def _current(self) -> _Image:
         image = self._image

@@ -29,6 +29,12 @@ from segment_anything.modeling.transformer import Attention, TwoWayAttentionBloc
 from torch import nn
 
 
+_CPU_BATCH_BYTES = 4 << 20
+"""Image-token bytes per slice of a batch on a CPU: batched image-side tensors (B x HW x C) past the
+caches make every elementwise op memory-bound (ViT-B, 16 prompts at once: 2x slower than one by one;
+demo model, 32 at once: 1.8x faster)."""
+
+
 @dataclass(frozen=True)
 class DecoderImage:
     """What the decoder needs per image, computed once by `FastMaskDecoder.prepare`."""
@@ -173,6 +179,55 @@ class FastMaskDecoder:
         scores = dec.iou_prediction_head(queries[:1])[0, list(chosen)]
         return masks[None], scores[None]
 
+    @torch.no_grad()
+    def decode_batch(self, image: DecoderImage, sparse: torch.Tensor,
+                     multimask: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decode B prompt sets of the same length at once, without mask input.
+
+        `sparse` is the prompt encoder's (B, N, C) output. Returns low-res logits (B, M, 4h, 4w) and
+        scores (B, M), as `MaskDecoder.forward` on the batch (and as B calls of this decoder). The
+        prompts share the image's first-layer projections and run as batched matrix products; a
+        decoder whose cross-attention cannot be folded (LoRA-wrapped, or too many tokens) runs
+        the prompts one by one instead. On a CPU the batch goes in slices whose image-side
+        tensors stay near the cache size (`_CPU_BATCH_BYTES`): one prompt at a time for ViT-B
+        (4 MiB of image tokens each), 32 for the demo model.
+        """
+        if not self._batch_folds(sparse.shape[1]):
+            outs = [self(image, s[None], None, multimask) for s in sparse]
+        else:
+            step = sparse.shape[0] if sparse.is_cuda else max(1, _CPU_BATCH_BYTES // image.tokens.nbytes)
+            outs = [self._decode_folded(image, sparse[i : i + step], multimask)
+                    for i in range(0, sparse.shape[0], step)]
+        return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
+
+    def _decode_folded(self, image: DecoderImage, sparse: torch.Tensor, multimask: bool):
+        dec = self.sam.mask_decoder
+        fixed = torch.cat([dec.iou_token.weight, dec.mask_tokens.weight])
+        out_tokens = torch.cat([fixed.expand(sparse.shape[0], -1, -1), sparse], dim=1)
+        tr, keys, pe = dec.transformer, image.no_mask_keys, image.pe
+        queries = out_tokens
+        for i, layer in enumerate(tr.layers):
+            queries, keys = _batch_two_way_layer(layer, queries, keys, out_tokens, pe,
+                                                 image.first_layer if i == 0 else None)
+        out = _batch_token_to_image(tr.final_attn_token_to_image, queries + out_tokens, keys + pe, keys)
+        queries = tr.norm_final_attn(queries + out)
+
+        chosen = range(1, dec.num_mask_tokens) if multimask else range(1)
+        hyper = torch.stack([dec.output_hypernetworks_mlps[i](queries[:, 1 + i]) for i in chosen], dim=1)
+        masks = self._upscale_and_project(keys.reshape(-1, keys.shape[-1]), hyper, image.grid)
+        scores = dec.iou_prediction_head(queries[:, 0])[:, list(chosen)]
+        return masks, scores
+
+    def _batch_folds(self, n_sparse: int) -> bool:
+        """True when every cross-attention of the decoder runs folded for prompts of n_sparse tokens."""
+        dec = self.sam.mask_decoder
+        tokens = 1 + dec.num_mask_tokens + n_sparse
+        tr = dec.transformer
+        attns = [tr.final_attn_token_to_image]
+        attns += [a for layer in tr.layers for a in (layer.cross_attn_token_to_image, layer.cross_attn_image_to_token)]
+        return all(_plain(a.q_proj, a.k_proj, a.v_proj, a.out_proj) and a.num_heads * tokens < a.internal_dim
+                   for a in attns)
+
     def _transformer(self, point_emb, keys, pe, first):
         tr = self.sam.mask_decoder.transformer
         queries = point_emb
@@ -184,9 +239,11 @@ class FastMaskDecoder:
     def _upscale_and_project(self, keys, hyper, grid):
         """The transposed-conv up-scaler and the hypernetwork product, per pixel.
 
-        Row r of (HW, C) `keys` is embedding pixel (i, j). A 2x2 stride-2 transposed conv maps
-        it to the 4 output pixels (2i+di, 2j+dj), so out rows are ordered (i, j, di, dj); the
-        second conv appends (di2, dj2). Only the M-channel result is reordered to raster.
+        `keys` is (HW, C) with `hyper` (M, C') for one prompt, giving (M, 4h, 4w); or (B*HW, C) with
+        `hyper` (B, M, C') for B prompts, giving (B, M, 4h, 4w). Row r of `keys` is embedding
+        pixel (i, j). A 2x2 stride-2 transposed conv maps it to the 4 output pixels (2i+di, 2j+dj),
+        so out rows are ordered (i, j, di, dj); the second conv appends (di2, dj2). Only the
+        M-channel result is reordered to raster.
         """
         conv1, norm, act1, conv2, act2 = self.sam.mask_decoder.output_upscaling
         x = torch.addmm(conv1.bias.repeat(4), keys, _as_matrix(conv1.weight))
@@ -194,10 +251,15 @@ class FastMaskDecoder:
         x = act1(F.layer_norm(x, (x.shape[1],), norm.weight, norm.bias, norm.eps))
         x = torch.addmm(conv2.bias.repeat(4), x, _as_matrix(conv2.weight))
         x = act2(x.view(-1, conv2.out_channels))
-        m = x @ hyper.t()
         h, w = grid
-        m = m.view(h, w, 2, 2, 2, 2, -1).permute(6, 0, 2, 4, 1, 3, 5)
-        return m.reshape(-1, 4 * h, 4 * w)
+        if hyper.dim() == 2:
+            m = x @ hyper.t()
+            m = m.view(h, w, 2, 2, 2, 2, -1).permute(6, 0, 2, 4, 1, 3, 5)
+            return m.reshape(-1, 4 * h, 4 * w)
+        b = hyper.shape[0]
+        m = x.view(b, -1, x.shape[1]) @ hyper.transpose(1, 2)
+        m = m.view(b, h, w, 2, 2, 2, 2, -1).permute(0, 7, 1, 3, 5, 2, 4, 6)
+        return m.reshape(b, -1, 4 * h, 4 * w)
 
 
 def _as_matrix(weight: torch.Tensor) -> torch.Tensor:
@@ -227,4 +289,59 @@ def _two_way_layer(layer: TwoWayAttentionBlock, queries, keys, query_pe, key_pe,
 
     q = queries + query_pe
     keys = layer.norm4(keys + _image_to_token(i2t, q_img, kpe, q, queries))
+    return queries, keys
+
+
+def _batch_token_to_image(attn: Attention, q_in: torch.Tensor, kpe: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """`_token_to_image`'s folded path for B prompts at once: q_in (B, n, C), kpe and keys (B, HW, C)."""
+    h, q = attn.num_heads, attn.q_proj(q_in)
+    b, n, d = q.shape[0], q.shape[1], q.shape[2] // h
+    qk = (q.view(b, n, h, d).transpose(1, 2) @ _heads(attn.k_proj, h)).reshape(b, h * n, -1)
+    p = torch.softmax(qk @ kpe.transpose(1, 2) / math.sqrt(d), dim=-1)
+    pv = (p @ keys).view(b, h, n, -1) @ _heads(attn.v_proj, h).transpose(1, 2)
+    return attn.out_proj(pv.transpose(1, 2).reshape(b, n, -1) + attn.v_proj.bias)
+
+
+def _batch_image_to_token(attn: Attention, q_t: torch.Tensor | None, kpe: torch.Tensor | None,
+                          k_in: torch.Tensor, v_in: torch.Tensor) -> torch.Tensor:
+    """`_image_to_token`'s folded path for B prompts: k_in, v_in (B, n, C); either the image's shared
+    projected queries `q_t` (h, D/h, HW) or the prompts' own kpe (B, HW, C). Returns (B, HW, C)."""
+    h, k, v = attn.num_heads, attn.k_proj(k_in), attn.v_proj(v_in)
+    b, n, dim = k.shape
+    d = dim // h
+    kh = k.view(b, n, h, d).transpose(1, 2)
+    if q_t is None:
+        qk = (kh @ _heads(attn.q_proj, h)).reshape(b, h * n, -1)
+        bias = (kh @ attn.q_proj.bias.view(h, d, 1)).reshape(b, h * n, 1)
+        scores = torch.baddbmm(bias, qk, kpe.transpose(1, 2)).view(b, h, n, -1)
+    else:
+        scores = kh @ q_t
+    p = torch.softmax(scores / math.sqrt(d), dim=2)
+    vw = v.view(b, n, h, d).transpose(1, 2) @ attn.out_proj.weight.view(-1, h, d).permute(1, 2, 0)
+    return torch.baddbmm(attn.out_proj.bias, p.view(b, h * n, -1).transpose(1, 2), vw.reshape(b, h * n, -1))
+
+
+def _batch_two_way_layer(layer: TwoWayAttentionBlock, queries, keys, query_pe, key_pe, first):
+    """`_two_way_layer` for B prompts: queries (B, n, C); keys (HW, C) shared in the first layer, else (B, HW, C)."""
+    if layer.skip_first_layer_pe:
+        queries = layer.self_attn(q=queries, k=queries, v=queries)
+    else:
+        q = queries + query_pe
+        queries = queries + layer.self_attn(q=q, k=q, v=queries)
+    queries = layer.norm1(queries)
+
+    t2i, i2t = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
+    q = queries + query_pe
+    if first is None:
+        kpe = keys + key_pe
+        q_img, t2i_out = None, _batch_token_to_image(t2i, q, kpe, keys)
+    else:  # the image's own projections: every prompt's queries attend to them as one stack of rows
+        (k_img, v_img, q_img), kpe = first, None
+        b, n = q.shape[:2]
+        t2i_out = _attend(t2i, t2i.q_proj(q).reshape(b * n, -1), k_img, v_img).view(b, n, -1)
+    queries = layer.norm2(queries + t2i_out)
+    queries = layer.norm3(queries + layer.mlp(queries))
+
+    q = queries + query_pe
+    keys = layer.norm4(keys + _batch_image_to_token(i2t, q_img, kpe, q, queries))
     return queries, keys

@@ -87,18 +87,19 @@ class ModelSession:
 
 def active_adapter(project: Project, model_name: str | None = None) -> Path | None:
     """The file of the project's active adapter version, None when the base model is in use; with `model_name`,
-    also None when the active version was trained on another base model (it cannot continue or run on this one)."""
+    also None when the active version was trained on another base model (it cannot continue or run on this one).
+    Raises StoreError when the file does not match the checksum recorded with it (AdapterTable.file)."""
     active = project.adapters.active()
     if active is None or (model_name is not None and active.base_model != model_name):
         return None
-    return project.path_of(active.path)
+    return project.adapters.file(active)
 
 
 def use_version(project: Project, version_id: int | None) -> Path | None:
     """Make this adapter version the active one (None: the base model), recorded in the project; its file.
     Raises StoreError."""
     version = project.adapters.set_active(version_id)
-    return None if version is None else project.path_of(version.path)
+    return None if version is None else project.adapters.file(version)
 
 
 @dataclass(frozen=True)

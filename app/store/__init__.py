@@ -1,6 +1,8 @@
-"""The project store: a folder of images plus one SQLite database in `<folder>/.mopeft/project.db`.
+"""The project store: a folder of images plus one SQLite database in `<folder>/.mopeft/project.db`, or a PostgreSQL
+database with its images under an images root.
 
-Open it with `Project.open(folder)`; see docs/decisions/0001-project-store.md for the schema and its rules.
+Open it with `Project.open(folder)` or `Project.open("postgresql://USER@HOST/DB")`; see
+docs/decisions/0001-project-store.md for the schema and its rules, 0004-postgresql-store.md for the server.
 """
 from app.store.errors import (
     DiskFullError,
@@ -15,6 +17,9 @@ from app.store.errors import (
     ProjectNotWritableError,
     ReadOnlyProjectError,
     SchemaVersionError,
+    ServerAuthError,
+    ServerError,
+    ServerUnavailableError,
     StoreError,
 )
 from app.store.project import Project
@@ -38,5 +43,6 @@ __all__ = [
     "AdapterVersion", "DiskFullError", "Image", "ImageCheck", "ImageFileError", "ImageStatus", "Instance",
     "InstanceSource", "Label", "LabelInUseError", "MaskError", "MovedImage", "NotFoundError", "Project", "Proposal", "ProposalState",
     "ProjectCorruptError", "ProjectIOError", "ProjectLockedError", "ProjectNotFoundError", "ProjectNotWritableError",
-    "ReadOnlyProjectError", "RunStatus", "ScanResult", "SchemaVersionError", "StoreError", "TrainingRun",
+    "ReadOnlyProjectError", "RunStatus", "ScanResult", "SchemaVersionError", "ServerAuthError", "ServerError",
+    "ServerUnavailableError", "StoreError", "TrainingRun",
 ]

@@ -1,4 +1,9 @@
-"""The SQLite connection of a project: WAL mode, one transaction per accepted change, usable from any thread."""
+"""The SQLite connection of a project: WAL mode, one transaction per accepted change, usable from any thread.
+
+`Database` is one of the store's two backends; `app.store.pg_database.PgDatabase` (PostgreSQL) has the same
+methods. The tables write their SQL once, with `?` placeholders, and run it through the `Writer` a transaction
+block gets (or `rows()` / `row()`); per-backend SQL is the schema steps only (docs/decisions/0004).
+"""
 from __future__ import annotations
 
 import sqlite3
@@ -10,11 +15,31 @@ from pathlib import Path
 
 from app.store.errors import ProjectCorruptError, ReadOnlyProjectError, StoreError
 from app.store.open_errors import sqlite_error, writable
+from app.store.schema import MIGRATIONS
 
 
 def utc_now() -> str:
     """The current time as an ISO 8601 UTC string, to the millisecond."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Writer:
+    """What a `transaction()` block gets: statements with `?` placeholders, run in that transaction."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    def execute(self, sql: str, params: tuple = ()):
+        """Run one statement; the cursor (fetchone, fetchall, rowcount, iteration)."""
+        return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows) -> None:
+        """Run one statement once per parameter tuple."""
+        self._conn.executemany(sql, rows)
+
+    def insert(self, sql: str, params: tuple = ()) -> int:
+        """Run an INSERT into a table with an `id` column; the new row's id."""
+        return self._conn.execute(sql, params).lastrowid
 
 
 class Database:
@@ -27,9 +52,15 @@ class Database:
 
     busy_timeout = 10.0
     """Seconds to wait for a lock another connection holds before SQLite gives up (SQLITE_BUSY)."""
+    kind = "sqlite"
+    migrations = MIGRATIONS
+    """This backend's schema steps (app.store.schema's version rule applies them)."""
+    driver_errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    """The driver's exceptions that `store_error` turns into store errors."""
 
     def __init__(self, path: Path, readonly: bool):
         self.path = path
+        self.location = str(path)   # what messages name
         self.readonly = readonly
         self.immutable = False   # read as a file nobody changes (read-only on a read-only medium)
         self._lock = threading.RLock()
@@ -72,11 +103,54 @@ class Database:
 
     @property
     def connection(self) -> sqlite3.Connection:
-        """The raw connection (for schema migration only)."""
+        """The raw connection (for tests that write a database as an older app did)."""
         return self._conn
 
+    def store_error(self, exc: Exception) -> StoreError:
+        """The store error for one of `driver_errors` raised on this database."""
+        return sqlite_error(exc, self.path)
+
+    def schema_version(self) -> int:
+        """The number of the last schema step applied (0 for a new database): SQLite's `user_version`."""
+        return self.row("PRAGMA user_version")[0]
+
+    def apply_step(self, number: int, script: str) -> None:
+        """Run schema step `number` and record it as the version, in one transaction (rolled back if it fails)."""
+        with self._lock:
+            try:
+                self._conn.executescript(f"BEGIN IMMEDIATE;\n{script};\nPRAGMA user_version = {number};\nCOMMIT;")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def table_names(self) -> list[str]:
+        """The project's tables (SQLite's own left out)."""
+        return [name for (name,) in self.rows("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                              "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+
+    def columns(self, table: str) -> list[str]:
+        """The columns of `table`, in their order."""
+        return [row[1] for row in self.rows(f'PRAGMA table_info("{table}")')]
+
+    def id_high_water(self, table: str) -> int:
+        """The highest id `table` has ever given (an AUTOINCREMENT table remembers deleted rows' ids)."""
+        seq = self.row("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)) if self._has_sequences() else None
+        top = self.row(f'SELECT coalesce(max(id), 0) FROM "{table}"')[0]
+        return max(top, seq[0] if seq else 0)
+
+    def set_id_high_water(self, writer: Writer, table: str, value: int) -> None:
+        """Make `table` give ids above `value` from now on (AUTOINCREMENT tables only; others follow max(id))."""
+        if self._has_sequences() and self.row("SELECT 1 FROM sqlite_master WHERE name = ? AND sql LIKE "
+                                              "'%AUTOINCREMENT%'", (table,)):
+            writer.execute("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
+            writer.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, value))
+
+    def _has_sequences(self) -> bool:
+        return self.row("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'") is not None
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Writer]:
         """A block whose writes are committed together at its end, or all rolled back if it raises."""
         if self.readonly:
             raise ReadOnlyProjectError(f"{self.path}: the project was opened read-only; it cannot be changed.")
@@ -88,7 +162,7 @@ class Database:
             self._conn.execute("BEGIN IMMEDIATE" if self._depth == 0 else f"SAVEPOINT {savepoint}")
             self._depth += 1
             try:
-                yield self._conn
+                yield Writer(self._conn)
             except BaseException:
                 self._depth -= 1
                 self._undo(savepoint)

@@ -96,3 +96,15 @@ class ImageFileError(StoreError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class ServerError(StoreError):
+    """The PostgreSQL server refused a statement or a connection (the message names the database and why)."""
+
+
+class ServerUnavailableError(ServerError):
+    """The PostgreSQL server cannot be reached, or the connection to it was lost."""
+
+
+class ServerAuthError(ServerError):
+    """The PostgreSQL server refused the login, or the role lacks a privilege."""

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path, PurePosixPath
 
 from app.image_file import is_image_file
@@ -10,7 +9,6 @@ from app.store.database import Database, utc_now
 from app.store.errors import ImageFileError, NotFoundError, StoreError
 from app.store.hashing import file_hash
 from app.store.image_files import list_image_files, read_image_size
-from app.store.open_errors import sqlite_error
 from app.store.records import Image, ImageCheck, ImageStatus, MovedImage, ScanResult
 
 _COLUMNS = "id, path, width, height, content_hash, status, added_at"
@@ -69,10 +67,10 @@ class ImageTable:
             rows.append((rel, width, height, digest, utc_now()))
         try:
             with self._db.transaction() as conn:
-                ids = [conn.execute("INSERT INTO images (path, width, height, content_hash, added_at) "
-                                    "VALUES (?, ?, ?, ?, ?)", row).lastrowid for row in rows]
-        except sqlite3.Error as exc:   # a full disk, say: nothing was added
-            raise sqlite_error(exc, self._db.path) from exc
+                ids = [conn.insert("INSERT INTO images (path, width, height, content_hash, added_at) "
+                                   "VALUES (?, ?, ?, ?, ?)", row) for row in rows]
+        except self._db.driver_errors as exc:   # a full disk, say: nothing was added
+            raise self._db.store_error(exc) from exc
         return ScanResult([self.get(i) for i in ids], skipped)
 
     def add(self, path: str | os.PathLike) -> Image:
@@ -89,8 +87,8 @@ class ImageTable:
         width, height = read_image_size(absolute)
         digest = file_hash(absolute)
         with self._db.transaction() as conn:
-            image_id = conn.execute("INSERT INTO images (path, width, height, content_hash, added_at) "
-                                    "VALUES (?, ?, ?, ?, ?)", (rel, width, height, digest, utc_now())).lastrowid
+            image_id = conn.insert("INSERT INTO images (path, width, height, content_hash, added_at) "
+                                   "VALUES (?, ?, ?, ?, ?)", (rel, width, height, digest, utc_now()))
         return self.get(image_id)
 
     def get(self, image_id: int) -> Image:

@@ -43,12 +43,11 @@ class InstanceTable:
             if proposal_id is not None:
                 self._check_proposal(conn, image_id, proposal_id)
             now = utc_now()
-            instance_id = conn.execute(
+            instance_id = conn.insert(
                 "INSERT INTO instances (image_id, label_id, rle, area, bbox_x, bbox_y, bbox_w, bbox_h, source, "
                 "created_at, updated_at, unedited, proposal_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (image_id, label_id, rle["counts"], rle_area(rle), *rle_bbox(rle), source.value, now, now,
-                 unedited, proposal_id),
-            ).lastrowid
+                 unedited, proposal_id))
             conn.execute("UPDATE images SET status = ? WHERE id = ? AND status = ?",
                          (ImageStatus.IN_PROGRESS.value, image_id, ImageStatus.NEW.value))
         return self.get(instance_id)
@@ -101,8 +100,8 @@ class InstanceTable:
 
     def unedited_count(self) -> UneditedCount:
         """How many instances were accepted unedited, how many are not known to be either, and the total."""
-        row = self._db.row("SELECT coalesce(sum(unedited = 1), 0), coalesce(sum(unedited IS NULL), 0), count(*) "
-                           "FROM instances")
+        row = self._db.row("SELECT coalesce(sum(CASE WHEN unedited = 1 THEN 1 ELSE 0 END), 0), "
+                           "coalesce(sum(CASE WHEN unedited IS NULL THEN 1 ELSE 0 END), 0), count(*) FROM instances")
         return UneditedCount(*row)
 
     @staticmethod

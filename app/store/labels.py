@@ -60,8 +60,8 @@ class LabelTable:
             self._refuse_taken(conn, name)
             count, end = conn.execute("SELECT count(*), coalesce(max(position) + 1, 0) FROM labels").fetchone()
             colour = _colour(colour) if colour is not None else PALETTE[count % len(PALETTE)]
-            label_id = conn.execute("INSERT INTO labels (name, colour, position) VALUES (?, ?, ?)",
-                                    (name, colour, end)).lastrowid
+            label_id = conn.insert("INSERT INTO labels (name, colour, position) VALUES (?, ?, ?)",
+                                   (name, colour, end))
         return self.get(label_id)
 
     def rename(self, label_id: int, name: str) -> Label:

@@ -1,4 +1,5 @@
-"""A project: a folder of images with its database in `<folder>/.mopeft/project.db`."""
+"""A project: a folder of images with its database in `<folder>/.mopeft/project.db`, or a PostgreSQL database
+with its images under an images root (docs/decisions/0004-postgresql-store.md)."""
 from __future__ import annotations
 
 import os
@@ -18,6 +19,7 @@ from app.store.lock import WriterLock
 from app.store.open_errors import os_error, sqlite_error
 from app.store.proposals import ProposalTable
 from app.store.schema import check_readable, migrate
+from app.store.target import checked_url, is_database_url, local_images_root, roots_file
 from app.store.training_runs import TrainingRunTable
 
 STORE_DIR = ".mopeft"
@@ -36,11 +38,15 @@ class Project:
     Tables: `images`, `labels`, `instances`, `proposals` (automatic ones), `adapters` (adapter versions),
     `training_runs`. Each change is committed when the call returns. One process at a time may open a project for
     writing (ProjectLockedError otherwise); any number may open it read-only, alongside the writer. To read from a worker thread while the
-    GUI writes, open a second, read-only Project there.
+    GUI writes, open a second, read-only Project there. A project on PostgreSQL takes no writer lock: several clients
+    write it at once. `folder` is where its images (and adapter files) are; `location` names the project in messages
+    (the folder, or the database URL).
     """
 
-    def __init__(self, folder: Path, db: Database, lock: WriterLock | None, created: bool = False):
+    def __init__(self, folder: Path, db, lock: WriterLock | None, created: bool = False):
         self.folder = folder
+        self.location = db.location if db.kind == "postgresql" else str(folder)
+        self.on_server = db.kind == "postgresql"
         self.readonly = db.readonly
         self.created = created      # True when this open made the project (see remove_if_empty)
         self.notes: list[str] = []  # what opening found and did that the user should hear about
@@ -50,12 +56,19 @@ class Project:
         self.labels = LabelTable(db)
         self.instances = InstanceTable(db)
         self.proposals = ProposalTable(db)
-        self.adapters = AdapterTable(db, folder)
+        self.adapters = AdapterTable(db, folder, verify=self.on_server)
         self.training_runs = TrainingRunTable(db)
 
     @classmethod
-    def open(cls, folder: str | os.PathLike, create: bool = False, readonly: bool = False) -> "Project":
+    def open(cls, folder: str | os.PathLike, create: bool = False, readonly: bool = False,
+             images_root: str | os.PathLike | None = None) -> "Project":
         """Open the project of `folder`; `PRAGMA quick_check` reads the whole database first.
+
+        `folder` may instead be a `postgresql://USER@HOST/DB` URL (no password: app.store.target): the project in
+        that database (which must exist), its images under `images_root`, by default the root recorded when it was
+        made, mapped for this machine (`app.store.target.local_images_root`). `create` then makes the project's
+        tables in the empty database and records `images_root`. Besides the errors below it raises ServerError
+        (ServerUnavailableError, ServerAuthError) naming the database.
 
         create: make a new project there if the folder has none (not with readonly).
         readonly: take no writer lock and refuse every change; works while another process writes, and on a
@@ -67,6 +80,10 @@ class Project:
         """
         if create and readonly:
             raise ValueError("a project cannot be created read-only")
+        if is_database_url(folder):
+            return cls._open_on_server(checked_url(folder), create, readonly, images_root)
+        if images_root is not None:
+            raise ValueError("images_root is for a project on a database server; a folder's images are the folder")
         folder = Path(folder).expanduser().resolve()
         if not folder.is_dir():
             raise ProjectNotFoundError(f"{folder}: no such folder")
@@ -86,7 +103,7 @@ class Project:
         db = Database(db_path, readonly=True)
         try:
             db.check_integrity()
-            check_readable(db.connection, db_path)
+            check_readable(db)
         except BaseException:
             db.close()
             raise
@@ -107,7 +124,7 @@ class Project:
             db = Database(db_path, readonly=False)
             try:
                 db.check_integrity()
-                migrate(db.connection, db_path)
+                migrate(db)
                 project = cls(folder, db, lock, created)
                 project._mark_interrupted_runs()
                 project._remove_unfinished_adapter_files()
@@ -118,6 +135,52 @@ class Project:
             lock.release()
             raise
         return project
+
+    @classmethod
+    def _open_on_server(cls, url: str, create: bool, readonly: bool,
+                        images_root: str | os.PathLike | None) -> "Project":
+        from app.store.pg_database import PgDatabase
+
+        db = PgDatabase(url, readonly)
+        try:
+            version = db.schema_version()
+            if version == 0 and not create:
+                raise ProjectNotFoundError(f"{url} holds no MoPEFT project; make one with `mopeft migrate --from "
+                                           f"FOLDER --to {url}` or `mopeft import --project {url} --images-root "
+                                           "FOLDER FILE.json`")
+            recorded = db.images_root()
+            if images_root is None and recorded is None and version == 0:
+                raise ProjectNotFoundError(f"{url}: a new project needs the folder of its images (--images-root)")
+            if readonly:
+                check_readable(db)
+            else:
+                migrate(db)
+            root = (Path(images_root).expanduser() if images_root is not None
+                    else local_images_root(recorded) if recorded is not None else None)
+            if root is None:
+                raise ProjectNotFoundError(f"{url} records no images folder; give it (--images-root FOLDER)")
+            root = root.resolve()
+            if not root.is_dir():
+                raise ProjectNotFoundError(
+                    f"{root}: the images folder of {url} is not on this machine; give the folder that holds them "
+                    f"(--images-root) or map {recorded or root} to it in {roots_file()}")
+            if recorded is None and not readonly:
+                db.record_images_root(str(root))
+            project = cls(root, db, None, created=version == 0)
+            if not readonly:
+                project._make_adapters_dir()
+        except BaseException:
+            db.close()
+            raise
+        return project
+
+    def _make_adapters_dir(self) -> None:
+        """The folder adapter files are saved to on a shared images root; a read-only share is noted, not fatal."""
+        try:
+            self.adapters_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.notes.append(f"Cannot create {self.adapters_dir} ({exc.strerror}): fine-tuning from here cannot "
+                              "save its adapter versions; annotating works")
 
     def _mark_interrupted_runs(self) -> None:
         """Mark runs still 'running' as interrupted; a failure is noted, never fatal (it changes no annotation)."""
@@ -174,12 +237,17 @@ class Project:
         writing; what cannot be deleted (a file another process holds) is left.
         """
         if self.readonly:
-            raise ReadOnlyProjectError(f"{self.folder}: the project was opened read-only; it cannot be removed.")
-        tables = [name for (name,) in self._db.rows("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                                    "AND name NOT LIKE 'sqlite_%'")]
-        empty = (not any(self._db.row(f'SELECT 1 FROM "{table}" LIMIT 1') for table in tables)
-                 and not any(self.adapters_dir.iterdir()))
+            raise ReadOnlyProjectError(f"{self.location}: the project was opened read-only; it cannot be removed.")
+        empty = (not any(self._db.row(f'SELECT 1 FROM "{table}" LIMIT 1') for table in self._db.table_names())
+                 and not (self.adapters_dir.is_dir() and any(self.adapters_dir.iterdir())))
         store = self.folder / STORE_DIR
+        if self.on_server:      # the tables go; the images root's .mopeft/adapters only if empty (rmdir)
+            if empty:
+                self._db.drop_schema()
+                _remove(self.adapters_dir)
+                _remove(store)
+            self.close()
+            return
         self._db.close()
         self._db = None
         if empty:
@@ -207,7 +275,7 @@ class Project:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Project({str(self.folder)!r}, readonly={self.readonly})"
+        return f"Project({self.location!r}, readonly={self.readonly})"
 
 
 def _remove(path: Path) -> None:

@@ -14,13 +14,13 @@ from app.store.errors import MaskError, NotFoundError, StoreError
 from app.store.masks import rle_area, rle_bbox
 from app.store.records import Proposal, ProposalState
 
-# `a` is the active adapter version (no row when the base model is in use).
-_STALE = "(p.state = 'pending' AND p.adapter_version_id IS NOT a.id)"
+# `a` is the active adapter version (no row when the base model is in use); ids start at 1, so 0 stands for none.
+_STALE = "(p.state = 'pending' AND coalesce(p.adapter_version_id, 0) <> coalesce(a.id, 0))"
 _COLUMNS = ("p.id, p.image_id, p.rle, p.area, p.bbox_x, p.bbox_y, p.bbox_w, p.bbox_h, p.predicted_iou, "
             f"p.stability, p.point_x, p.point_y, p.model, p.adapter_version_id, p.state, p.created_at, i.id, "
             f"m.height, m.width, {_STALE}")
 _FROM = ("FROM proposals p JOIN images m ON m.id = p.image_id LEFT JOIN instances i ON i.proposal_id = p.id "
-         "LEFT JOIN (SELECT id FROM adapter_versions WHERE active = 1) a ON 1")
+         "LEFT JOIN (SELECT id FROM adapter_versions WHERE active = 1) a ON 1 = 1")
 _ORDER = "ORDER BY p.predicted_iou DESC, p.id"
 
 

@@ -151,6 +151,8 @@ class AdapterVersion:
     created_at: str
     active: bool
     training_run_id: int | None
+    sha256: str | None = None
+    """SHA-256 of the adapter file, hex (None: recorded before schema step 5); `AdapterTable.file` checks it."""
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,28 @@
-"""The database schema as numbered migration steps, and the code that applies them.
+"""The database schema as numbered migration steps, and the version rule that applies them on either backend.
 
-Step n is `MIGRATIONS[n - 1]`; the number of the last step applied is kept in SQLite's `user_version`. Opening a
-database applies the missing steps in order, each in its own transaction; a database whose version is higher
-than `SCHEMA_VERSION` was written by a newer app and is refused. Steps are never edited once released: a change
-to the schema is a new step at the end. See docs/decisions/0001-project-store.md.
+Step n is `MIGRATIONS[n - 1]` (SQLite; `app.store.pg_schema.MIGRATIONS` holds the same steps for PostgreSQL, with
+the same numbers); the number of the last step applied is kept in SQLite's `user_version` (PostgreSQL: the one-row
+table `mopeft_project`). Opening a database applies the missing steps in order, each in its own transaction; a
+database whose version is higher than `SCHEMA_VERSION` was written by a newer app and is refused. Steps are never
+edited once released: a change to the schema is a new step at the end, on both backends.
+See docs/decisions/0001-project-store.md and 0004-postgresql-store.md.
 """
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
+from typing import Protocol
 
 from app.store.errors import SchemaVersionError
+
+
+class Versioned(Protocol):
+    """What the version rule needs of a backend's connection (app.store.database.Database, PgDatabase)."""
+
+    location: str
+    migrations: tuple[str, ...]
+
+    def schema_version(self) -> int: ...
+
+    def apply_step(self, number: int, script: str) -> None: ...
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: images, labels, instances, adapter versions, training runs.
@@ -123,46 +135,46 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE proposals SET state = 'rejected' WHERE id = OLD.proposal_id AND state = 'accepted';
     END;
     """,
+    # 5: the SHA-256 of each adapter file, checked before the file is used (app.store.adapters): on a shared
+    # project another client's file is trusted only when it matches. NULL for versions recorded before this step.
+    """
+    ALTER TABLE adapter_versions ADD COLUMN sha256 TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
+def schema_version(db: Versioned) -> int:
     """The number of the last migration step applied to this database (0 for a new one)."""
-    return conn.execute("PRAGMA user_version").fetchone()[0]
+    return db.schema_version()
 
 
-def check_readable(conn: sqlite3.Connection, db_path: Path, migrations: tuple[str, ...] = MIGRATIONS) -> None:
+def check_readable(db: Versioned, migrations: tuple[str, ...] | None = None) -> None:
     """Raise SchemaVersionError unless the database is exactly at the version this app writes."""
-    version = schema_version(conn)
-    _refuse_newer(version, db_path, len(migrations))
-    if version < len(migrations):
+    known = len(db.migrations if migrations is None else migrations)
+    version = db.schema_version()
+    _refuse_newer(version, db.location, known)
+    if version < known:
         raise SchemaVersionError(
-            f"{db_path}: the project uses schema version {version}, older than this app's "
-            f"{len(migrations)}; open it once for writing to upgrade it.")
+            f"{db.location}: the project uses schema version {version}, older than this app's "
+            f"{known}; open it once for writing to upgrade it.")
 
 
-def migrate(conn: sqlite3.Connection, db_path: Path, migrations: tuple[str, ...] = MIGRATIONS) -> None:
-    """Apply the steps the database lacks, in order, each in its own transaction.
+def migrate(db: Versioned, migrations: tuple[str, ...] | None = None) -> None:
+    """Apply the steps the database lacks (default: its backend's), in order, each in its own transaction.
 
-    `conn` must be in autocommit mode (isolation_level=None). A failing step is rolled back and re-raised;
-    the steps before it stay applied.
+    A failing step is rolled back and re-raised; the steps before it stay applied.
     """
-    version = schema_version(conn)
-    _refuse_newer(version, db_path, len(migrations))
+    migrations = db.migrations if migrations is None else migrations
+    version = db.schema_version()
+    _refuse_newer(version, db.location, len(migrations))
     for number in range(version + 1, len(migrations) + 1):
-        try:
-            conn.executescript(f"BEGIN IMMEDIATE;\n{migrations[number - 1]};\n"
-                               f"PRAGMA user_version = {number};\nCOMMIT;")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        db.apply_step(number, migrations[number - 1])
 
 
-def _refuse_newer(version: int, db_path: Path, known: int) -> None:
+def _refuse_newer(version: int, location: str, known: int) -> None:
     if version > known:
         raise SchemaVersionError(
-            f"{db_path}: this project was saved by a newer version of MoPEFT Annotator (schema version "
-            f"{version}; this version knows up to {known}). Update the app to open it; the file was not changed.")
+            f"{location}: this project was saved by a newer version of MoPEFT Annotator (schema version "
+            f"{version}; this version knows up to {known}). Update the app to open it; nothing was changed.")

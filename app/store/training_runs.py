@@ -25,8 +25,8 @@ class TrainingRunTable:
     def start(self, settings: dict) -> TrainingRun:
         """Record a run starting now with these settings (a JSON object)."""
         with self._db.transaction() as conn:
-            run_id = conn.execute("INSERT INTO training_runs (started_at, status, settings) VALUES (?, ?, ?)",
-                                  (utc_now(), RunStatus.RUNNING.value, json.dumps(settings))).lastrowid
+            run_id = conn.insert("INSERT INTO training_runs (started_at, status, settings) VALUES (?, ?, ?)",
+                                 (utc_now(), RunStatus.RUNNING.value, json.dumps(settings)))
         return self.get(run_id)
 
     def finish(self, run_id: int, status: RunStatus | str, summary: dict) -> TrainingRun:
@@ -60,7 +60,7 @@ class TrainingRunTable:
     def assign_split(self, held_out: dict[int, bool]) -> None:
         """Add images to the validation split ({image id: held out}); an image assigned before keeps its side."""
         with self._db.transaction() as conn:
-            conn.executemany("INSERT OR IGNORE INTO validation_split (image_id, held_out) VALUES (?, ?)",
+            conn.executemany("INSERT INTO validation_split (image_id, held_out) VALUES (?, ?) ON CONFLICT DO NOTHING",
                              [(image_id, int(out)) for image_id, out in held_out.items()])
 
     def mark_interrupted(self) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 from app.metrics.dataset import EvalImage
 from app.synth.scene_camouflage import render_camouflage
 from app.synth.scene_cells import render_cells
+from app.synth.scene_holdout import render_holdout
 from app.synth.scene_shapes import render_shapes
 from app.synth.scene_texture import render_texture
 
@@ -25,10 +26,13 @@ DOMAINS: dict[str, Renderer] = {
     "cells": render_cells,
     "texture": render_texture,
     "camouflage": render_camouflage,
+    "holdout": render_holdout,
 }
-"""Scene generators by domain name; `shapes` is the pretraining domain, the others are out of domain."""
+"""Scene generators by domain name; `shapes` is the pretraining domain, `holdout` a second in-domain generator
+written apart from it for validation only (never trained on), the others are out of domain."""
 
-OBJECT_NAMES = {"shapes": "shape", "cells": "cell", "texture": "texture region", "camouflage": "camouflaged object"}
+OBJECT_NAMES = {"shapes": "shape", "cells": "cell", "texture": "texture region", "camouflage": "camouflaged object",
+                "holdout": "shape"}
 """What one instance of each domain is called (the COCO category name)."""
 
 

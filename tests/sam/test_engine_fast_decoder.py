@@ -81,3 +81,38 @@ def test_fast_decoder_matches_reference_with_decoder_lora():
     (ref_low, ref_scores), (low, scores) = _decode_both(sam, 2, seed=5)
     torch.testing.assert_close(scores, ref_scores, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(low, ref_low, atol=1e-4, rtol=1e-4)
+
+
+def _decode_batch_both(sam, n_prompts: int, multimask: bool, seed: int):
+    enc = sam.prompt_encoder
+    torch.manual_seed(seed)
+    embedding = torch.randn(1, enc.embed_dim, *enc.image_embedding_size)
+    points = (torch.rand(n_prompts, 1, 2) * sam.image_encoder.img_size, torch.ones(n_prompts, 1, dtype=torch.int))
+    with torch.no_grad():
+        sparse, dense = enc(points=points, boxes=None, masks=None)
+        ref = sam.mask_decoder(embedding, enc.get_dense_pe(), sparse, dense, multimask)
+        fast = FastMaskDecoder(sam)
+        return ref, fast.decode_batch(fast.prepare(embedding), sparse, multimask)
+
+
+@pytest.mark.parametrize("arch, n_prompts", [("tiny", 5), ("demo", 40)])  # demo: 40 prompts go in two slices
+@pytest.mark.parametrize("multimask", [True, False])
+def test_batched_decoder_matches_reference_batch(arch, n_prompts, multimask):
+    (ref_low, ref_scores), (low, scores) = _decode_batch_both(build_sam(arch), n_prompts, multimask, seed=7)
+    assert low.shape == ref_low.shape and scores.shape == ref_scores.shape
+    torch.testing.assert_close(scores, ref_scores, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(low, ref_low, atol=1e-4, rtol=1e-4)
+
+
+def test_batched_decoder_with_decoder_lora_runs_prompts_one_by_one_and_matches_reference():
+    from app.mopeft import MoPEFTConfig, wrap
+
+    sam = wrap(build_sam("demo"), MoPEFTConfig(["lora", "decoder_lora"]))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, p in sam.mask_decoder.named_parameters():
+            if "peft" in name:
+                p.normal_(0, 0.2)
+    (ref_low, ref_scores), (low, scores) = _decode_batch_both(sam, 3, True, seed=5)
+    torch.testing.assert_close(scores, ref_scores, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(low, ref_low, atol=1e-4, rtol=1e-4)

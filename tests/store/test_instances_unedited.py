@@ -1,7 +1,6 @@
 """Instances accepted unedited (SAM's mask for one prompt, as it came): recorded at accept, migrated, counted,
 and left out of training on request (`collect_examples(skip_unedited=True)`, `mopeft train --skip-unedited`)."""
 import shutil
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,6 @@ from app.annotate.demo_project import generated_image
 from app.cli.main import main
 from app.sam.engine import Prediction
 from app.store import InstanceSource, Project, schema
-from app.store.database import Database
 from app.training.finetune.examples import collect_examples
 from toy_shapes import write_toy_project
 from fixture_paths import TINY_SAM as FIXTURE
@@ -30,10 +28,10 @@ def _prediction(h: int, w: int, candidates: int) -> Prediction:
 
 
 @pytest.fixture
-def session(tmp_path):
+def session(backend, tmp_path):
     for i in range(2):
         PILImage.fromarray(generated_image(i, (96, 64))).save(tmp_path / f"img{i}.png")
-    project = Project.open(tmp_path, create=True)
+    project = backend.open(tmp_path, create=True)
     project.images.scan()
     session = AnnotationSession(project)
 
@@ -70,7 +68,7 @@ def test_accept_records_whether_sams_mask_was_taken_as_it_came(session):
     assert (count.unedited, count.unknown, count.total) == (4, 0, 8)
 
 
-def test_the_mark_survives_undo_of_a_delete_and_reopening(session, tmp_path):
+def test_the_mark_survives_undo_of_a_delete_and_reopening(session, backend, tmp_path):
     session.add_point(20, 20)
     instance = session.accept()
     session.delete_instance(instance.id)
@@ -78,7 +76,7 @@ def test_the_mark_survives_undo_of_a_delete_and_reopening(session, tmp_path):
     (back,) = session.project.instances.for_image(session.image.id)
     assert back.unedited is True
     session.project.close()
-    with Project.open(tmp_path, readonly=True) as again:
+    with backend.open(tmp_path, readonly=True) as again:
         assert again.instances.get(back.id).unedited is True
 
 
@@ -93,29 +91,26 @@ def test_only_sams_masks_can_be_unedited_and_a_new_mask_ends_it(session):
     assert table.update(raw.id, mask=~mask).unedited is False
 
 
-def test_instances_from_before_the_migration_are_unknown_unless_not_sams(tmp_path):
+def test_instances_from_before_the_migration_are_unknown_unless_not_sams(backend, tmp_path):
     """A schema-1 project (made here with the released step 1) gets the column: corrected and imported
     instances are known not to be unedited, SAM's ones are unknown."""
     PILImage.fromarray(generated_image(0, (64, 48))).save(tmp_path / "a.png")
     folder = tmp_path / "proj"
     folder.mkdir()
     shutil.copy(tmp_path / "a.png", folder / "a.png")
-    db_path = folder / ".mopeft" / "project.db"
-    db_path.parent.mkdir()
-    db = Database(db_path, readonly=False)
-    schema.migrate(db.connection, db_path, schema.MIGRATIONS[:1])
-    conn = db.connection
-    conn.execute("INSERT INTO images VALUES (1, 'a.png', 64, 48, 'x', 'in_progress', 't')")
-    conn.execute("INSERT INTO labels VALUES (1, 'cell', '#ff0000', 0)")
-    for i, source in enumerate(("model", "corrected", "imported"), start=1):
-        conn.execute(f"INSERT INTO instances VALUES ({i}, 1, 1, '0', 1, 0, 0, 1, 1, '{source}', 't', 't')")
+    db = backend.database(folder)
+    schema.migrate(db, db.migrations[:1])
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO images VALUES (1, 'a.png', 64, 48, 'x', 'in_progress', 't')")
+        conn.execute("INSERT INTO labels VALUES (1, 'cell', '#ff0000', 0)")
+        for i, source in enumerate(("model", "corrected", "imported"), start=1):
+            conn.execute(f"INSERT INTO instances VALUES ({i}, 1, 1, '0', 1, 0, 0, 1, 1, '{source}', 't', 't')")
     db.close()
-    with Project.open(folder) as project:
+    with backend.open(folder, create=True) as project:     # create: PostgreSQL records the images root
         assert [project.instances.get(i).unedited for i in (1, 2, 3)] == [None, False, False]
         count = project.instances.unedited_count()
         assert (count.unedited, count.unknown, count.total) == (0, 1, 3)
-    with sqlite3.connect(db_path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION >= 2
+        assert schema.schema_version(project._db) == schema.SCHEMA_VERSION >= 2
 
 
 def _mark_unedited(project_dir: Path, image_names: set[str]) -> int:

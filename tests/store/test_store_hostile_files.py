@@ -6,23 +6,22 @@ import zlib
 import pytest
 
 from app.sam.images import MAX_PIXELS_ENV, ImageLoadError, load_image
-from app.store import Project
 from png_files import write_png
 
 
-def test_names_that_are_not_utf8_are_left_out_by_name_and_the_rest_is_added(tmp_path):
+def test_names_that_are_not_utf8_are_left_out_by_name_and_the_rest_is_added(backend, tmp_path):
     folder = os.fsencode(tmp_path)
     write_png(tmp_path / "good.png")
     write_png(folder + b"/bad\xff.png", value=1)
     os.mkdir(folder + b"/dir\xfe")
     write_png(folder + b"/dir\xfe/inside.png", value=2)
-    with Project.open(tmp_path, create=True) as project:
+    with backend.open(tmp_path, create=True) as project:
         scan = project.images.scan()
         assert [image.path for image in scan.added] == ["good.png"]
         assert [name for name, _ in scan.skipped] == ["bad\\xff.png", "dir\\xfe"]
         assert all("not valid UTF-8" in reason for _, reason in scan.skipped)
         assert project.images.verify().ok
-    with Project.open(tmp_path) as again:          # reopening and rescanning work too
+    with backend.open(tmp_path) as again:          # reopening and rescanning work too
         assert [image.path for image in again.images.list()] == ["good.png"]
         assert again.images.scan().added == []
 
@@ -39,24 +38,24 @@ def big_blank_png(path, width, height):
                      + chunk(b"IDAT", body) + chunk(b"IEND", b""))
 
 
-def test_the_scan_and_the_loader_keep_one_pixel_limit(tmp_path, monkeypatch):
+def test_the_scan_and_the_loader_keep_one_pixel_limit(backend, tmp_path, monkeypatch):
     big_blank_png(tmp_path / "big.png", 15000, 15000)     # 225 MP: above Pillow's bomb check, below ours
     write_png(tmp_path / "small.png", 100, 100)
-    with Project.open(tmp_path, create=True) as project:
+    with backend.open(tmp_path, create=True) as project:
         scan = project.images.scan()
         assert [(i.path, i.width, i.height) for i in scan.added] == [("big.png", 15000, 15000),
                                                                      ("small.png", 100, 100)]
         assert scan.skipped == []
     monkeypatch.setenv(MAX_PIXELS_ENV, "9999")            # the user's own limit reaches the scan too
     write_png(tmp_path / "other.png", 100, 100, 1)
-    with Project.open(tmp_path) as project:
+    with backend.open(tmp_path) as project:
         ((name, reason),) = project.images.scan().skipped
     with pytest.raises(ImageLoadError) as refused:
         load_image(tmp_path / "other.png")
     assert name == "other.png" and reason in str(refused.value) and "above the limit" in reason
 
 
-def test_symbolic_links_to_outside_the_folder_are_listed_not_followed_unless_asked(tmp_path):
+def test_symbolic_links_to_outside_the_folder_are_listed_not_followed_unless_asked(backend, tmp_path):
     project_dir, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
     project_dir.mkdir(), (elsewhere / "more").mkdir(parents=True)
     write_png(project_dir / "own.png")
@@ -66,7 +65,7 @@ def test_symbolic_links_to_outside_the_folder_are_listed_not_followed_unless_ask
     (project_dir / "linked_dir").symlink_to(elsewhere / "more")
     (project_dir / "alias.png").symlink_to("own.png")            # inside: fine, it is the project's own file
     (project_dir / "loop").symlink_to(".")                        # inside: not entered, no second walk
-    with Project.open(project_dir, create=True) as project:
+    with backend.open(project_dir, create=True) as project:
         scan = project.images.scan()
         assert [i.path for i in scan.added] == ["alias.png", "own.png"]
         assert [name for name, _ in scan.skipped] == ["link.png", "linked_dir"]

@@ -8,7 +8,7 @@ import tifffile
 from PIL import Image as PilImage
 
 from app.sam.images import load_image
-from app.store import ImageFileError, Project, StoreError
+from app.store import ImageFileError, StoreError
 from app.store.image_files import PNG_EXPORT_LEGEND, read_image_size
 
 
@@ -17,7 +17,7 @@ def write_png(path, height, width, value=0):
     cv2.imwrite(str(path), np.full((height, width), value, np.uint8))
 
 
-def test_scan_is_recursive_and_skips_hidden_folders_exports_and_broken_files(tmp_path):
+def test_scan_is_recursive_and_skips_hidden_folders_exports_and_broken_files(backend, tmp_path):
     write_png(tmp_path / "a.png", 4, 5)
     write_png(tmp_path / "sub" / "deeper" / "b.PNG", 6, 7, 1)
     write_png(tmp_path / ".hidden" / "c.png", 4, 4)
@@ -26,7 +26,7 @@ def test_scan_is_recursive_and_skips_hidden_folders_exports_and_broken_files(tmp
     (tmp_path / "._a.png").write_bytes(b"macOS metadata")
     (tmp_path / "notes.txt").write_text("not an image")
     (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
-    with Project.open(tmp_path, create=True) as project:
+    with backend.open(tmp_path, create=True) as project:
         result = project.images.scan()
         assert [(i.path, i.width, i.height) for i in result.added] == [("a.png", 5, 4), ("sub/deeper/b.PNG", 7, 6)]
         assert [path for path, _ in result.skipped] == ["broken.jpg"]
@@ -55,10 +55,10 @@ def test_sizes_of_tiff_stacks_and_exif_rotated_jpegs(tmp_path):
         assert read_image_size(path) == (loaded.width, loaded.height)
 
 
-def test_changed_missing_and_moved_images_are_reported_not_matched(tmp_path):
+def test_changed_missing_and_moved_images_are_reported_not_matched(backend, tmp_path):
     for name, value in (("a.png", 1), ("b.png", 2), ("c.png", 3)):
         write_png(tmp_path / name, 4, 5, value)
-    with Project.open(tmp_path, create=True) as project:
+    with backend.open(tmp_path, create=True) as project:
         project.images.scan()
         assert project.images.verify().ok
         write_png(tmp_path / "a.png", 4, 5, 9)                       # changed in place

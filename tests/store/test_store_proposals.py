@@ -1,14 +1,12 @@
 """Automatic proposals in the store: replacing an image's pending ones, accepting (an instance that links it),
 rejecting, stale after another adapter version becomes active, and the migration from schema version 3."""
-import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from app.store import MaskError, Project, ProposalState, StoreError, schema
-from app.store.database import Database
+from app.store import MaskError, ProposalState, StoreError, schema
 from app.store.masks import mask_to_rle
 
 H, W = 48, 64
@@ -35,10 +33,10 @@ def proposed(top: int, left: int, iou: float) -> Proposed:
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(backend, tmp_path):
     PILImage.new("RGB", (W, H)).save(tmp_path / "a.png")
     PILImage.new("RGB", (W, H)).save(tmp_path / "b.png")
-    with Project.open(tmp_path, create=True) as project:
+    with backend.open(tmp_path, create=True) as project:
         project.images.scan()
         project.labels.add("cell")
         yield project
@@ -83,7 +81,7 @@ def test_replacing_drops_only_the_pending_ones_in_one_transaction(project):
     assert first[2].id not in states and len(states) == 3
 
 
-def test_accepting_links_the_instance_and_deleting_it_rejects(project, tmp_path):
+def test_accepting_links_the_instance_and_deleting_it_rejects(project, backend, tmp_path):
     a = ids(project)["a.png"]
     (p,) = project.proposals.replace_pending(a, [proposed(0, 0, 0.9)], "demo")
     label = project.labels.list()[0].id
@@ -98,7 +96,7 @@ def test_accepting_links_the_instance_and_deleting_it_rejects(project, tmp_path)
     with pytest.raises(ValueError, match="proposal_id"):
         project.proposals.set_state([p.id], "accepted")
     project.close()
-    with Project.open(tmp_path) as reopened:
+    with backend.open(tmp_path) as reopened:
         assert reopened.instances.get(instance.id).proposal_id == p.id
         reopened.instances.delete(instance.id)
         assert (reopened.proposals.get(p.id).state, reopened.proposals.get(p.id).instance_id) == \
@@ -143,26 +141,24 @@ def test_pending_proposals_of_another_version_are_stale_until_made_again(project
     assert project.proposals.stale(a)[0].adapter_version_id == v2.id
 
 
-def test_a_schema_3_project_upgrades_keeping_its_rows(tmp_path):
+def test_a_schema_3_project_upgrades_keeping_its_rows(backend, tmp_path):
     """A project made with the released steps 1-3 gets the proposals table; its instances keep id and data."""
     folder = tmp_path / "proj"
     folder.mkdir()
     PILImage.new("RGB", (W, H)).save(folder / "a.png")
-    db_path = folder / ".mopeft" / "project.db"
-    db_path.parent.mkdir()
-    db = Database(db_path, readonly=False)
-    schema.migrate(db.connection, db_path, schema.MIGRATIONS[:3])
-    conn = db.connection
+    db = backend.database(folder)
+    schema.migrate(db, db.migrations[:3])
     counts = mask_to_rle(square(0, 0))["counts"]
-    conn.execute("INSERT INTO images VALUES (7, 'a.png', ?, ?, 'x', 'in_progress', 't')", (W, H))
-    conn.execute("INSERT INTO labels VALUES (1, 'cell', '#ff0000', 0)")
-    conn.execute("INSERT INTO instances VALUES (5, 7, 1, ?, 100, 0, 0, 10, 10, 'model', 't', 't', 1)", (counts,))
+    with db.transaction() as conn:
+        conn.execute("INSERT INTO images VALUES (7, 'a.png', ?, ?, 'x', 'in_progress', 't')", (W, H))
+        conn.execute("INSERT INTO labels VALUES (1, 'cell', '#ff0000', 0)")
+        conn.execute("INSERT INTO instances VALUES (5, 7, 1, ?, 100, 0, 0, 10, 10, 'model', 't', 't', 1)", (counts,))
     db.close()
-    with Project.open(folder) as project:
+    with backend.open(folder, create=True) as project:     # create: PostgreSQL records the images root
+        assert not project.created
         instance = project.instances.get(5)
         assert (instance.image_id, instance.area, instance.unedited, instance.proposal_id) == (7, 100, True, None)
         (p,) = project.proposals.replace_pending(7, [proposed(20, 20, 0.9)], "vit_b")
         project.instances.add(7, 1, p.mask.copy(), proposal_id=p.id)
         assert project.proposals.get(p.id).state is ProposalState.ACCEPTED
-    with sqlite3.connect(db_path) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 4
+        assert schema.schema_version(project._db) == schema.SCHEMA_VERSION

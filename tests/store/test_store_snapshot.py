@@ -3,19 +3,19 @@ import cv2
 import numpy as np
 import pytest
 
-from app.store import Project, StoreError
+from app.store import StoreError
 
 
-def writer_and_reader(folder):
+def writer_and_reader(backend, folder):
     cv2.imwrite(str(folder / "a.png"), np.zeros((8, 10), np.uint8))
-    writer = Project.open(folder, create=True)
+    writer = backend.open(folder, create=True)
     writer.images.scan()
     writer.labels.add("cell")
-    return writer, Project.open(folder, readonly=True)
+    return writer, backend.open(folder, readonly=True)
 
 
-def test_reads_in_a_snapshot_ignore_commits_made_meanwhile_and_see_them_after(tmp_path):
-    writer, reader = writer_and_reader(tmp_path)
+def test_reads_in_a_snapshot_ignore_commits_made_meanwhile_and_see_them_after(backend, tmp_path):
+    writer, reader = writer_and_reader(backend, tmp_path)
     with writer, reader:
         with reader.snapshot():
             assert [label.name for label in reader.labels.list()] == ["cell"]
@@ -29,8 +29,8 @@ def test_reads_in_a_snapshot_ignore_commits_made_meanwhile_and_see_them_after(tm
         assert len(reader.labels.list()) == 3
 
 
-def test_a_snapshot_inside_a_transaction_adds_nothing_and_writes_inside_a_snapshot_are_refused(tmp_path):
-    writer, reader = writer_and_reader(tmp_path)
+def test_a_snapshot_inside_a_transaction_adds_nothing_and_writes_inside_a_snapshot_are_refused(backend, tmp_path):
+    writer, reader = writer_and_reader(backend, tmp_path)
     reader.close()
     with writer:
         with writer.transaction(), writer.snapshot():
