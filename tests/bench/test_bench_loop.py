@@ -123,7 +123,8 @@ def test_tiny_run_writes_every_strategy_to_the_json_the_table_and_a_png(tmp_path
     assert list(result["strategies"]) == ["a", "b/mopeft", "c/mopeft", "d/mopeft"]
     for entry in result["strategies"].values():
         assert len(entry["held_out"]) == 3 and len(entry["labelled"]) == 2
-        assert all(0 < s["mean"] <= 2 + 1e3 for s in entry["held_out"])
+        assert all(s["mean"] > 0 for s in entry["held_out"])
+        assert entry["strategy"] in "cd" or all(s["mean"] <= 2 for s in entry["held_out"])   # 2 clicks at most
         assert (entry["finetune_seconds"][0]["mean"] > 0) == (entry["strategy"] != "a")
     assert set(result["uncertainty"]) == {"mean_doubt", "area_doubt", "scarcity"}
     table = (out / "loop.md").read_text()
