@@ -13,6 +13,10 @@ def _pm(stat: dict, digits: int = 2) -> str:
     return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
 
 
+def _rho(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.3f}"
+
+
 def _accepted(report: dict) -> str:
     return "the proposal's mask" if report["accepted_masks"] == "proposal" else "their ground-truth mask"
 
@@ -66,13 +70,14 @@ def markdown(report: dict) -> str:
         for config, ratio in goal_ratios(result).items():
             lines.append(f"- {name}, {config_name(config)}: (d) / (a) = {ratio:.2f} "
                          f"({'met' if ratio <= GOAL_RATIO else 'not met'})")
-    lines += ["", "Uncertainty scores against the actions per instance each image needed (every image labelled with "
-              "proposals: held-out and rounds, all seeds), Spearman's rank correlation (higher: the score ranks "
-              "the costly images first):", "", "| dataset | score | Spearman ρ | images |", "|---|---|---|---|"]
+    lines += ["", "Uncertainty scores against the actions per instance each image needed, and against its clicks per "
+              "instance alone (leaving out the review), over every image labelled with proposals (held-out and "
+              "rounds, all seeds): Spearman's rank correlation (higher: the score ranks the costly images first):",
+              "", "| dataset | score | ρ with actions | ρ with clicks | images |", "|---|---|---|---|---|"]
     for name, result in report["datasets"].items():
         for score, stat in result["uncertainty"].items():
-            rho = "—" if stat["spearman"] is None else f"{stat['spearman']:+.3f}"
-            lines.append(f"| {name} | `{score}` | {rho} | {stat['images']} |")
+            lines.append(f"| {name} | `{score}` | {_rho(stat['spearman'])} | {_rho(stat['spearman_clicks'])} | "
+                         f"{stat['images']} |")
     return "\n".join(lines) + "\n"
 
 

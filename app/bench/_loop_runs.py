@@ -185,8 +185,9 @@ def _seeds_summary(runs: list[dict]) -> dict:
 def run_dataset(base: Sam, dataset: Sequence[EvalImage], strategies: list[Strategy], configs: list[str], args,
                 log: Callable[[str], None]) -> dict:
     """Every seed, strategy and configuration on one dataset: {"strategies": {entry key: summary and the runs},
-    "uncertainty": {score name: Spearman correlation with the actions per instance, over every image labelled
-    with proposals}}."""
+    "uncertainty": {score name: Spearman correlation with the actions per instance, and with the clicks per
+    instance alone (how hard the image is for the model, leaving out the review), over every image labelled with
+    proposals}}."""
     entries: dict[str, dict] = {}
     scored: dict[tuple, ImageActions] = {}
     for seed in range(args.seeds):
@@ -199,9 +200,12 @@ def run_dataset(base: Sam, dataset: Sequence[EvalImage], strategies: list[Strate
         scored.update({(seed, *key): r for key, r in run.results.items() if r.scores})
     for entry in entries.values():
         entry.update(_seeds_summary(entry["runs"]))
-    actions = [r.actions / max(1, r.instances) for r in scored.values()]
-    uncertainty = {name: {"spearman": spearman([r.scores[name] for r in scored.values()], actions),
-                          "images": len(actions)} for name in SCORES}
+    images = list(scored.values())
+    actions = [r.actions / max(1, r.instances) for r in images]
+    clicks = [r.clicks / max(1, r.instances) for r in images]
+    uncertainty = {name: {"spearman": spearman([r.scores[name] for r in images], actions),
+                          "spearman_clicks": spearman([r.scores[name] for r in images], clicks),
+                          "images": len(images)} for name in SCORES}
     return {"images": len(dataset), "strategies": entries, "uncertainty": uncertainty}
 
 

@@ -127,6 +127,7 @@ def test_tiny_run_writes_every_strategy_to_the_json_the_table_and_a_png(tmp_path
         assert entry["strategy"] in "cd" or all(s["mean"] <= 2 for s in entry["held_out"])   # 2 clicks at most
         assert (entry["finetune_seconds"][0]["mean"] > 0) == (entry["strategy"] != "a")
     assert set(result["uncertainty"]) == {"mean_doubt", "area_doubt", "scarcity"}
+    assert all(set(stat) == {"spearman", "spearman_clicks", "images"} for stat in result["uncertainty"].values())
     table = (out / "loop.md").read_text()
     assert table == capsys.readouterr().out
     for label in ("(a) clicks only", "(b) clicks", "(c) (b)", "(d) (c)"):
