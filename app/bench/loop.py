@@ -18,8 +18,9 @@ from app.bench.adapt import check_training_options, dataset_names
 from app.training.finetune.options import add_trainer_options
 from app.training.finetune.settings import presets
 
-DEFAULT_STEPS = 100
-"""Fine-tuning steps per round: a round of the demo model on 256-pixel scenes then trains in 10-20 s on 2 cores."""
+DEFAULT_STEPS = 60
+"""Fine-tuning steps per round: the demo model then trains a round in about 6-18 s on an idle 2-core CPU, and the
+three synthetic domains' run in docs/benchmarks.md took 35 minutes on a loaded one."""
 
 
 def register(sub) -> None:
@@ -34,12 +35,12 @@ def register(sub) -> None:
     p.add_argument("--names", help="dataset names, comma-separated (default: from each file, as bench adapt)")
     p.add_argument("--rounds", type=int, default=3, help="rounds of labelling, each followed by a fine-tune "
                                                           "(default 3)")
-    p.add_argument("--images-per-round", type=int, default=4, metavar="K", help="images labelled a round (default 4)")
+    p.add_argument("--images-per-round", type=int, default=3, metavar="K", help="images labelled a round (default 3)")
     p.add_argument("--holdout", type=int, default=4, metavar="H",
                    help="images held out to measure each round's model on, the same for every strategy (default 4)")
-    p.add_argument("--seeds", type=int, default=3,
+    p.add_argument("--seeds", type=int, default=2,
                    help="seeds 0..S-1: each shuffles the images (held-out set, order) and seeds the training "
-                        "(default 3)")
+                        "(default 2)")
     p.add_argument("--strategies", default="a,b,c,d", help="of a, b, c, d, comma-separated (default all)")
     p.add_argument("--configs", default="mopeft",
                    help=f"PEFT configurations for the fine-tuning strategies, comma-separated, of: "
