@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from app.mopeft.kinds.base import KindConfig, PEFTKind, size_field
+from app.mopeft.kinds.base import KindConfig, PEFTKind, Site, size_field
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,10 @@ class SSF(PEFTKind):
     sublayer = "mlp"
     in_mixture = False
 
-    def __init__(self, dim: int, num_heads: int, config: SSFConfig, gate_bias: float = 0.0) -> None:
-        super().__init__(dim, num_heads, config, gate_bias)
-        self.gamma = nn.Parameter(torch.zeros(dim))
-        self.beta = nn.Parameter(torch.zeros(dim))
+    def __init__(self, site: Site, config: SSFConfig, gate_bias: float = 0.0) -> None:
+        super().__init__(site, config, gate_bias)
+        self.gamma = nn.Parameter(torch.zeros(site.dim))
+        self.beta = nn.Parameter(torch.zeros(site.dim))
         self.shift_scale = config.shift_scale
 
     def adjust_mlp(self, h: torch.Tensor, m: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:

@@ -350,6 +350,12 @@ class AnnotationSession:
         if found:
             self._run(RejectProposals(self, self._state, [p.id for p in found]))
 
+    def proposals_replaced(self, image_id: int) -> None:
+        """An image's pending proposals were made again (a proposing run stored them): the views read them anew."""
+        if self.image is not None and self.image.id == image_id:
+            self.proposals_changed.emit()
+        self.images_changed.emit()
+
     def edit_proposal(self, proposal_id: int) -> None:
         """Make a pending proposal the draft (its prompt point, its mask shown), to correct it with clicks and the
         brush; accepting the draft then links the proposal. Undoable like any draft edit."""

@@ -1,4 +1,4 @@
-"""The phases `mopeft bench ui-stall` times in the real window (offscreen): embed, click, fine-tune.
+"""The phases `mopeft bench ui-stall` times in the real window (offscreen): embed, click, propose, fine-tune.
 
 Imported only when that benchmark runs, so the CLI starts without Qt.
 """
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 from app.annotate.model_choice import ModelLoad
 from app.sam.checkpoints import LoadedSam
 from app.sam.variants import build_sam
+from app.services.proposing import AutoParams
 from app.store import Project
 from app.ui.app_paths import AppPaths
 from app.ui.heartbeat import Heartbeat
@@ -46,8 +47,19 @@ def _window(arch: str, folder: Path, paths: AppPaths) -> MainWindow:
     return window
 
 
+def _propose(beat: Heartbeat, window: MainWindow, args) -> tuple[str, float, list[float]]:
+    """Proposals on the image in the background (P), every candidate kept (no score filter): the most work per
+    image for the proposals thread and the most outlines for the GUI thread to draw."""
+    window.proposing.params = AutoParams(points_per_side=args.propose_points, pred_iou_thresh=0,
+                                         stability_score_thresh=0)
+    ended = []
+    window.proposing.ended.connect(ended.append)
+    seconds, gaps = measure(beat, window.proposing.propose_image, lambda: bool(ended), timeout=1800)
+    return (f"{args.arch}: propose on the image, {args.propose_points}² points ({ended[0]})", seconds, gaps)
+
+
 def phases(args) -> list[tuple[str, float, list[float]]]:
-    """Run the three phases in the real window; (name, seconds, heartbeat gaps) for each."""
+    """Run the four phases in the real window; (name, seconds, heartbeat gaps) for each."""
     tmp = Path(tempfile.mkdtemp(prefix="mopeft-stall-"))
     folder = tmp / "images"
     folder.mkdir()
@@ -66,6 +78,7 @@ def phases(args) -> list[tuple[str, float, list[float]]]:
                                                           pos=point),
                                  lambda: window.session.candidates is not None and not window.session.pending, 300)
     rows.append((f"{args.arch}: one click to its mask", seconds, gaps))
+    rows.append(_propose(beat, window, args))
     window.shutdown()
     window.close()
 

@@ -12,10 +12,9 @@ measure no mask work. The masks are compared: counts, and each proposal's best I
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
+from app.bench._models import start_model_bench
 from app.bench._timing import median, time_interleaved
 
 DEMO_THRESHOLDS = dict(pred_iou_thresh=0.3, stability_score_thresh=0.5, stability_score_offset=0.5)
@@ -107,15 +106,8 @@ def measure(arch: str, args) -> list[tuple[str, ...]]:
 def run(args) -> int:
     import torch
 
-    from app.sam.checkpoints import CHECKPOINTS
-    from app.sam.variants import ARCHS
-
-    unknown = [a for a in args.archs if a not in ARCHS and a not in CHECKPOINTS]
-    if unknown:
-        print(f"error: unknown model {unknown[0]!r}; known: {', '.join(ARCHS)}", file=sys.stderr)
+    if not start_model_bench(args):
         return 2
-    if args.threads:
-        torch.set_num_threads(args.threads)
     print(f"mopeft bench auto --archs {' '.join(args.archs)} --points-per-side {args.points_per_side} "
           f"--size {args.size} --repeat {args.repeat} (CPU, torch {torch.__version__}, {torch.get_num_threads()} "
           f"threads; seconds after the embedding, median of {args.repeat})")

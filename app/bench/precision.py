@@ -8,11 +8,11 @@ bfloat16 units; without them bf16 is emulated and slow, and the table shows by h
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import numpy as np
 
+from app.bench._models import start_model_bench
 from app.bench._timing import median, time_interleaved
 from app.bench.latency import random_prompts, test_image
 
@@ -109,15 +109,9 @@ def run(args) -> int:
     import torch
 
     from app.device import choose_precision, cpu_bf16_units
-    from app.sam.checkpoints import CHECKPOINTS
-    from app.sam.variants import ARCHS
 
-    unknown = [a for a in args.archs if a not in ARCHS and a not in CHECKPOINTS]
-    if unknown:
-        print(f"error: unknown model {unknown[0]!r}; known: {', '.join(ARCHS)}", file=sys.stderr)
+    if not start_model_bench(args):
         return 2
-    if args.threads:
-        torch.set_num_threads(args.threads)
     units = cpu_bf16_units()
     print(f"mopeft bench precision --archs {' '.join(args.archs)} (CPU, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads)")

@@ -1,8 +1,9 @@
 """`mopeft bench ui-stall`: how long the annotator's event loop stalls while the model works.
 
-A 10 ms heartbeat timer in the real window (offscreen), timed across an embedding, a click's prediction and a
-fine-tuning run, on random weights (speed does not depend on them). One table row per phase: how long it took,
-how many heartbeats arrived, and the longest and 99th-percentile gap between two beats (goal: longest < 100 ms).
+A 10 ms heartbeat timer in the real window (offscreen), timed across an embedding, a click's prediction, automatic
+proposals on the image in the background and a fine-tuning run, on random weights (speed does not depend on them).
+One table row per phase: how long it took, how many heartbeats arrived, and the longest and 99th-percentile gap
+between two beats (goal: longest < 100 ms).
 """
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import sys
 
 
 def register(sub) -> None:
-    p = sub.add_parser("ui-stall", help="the window's longest event-loop stall while SAM embeds, predicts and "
-                                        "fine-tunes (offscreen, random weights)")
+    p = sub.add_parser("ui-stall", help="the window's longest event-loop stall while SAM embeds, predicts, proposes "
+                                        "and fine-tunes (offscreen, random weights)")
     p.add_argument("--arch", default="vit_b", help="SAM architecture for embedding and prompting (default vit_b)")
     p.add_argument("--train-arch", default="demo", help="SAM architecture for the fine-tuning phase (default demo)")
     p.add_argument("--steps", type=int, default=10, help="fine-tuning steps (default 10)")
     p.add_argument("--size", type=int, default=1024, help="image side in pixels (default 1024)")
+    p.add_argument("--propose-points", type=int, default=16,
+                   help="prompt points per side of the proposals phase (default 16)")
     p.set_defaults(run=run)
 
 
@@ -47,7 +50,8 @@ def run(args) -> int:
     with collect_on_gui_thread():  # as the app does
         rows = phases(args)
     print(f"mopeft bench ui-stall --arch {args.arch} --train-arch {args.train_arch} --steps {args.steps} "
-          f"--size {args.size} (torch {torch.__version__}, {os.cpu_count()} CPUs)")
+          f"--size {args.size} --propose-points {args.propose_points} (torch {torch.__version__}, "
+          f"{os.cpu_count()} CPUs)")
     print("| phase | seconds | heartbeats | longest gap (ms) | p99 gap (ms) |")
     print("|---|---|---|---|---|")
     for name, seconds, gaps in rows:

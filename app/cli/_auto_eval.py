@@ -12,29 +12,22 @@ import time
 
 def run_auto(args) -> int:
     """Run the automatic segmentation on every image of `args.data` and print AP, AP50 and mSA; the exit status."""
-    from app.cli import _autoseg
+    from app.cli._eval_inputs import load_dataset_and_model
     from app.coco.errors import CocoError
-    from app.device import choose_device
-    from app.metrics import load_coco_dataset
     from app.metrics.automatic import ImageMasks, coco_mask_ap, mean_segmentation_accuracy
-    from app.mopeft import load_adapter
-    from app.sam.checkpoints import load_sam
     from app.sam.embedding_cache import EmbeddingCache
     from app.sam.engine import SamEngine
+    from app.services import proposing
     from app.store.masks import mask_to_rle
 
     if args.points_per_side is not None and args.points_per_side < 1:
         args.parser.error(f"--points-per-side must be at least 1, got {args.points_per_side}")
+    params = None if args.points_per_side is None else proposing.AutoParams(points_per_side=args.points_per_side)
     started = time.perf_counter()
-    try:
-        dataset = load_coco_dataset(args.data)
-        device = choose_device(args.device)
-        loaded = load_sam(args.model, device=device.device)
-        if args.adapter:
-            load_adapter(loaded.sam, args.adapter)
-    except (CocoError, ValueError, OSError) as exc:  # CheckpointError and AdapterError are ValueErrors
-        print(f"mopeft eval: error: {exc}", file=sys.stderr)
+    inputs = load_dataset_and_model(args)
+    if inputs is None:
         return 1
+    dataset, _device, loaded = inputs
     if dataset.instance_count == 0:
         print(f"mopeft eval: error: {dataset.path}: no instances to evaluate", file=sys.stderr)
         return 1
@@ -46,7 +39,7 @@ def run_auto(args) -> int:
     try:
         for n in range(len(dataset)):
             image = dataset[n]
-            found = _autoseg.propose(engine, image.rgb, (), args.points_per_side)
+            found = proposing.propose_image(engine, image.rgb, (), params)
             scored.append(ImageMasks([mask_to_rle(m) for m in image.masks], [p.rle for p in found],
                                      [p.predicted_iou for p in found]))
             print(f"[eval] {n + 1}/{len(dataset)} {image.name}: {len(found)} proposals, {len(image.masks)} "

@@ -3,13 +3,13 @@
 The model is the base model plus the project's active adapter version, with ModelSession's fallback: an adapter
 that cannot be used (or was trained on another base model) leaves the base model running, said on stderr, and the
 proposals record that. Each image's proposals replace its pending ones in one transaction, so Ctrl+C (exit 130)
-leaves every image either as it was or with its new proposals.
+leaves every image either as it was or with its new proposals. The images are chosen and proposed on by
+app.services.proposing, as in the window.
 """
 from __future__ import annotations
 
 import json
 import sys
-import time
 
 from app.cli._project import add_project_arguments, open_project
 
@@ -46,18 +46,19 @@ def run(args) -> int:
         return _fail(str(exc))
     with project:
         try:
-            engine, model, version_id = _engine(project, args)
+            proposer = _engine(project, args)
         except (ValueError, OSError) as exc:      # CheckpointError is a ValueError
             return _fail(str(exc))
-        return _propose_all(project, engine, model, version_id, _chosen(project, args.images), args)
+        return _propose_all(project, proposer, args)
 
 
 def _engine(project, args):
-    """The engine running the model and the active adapter version (when it can); (engine, model, version id)."""
+    """The proposer running the model and the active adapter version (when it can)."""
     from app.annotate.model_choice import ModelLoad
     from app.device import choose_device
     from app.sam.checkpoints import load_sam
     from app.services.model_session import ModelSession, active_adapter
+    from app.services.proposing import Proposer, version_of
 
     active, versions = project.adapters.active(), project.adapters.list()
     model = args.model or (active.base_model if active else versions[-1].base_model if versions else "demo")
@@ -70,58 +71,46 @@ def _engine(project, args):
               file=sys.stderr)
     if switch.adapter_problem:
         print(f"[auto] {switch.adapter_problem}", file=sys.stderr)
-    version_id = active.id if switch.adapter is not None else None
     print(f"[auto] model {model}" + (f" with adapter {switch.adapter}" if switch.adapter else "")
           + f"; device: {device.reason}", file=sys.stderr)
-    return switch.engine, model, version_id
+    return Proposer(switch.engine, model, version_of(project, switch.adapter))
 
 
-def _chosen(project, which: str):
-    images = project.images.list()
-    if which == "all":
-        return images
-    if which == "stale":
-        stale = {p.image_id for p in project.proposals.stale()}
-        return [image for image in images if image.id in stale]
-    counts = project.instances.counts_per_image()
-    return [image for image in images if not counts.get(image.id)]
+class _Report:
+    """Prints each image's line on stderr and counts the images that have new proposals."""
+
+    def __init__(self) -> None:
+        self.stored = 0
+
+    def __call__(self, event) -> None:
+        from app.services.proposing import ImageProposed, ImageSkipped
+
+        if isinstance(event, ImageSkipped):
+            print(f"[auto] {event.n}/{event.total} {event.image.path}: skipped, {event.reason}", file=sys.stderr)
+        elif isinstance(event, ImageProposed):
+            self.stored += 1
+            print(f"[auto] {event.n}/{event.total} {event.image.path}: {len(event.proposals)} proposals "
+                  f"({event.seconds:.1f} s)", file=sys.stderr)
 
 
-def _propose_all(project, engine, model: str, version_id: int | None, images, args) -> int:
-    from app.cli import _autoseg
-    from app.services.model_session import read_checked
+def _propose_all(project, proposer, args) -> int:
+    from app.services import proposing
     from app.store.errors import StoreError
 
-    started, stored, proposals, skipped = time.perf_counter(), 0, 0, []
+    params = None if args.points_per_side is None else proposing.AutoParams(points_per_side=args.points_per_side)
+    report = _Report()
     try:
-        for n, image in enumerate(images, start=1):
-            path = project.path_of(image.path)
-            try:
-                checked = read_checked(path, image)
-            except (ValueError, OSError) as exc:          # ImageLoadError is a ValueError
-                skipped.append(image.path)
-                print(f"[auto] {n}/{len(images)} {image.path}: skipped, cannot be read ({exc})", file=sys.stderr)
-                continue
-            if checked.problem:
-                skipped.append(image.path)
-                print(f"[auto] {n}/{len(images)} {image.path}: skipped, {checked.problem}", file=sys.stderr)
-                continue
-            began = time.perf_counter()
-            accepted = [instance.mask for instance in project.instances.for_image(image.id)]
-            found = _autoseg.propose(engine, checked.data.rgb, accepted, args.points_per_side)
-            project.proposals.replace_pending(image.id, found, model, version_id)
-            stored, proposals = stored + 1, proposals + len(found)
-            print(f"[auto] {n}/{len(images)} {image.path}: {len(found)} proposals "
-                  f"({time.perf_counter() - began:.1f} s)", file=sys.stderr)
-    except (KeyboardInterrupt, _autoseg.Stopped):
-        return _fail(f"cancelled; {stored} image(s) have new proposals, the others are as they were", CANCELLED)
+        summary = proposing.propose_images(project, proposer, proposing.choose_images(project, args.images), params,
+                                           on_event=report)
+    except (KeyboardInterrupt, proposing.ProposingCancelled):
+        return _fail(f"cancelled; {report.stored} image(s) have new proposals, the others are as they were",
+                     CANCELLED)
     except StoreError as exc:
-        return _fail(f"could not store the proposals of {image.path} ({exc}); {stored} image(s) have new "
-                     "proposals, the others are as they were", 1)
-    seconds = time.perf_counter() - started
-    print(f"{stored} images, {proposals} proposals stored in {seconds:.1f} s"
+        return _fail(f"{exc}; {report.stored} image(s) have new proposals, the others are as they were", 1)
+    skipped = [path for path, _ in summary.skipped]
+    print(f"{summary.images} images, {summary.proposals} proposals stored in {summary.seconds:.1f} s"
           + (f"; {len(skipped)} skipped: {', '.join(skipped)}" if skipped else ""))
     if args.json:
-        print(json.dumps({"images": stored, "proposals": proposals, "seconds": round(seconds, 3),
-                          "skipped": skipped}))
-    return 1 if skipped and not stored else 0
+        print(json.dumps({"images": summary.images, "proposals": summary.proposals,
+                          "seconds": round(summary.seconds, 3), "skipped": skipped}))
+    return 1 if skipped and not summary.images else 0

@@ -47,7 +47,8 @@ def register(sub) -> None:
     p = sub.add_parser("download", help="download a SAM checkpoint, checked by sha256; resumes after an interruption",
                        description="Download an official SAM checkpoint by name, or any file with --url and "
                                    "--sha256. Ctrl+C keeps the part received; run the same command to resume.")
-    p.add_argument("name", nargs="?", help="official checkpoint to fetch: vit_b, vit_l or vit_h")
+    p.add_argument("name", nargs="?", help="official checkpoint to fetch: vit_b, vit_l or vit_h (SAM 2.1's names "
+                                          "are registered, their hashes not yet pinned)")
     p.add_argument("--url", help="download this URL instead of a named checkpoint (needs --sha256)")
     p.add_argument("--sha256", help="expected sha256 of the file at --url")
     p.add_argument("--size", type=int, help="expected size in bytes of the file at --url (optional)")
@@ -68,6 +69,11 @@ def run(args) -> int:
         if info is None or not info.url:
             known = ", ".join(name for name, entry in CHECKPOINTS.items() if entry.url)
             print(f"error: {args.name!r} is not a downloadable checkpoint; choose one of {known}", file=sys.stderr)
+            return 2
+        if info.sha256 is None:
+            print(f"error: the sha256 of {info.name} ({info.url}) is not pinned in this version; download it with "
+                  f"--url {info.url} --sha256 HEX --out {info.path}, HEX being the hash its publisher lists",
+                  file=sys.stderr)
             return 2
         url, sha256, size, out = info.url, info.sha256, info.size, args.out or info.path
     else:

@@ -53,11 +53,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from app.cli._eval_inputs import load_dataset_and_model
     from app.coco.errors import CocoError
-    from app.device import choose_device
-    from app.metrics import evaluate_sam, load_coco_dataset
-    from app.mopeft import load_adapter
-    from app.sam.checkpoints import load_sam
+    from app.metrics import evaluate_sam
 
     if args.auto:
         from app.cli._auto_eval import run_auto
@@ -65,15 +63,10 @@ def run(args) -> int:
     if args.max_clicks < 1:
         args.parser.error(f"--max-clicks must be at least 1, got {args.max_clicks}")
     started = time.perf_counter()
-    try:
-        dataset = load_coco_dataset(args.data)
-        device = choose_device(args.device)
-        loaded = load_sam(args.model, device=device.device)
-        if args.adapter:
-            load_adapter(loaded.sam, args.adapter)
-    except (CocoError, ValueError, OSError) as exc:  # CheckpointError and AdapterError are ValueErrors
-        print(f"mopeft eval: error: {exc}", file=sys.stderr)
+    inputs = load_dataset_and_model(args)
+    if inputs is None:
         return 1
+    dataset, device, loaded = inputs
     skipped = [f"{n} {what}" for n, what in ((dataset.crowd_skipped, "crowd annotations"),
                                              (dataset.empty_skipped, "empty masks")) if n]
     print(f"data: {dataset.path}: {len(dataset)} images, {dataset.instance_count} instances"

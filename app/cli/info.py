@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 from importlib.metadata import PackageNotFoundError, version
 
-PACKAGES = ["torchvision", "segment-anything", "PySide6-Essentials", "numpy",
+PACKAGES = ["torchvision", "segment-anything", "transformers", "PySide6-Essentials", "numpy",
             "opencv-python-headless", "pycocotools", "pyqtgraph", "safetensors", "platformdirs", "tifffile"]
 
 
@@ -47,7 +47,17 @@ def _print_checkpoints() -> None:
     from app.sam.checkpoints import CHECKPOINT_DIR_ENV, CHECKPOINTS, checkpoint_dir
 
     print(f"checkpoint folder: {checkpoint_dir()}  (copy checkpoint files here, or set {CHECKPOINT_DIR_ENV})")
-    for info in CHECKPOINTS.values():
-        if info.url:
-            state = "present" if info.path.is_file() else f"not there (mopeft download {info.name})"
-            print(f"  {info.name:8s} {info.filename:24s} {state}")
+    for family, title, widths in (("sam", "SAM 1", (8, 24)), ("sam2", "SAM 2.1", (15, 25))):
+        print(f" {title}:")
+        for info in CHECKPOINTS.values():
+            if info.url and info.family == family:
+                print(f"  {info.name:{widths[0]}s} {info.filename:{widths[1]}s} {_state(info)}")
+
+
+def _state(info) -> str:
+    """Whether a registered file is in the folder, and how to get it when it is not."""
+    if info.path.is_file():
+        return "present"
+    if info.sha256 is None:
+        return f"not there (its sha256 is not pinned yet: `mopeft download {info.name}` says how to fetch it)"
+    return f"not there (mopeft download {info.name})"

@@ -118,7 +118,7 @@ def run(args) -> int:
         versions = project.adapters.list()
         model = args.model or (versions[-1].base_model if versions else "demo")
         try:
-            if model in CHECKPOINTS:  # a registered model's depth is known before its weights are read
+            if model in CHECKPOINTS and CHECKPOINTS[model].arch in ARCHS:  # a registered model's depth is known before its weights are read
                 settings.check_depth(ARCHS[CHECKPOINTS[model].arch].depth)
             loaded = load_sam(model, device=choose_device(args.device).device)
             settings.check_depth(len(loaded.sam.image_encoder.blocks))

@@ -1,4 +1,5 @@
-"""Adapter files: only the PEFT tensors, in safetensors, with the config and the base fingerprint.
+"""Adapter files: only the PEFT tensors, in safetensors, with the config, the base model's family and variant and
+the base fingerprint.
 
 Loading checks before it allocates: the header's config is applied to a meta-device copy of the model, and
 the shapes it needs must be the shapes the file's header lists (safetensors itself checks that those tensors
@@ -21,6 +22,7 @@ from segment_anything.modeling import Sam
 from app.atomic_file import atomic_output
 from app.errors import AppError
 from app.mopeft.config import BASE_KEYS, MoPEFTConfig
+from app.mopeft.families import family, variant
 from app.mopeft.fingerprint import base_weight_fingerprint
 from app.mopeft.state import peft_state_dict
 from app.mopeft.wrap import wrap, wrap_info
@@ -47,6 +49,8 @@ def save_adapter(sam: Sam, path: str | os.PathLike, metadata: dict | None = None
         "format": FORMAT,
         "config": info.config.to_json(),
         "base_fingerprint": base_weight_fingerprint(sam),
+        "family": family(sam),
+        "variant": variant(sam) or "",
         "metadata": json.dumps(metadata or {}),
     }
     with atomic_output(path, "wb") as f:
@@ -54,8 +58,7 @@ def save_adapter(sam: Sam, path: str | os.PathLike, metadata: dict | None = None
     return path
 
 
-def read_adapter_header(path: str | os.PathLike) -> tuple[MoPEFTConfig, str, dict]:
-    """(config, base fingerprint, user metadata) of an adapter file, without loading its tensors."""
+def _header(path: str | os.PathLike) -> dict:
     try:
         with safe_open(str(path), framework="pt") as f:
             header = f.metadata() or {}
@@ -63,6 +66,23 @@ def read_adapter_header(path: str | os.PathLike) -> tuple[MoPEFTConfig, str, dic
         raise AdapterError(f"{path}: not a readable MoPEFT adapter file ({exc})") from exc
     if header.get("format") != FORMAT:
         raise AdapterError(f"{path}: not a MoPEFT adapter file (format {header.get('format')!r})")
+    return header
+
+
+def _model_words(family_name: str, variant_name: str | None) -> str:
+    return ("SAM 2.1" if family_name == "sam2" else "SAM 1") + (f" {variant_name}" if variant_name else "")
+
+
+def read_adapter_base(path: str | os.PathLike) -> tuple[str, str | None]:
+    """(family, variant) of the base model an adapter file was made for: "sam" or "sam2", and the variant name
+    (None when the file does not say: files from before SAM 2.1 support are SAM 1 files of an unrecorded variant)."""
+    header = _header(path)
+    return header.get("family", "sam"), header.get("variant") or None
+
+
+def read_adapter_header(path: str | os.PathLike) -> tuple[MoPEFTConfig, str, dict]:
+    """(config, base fingerprint, user metadata) of an adapter file, without loading its tensors."""
+    header = _header(path)
     try:
         return MoPEFTConfig.from_json(header["config"]), header["base_fingerprint"], json.loads(header["metadata"])
     except (KeyError, ValueError, TypeError) as exc:
@@ -72,11 +92,15 @@ def read_adapter_header(path: str | os.PathLike) -> tuple[MoPEFTConfig, str, dic
 def load_adapter(sam: Sam, path: str | os.PathLike) -> dict:
     """Load an adapter file into `sam` (wrapping a plain model with the file's config); returns its metadata.
 
-    Refuses, with AdapterError and nothing changed, a file made for other base weights or, on a model that
+    Refuses, with AdapterError and nothing changed, a file made for another model family or variant (SAM 1 vit_b,
+    SAM 2.1 sam2.1_hiera_t, ...), for other base weights or, on a model that
     is already wrapped, for another config; one whose tensors are not the shapes its config needs (checked
     before anything is allocated) or hold NaN or inf. Every failure while loading is an AdapterError.
     """
     config, fingerprint, metadata = read_adapter_header(path)
+    made_for, model_is = read_adapter_base(path), (family(sam), variant(sam))
+    if made_for[0] != model_is[0] or (None not in (made_for[1], model_is[1]) and made_for[1] != model_is[1]):
+        raise AdapterError(f"{path}: made for {_model_words(*made_for)}, but the model is {_model_words(*model_is)}")
     info = wrap_info(sam)
     if info is not None and info.config != config:
         raise AdapterError(

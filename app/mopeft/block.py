@@ -13,7 +13,12 @@ from app.mopeft.kinds import PEFTKind
 from app.sam.attention import attention_probabilities, merge_heads, split_heads
 
 
-class MoPEFTBlock(nn.Module):
+class PEFTBlock(nn.Module):
+    """Base of the encoder blocks `wrap` puts in place of a model's own (SAM 1's MoPEFTBlock, SAM 2.1's
+    MoPEFTHieraBlock); their kinds are in `self.peft`."""
+
+
+class MoPEFTBlock(PEFTBlock):
     """An encoder block whose attention and MLP are adjusted by gated PEFT kinds (`self.peft`)."""
 
     def __init__(self, block: Block, kinds: list[PEFTKind]) -> None:

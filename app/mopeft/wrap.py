@@ -1,12 +1,12 @@
-"""wrap(sam, config): put gated PEFT modules into SAM in place and freeze everything else."""
+"""wrap(sam, config): put gated PEFT modules into SAM (1 or 2.1) in place and freeze everything else."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from segment_anything.modeling import Sam
 
-from app.mopeft.block import MoPEFTBlock
 from app.mopeft.config import MoPEFTConfig
+from app.mopeft.families import block_site, encoder_blocks, wrap_block
 from app.mopeft.kinds import KIND_REGISTRY
 from app.mopeft.state import peft_parameter_names
 
@@ -28,15 +28,14 @@ def wrap(sam: Sam, config: MoPEFTConfig | None = None) -> Sam:
     if wrap_info(sam) is not None:
         raise ValueError("this SAM model is already wrapped with MoPEFT")
     config = config or MoPEFTConfig()
-    encoder = sam.image_encoder
+    blocks = encoder_blocks(sam)
     in_blocks = config.encoder_kinds()
-    indices = config.block_indices(len(encoder.blocks)) if in_blocks else []
-    device = encoder.patch_embed.proj.weight.device
+    indices = config.block_indices(len(blocks)) if in_blocks else []
+    device = next(blocks[0].parameters()).device
     for i in indices:
-        block = encoder.blocks[i]
-        dim = block.attn.qkv.in_features
-        kinds = [KIND_REGISTRY[name](dim, block.attn.num_heads, c, config.gate_bias) for name, c in in_blocks.items()]
-        encoder.blocks[i] = MoPEFTBlock(block, kinds)
+        site = block_site(blocks[i])
+        kinds = [KIND_REGISTRY[name](site, c, config.gate_bias) for name, c in in_blocks.items()]
+        blocks[i] = wrap_block(blocks[i], kinds)
     for name, kind_config in config.kinds.items():
         if name not in in_blocks:
             KIND_REGISTRY[name].insert(sam, kind_config, config.gate_bias)

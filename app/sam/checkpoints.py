@@ -27,6 +27,9 @@ CHECKPOINT_DIR_ENV = "MOPEFT_CHECKPOINT_DIR"
 """Environment variable that replaces the default download folder for checkpoints."""
 
 _OFFICIAL_URL = "https://dl.fbaipublicfiles.com/segment_anything/"
+_SAM2_URL = "https://dl.fbaipublicfiles.com/segment_anything_2/092824/"
+"""Meta's SAM 2.1 files. Their sha256 and sizes are not pinned yet (this workplace has no network to read them):
+`mopeft download` refuses an entry without a sha256 and points to `--url ... --sha256 ...`."""
 _POS_EMBED = "image_encoder.pos_embed"
 _PATCH_EMBED = "image_encoder.patch_embed.proj.weight"
 _NECK = "image_encoder.neck.0.weight"
@@ -54,6 +57,7 @@ class CheckpointInfo:
     sha256: str | None = None
     size: int | None = None
     bundled: Path | None = None  # shipped with the app rather than downloaded
+    family: str = "sam"  # "sam": SAM 1, loaded by load_sam; "sam2": SAM 2.1, loaded by app.sam2.load_sam2
 
     @property
     def path(self) -> Path:
@@ -72,6 +76,9 @@ CHECKPOINTS: dict[str, CheckpointInfo] = {
                        "3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622", 1_249_524_607),
     "vit_h": _official("vit_h", "sam_vit_h_4b8939.pth",
                        "a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e", 2_564_550_879),
+    **{name: CheckpointInfo(name, name, filename, _SAM2_URL + filename, family="sam2") for name, filename in (
+        ("sam2.1_hiera_t", "sam2.1_hiera_tiny.pt"), ("sam2.1_hiera_s", "sam2.1_hiera_small.pt"),
+        ("sam2.1_hiera_b+", "sam2.1_hiera_base_plus.pt"), ("sam2.1_hiera_l", "sam2.1_hiera_large.pt"))},
     # made by `mopeft pretrain-demo --seed 0` (docs/demo-model.md)
     "demo": CheckpointInfo("demo", "demo", "demo_sam.pth",
                            sha256="72298c7e93f36340554ee508a7b7301a253eadc20e48d2501c61212d206f53c1",
@@ -155,7 +162,9 @@ def detect_arch(state_dict: dict[str, torch.Tensor], source: str = "state dict")
     raise CheckpointError(f"{source}: SAM weights of an unknown size ({shape}); known variants: {', '.join(ARCHS)}")
 
 
-def _resolve(source: str | Path) -> tuple[Path, CheckpointInfo | None]:
+def resolve_checkpoint(source: str | Path) -> tuple[Path, CheckpointInfo | None]:
+    """The file of a registered name or a path, and its registry entry (None for a path); a CheckpointError when the
+    file is missing or a registered file has the wrong size."""
     info = CHECKPOINTS.get(str(source))
     if info is None:
         path = Path(source).expanduser()
@@ -186,7 +195,10 @@ def load_sam(source: str | Path, device: str | torch.device | None = None, arch:
     """
     if arch is not None and arch not in ARCHS:
         raise ValueError(f"unknown SAM variant {arch!r}; known: {', '.join(ARCHS)}")
-    path, info = _resolve(source)
+    registered = CHECKPOINTS.get(str(source))
+    if registered is not None and registered.family != "sam":
+        raise CheckpointError(f"{source}: a SAM 2.1 model; load it with app.sam2.load_sam2")
+    path, info = resolve_checkpoint(source)
     state = read_state_dict(path)
     found = detect_arch(state, str(path))
     for wanted in (arch, info.arch if info else None):
@@ -194,12 +206,7 @@ def load_sam(source: str | Path, device: str | torch.device | None = None, arch:
             raise CheckpointError(f"{path}: holds a {found} checkpoint, but {wanted} was asked for")
     with torch.device("meta"):
         sam = build_sam(found)
-    expected = set(sam.state_dict())
-    for what, keys in (("lacks", expected - state.keys()), ("has unknown tensors", state.keys() - expected)):
-        if keys:
-            raise CheckpointError(f"{path}: a {found} checkpoint that {what} {', '.join(sorted(keys)[:3])} "
-                                  f"({len(keys)} in all)")
-    _check_tensors(state, sam.state_dict(), path, found)
+    check_state_dict(state, sam.state_dict(), path, found)
     try:
         sam.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as exc:
@@ -212,8 +219,16 @@ def load_sam(source: str | Path, device: str | torch.device | None = None, arch:
         raise CheckpointError(f"{path}: SAM {found} could not be moved to {target}: {_reason(exc)}") from exc
 
 
-def _check_tensors(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path, arch: str) -> None:
-    """Refuse tensors of another shape or kind than the (meta) model's, and NaN or infinite values."""
+def check_state_dict(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path,
+                     arch: str) -> None:
+    """Refuse a loaded checkpoint's state dict unless it fits the (meta) model's `expected` one: tensors missing or
+    unknown, of another shape or kind, or holding NaN or infinite values; each error names the file `path`.
+    Used by both loaders (`load_sam` and app.sam2's `load_sam2`)."""
+    for what, keys in (("lacks", expected.keys() - state.keys()),
+                       ("has unknown tensors", state.keys() - expected.keys())):
+        if keys:
+            raise CheckpointError(f"{path}: a {arch} checkpoint that {what} {', '.join(sorted(keys)[:3])} "
+                                  f"({len(keys)} in all)")
     odd = [k for k, t in expected.items() if state[k].shape != t.shape]
     if odd:
         k = odd[0]

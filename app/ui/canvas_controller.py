@@ -20,10 +20,12 @@ FILL_STEPS = (0, 45, FILL_ALPHA, 135, 180, 225)
 
 class CanvasController(QObject):
     """Binds a CanvasView to the session. `tool_changed(text)` describes the tool for the status bar,
-    `view_changed(text)` a change of how masks are shown (fill opacity, instances hidden)."""
+    `view_changed(text)` a change of how masks are shown (fill opacity, instances hidden), `pixels_shown(image id)`
+    says the canvas shows that image now (what is drawn over it follows)."""
 
     tool_changed = Signal(str)
     view_changed = Signal(str)
+    pixels_shown = Signal(int)
 
     def __init__(self, view: CanvasView) -> None:
         super().__init__(view)
@@ -60,6 +62,7 @@ class CanvasController(QObject):
         self._shown = image_id
         self.draw_instances()
         self.draw_draft()
+        self.pixels_shown.emit(image_id)
 
     def show_unreadable(self, image_id: int, message: str) -> None:
         """Say on the canvas that the current image cannot be shown."""

@@ -1,4 +1,5 @@
-"""The scene items that show the session: image, accepted instances, the draft mask, points and box.
+"""The scene items that show the session: image, accepted instances, pending proposals, the draft mask, points and
+box.
 
 One scene unit is one image pixel, with the image's top-left corner at (0, 0).
 """
@@ -18,6 +19,8 @@ DRAFT_ALPHA = 110
 DRAFT_OUTLINE = QColor("#ffeb3b")
 POSITIVE, NEGATIVE = QColor("#2ecc40"), QColor("#ff4136")
 BOX_COLOUR = QColor("#00e5ff")
+PROPOSAL_COLOUR, PROPOSAL_HALO = QColor("#ffffff"), QColor(0, 0, 0, 150)
+STALE_COLOUR = QColor(255, 255, 255, 110)
 POINT_RADIUS = 5.0  # screen pixels
 
 
@@ -45,15 +48,22 @@ def _show(item: QGraphicsPixmapItem, drawn: tuple[np.ndarray, tuple[int, int]] |
 
 
 class CanvasLayers:
-    """Image, instance overlay, draft (fill and dashed outline), prompt points and box, in z order."""
+    """Image, instance overlay, pending proposals (outlines: dashed on a dark halo, stale ones dotted and dimmer,
+    the one under the cursor solid), draft (fill and dashed outline), prompt points and box, in z order."""
 
     def __init__(self, scene: QGraphicsScene) -> None:
         self.image = scene.addPixmap(QPixmap())
         self.instances = scene.addPixmap(QPixmap())
+        self.stale_proposals = scene.addPath(QPainterPath(), _cosmetic(STALE_COLOUR, 1.5, Qt.PenStyle.DotLine))
+        self.proposal_halo = scene.addPath(QPainterPath(), _cosmetic(PROPOSAL_HALO, 3))
+        self.proposals = scene.addPath(QPainterPath(), _cosmetic(PROPOSAL_COLOUR, 1.5, Qt.PenStyle.DashLine))
+        self.hovered_proposal = scene.addPath(QPainterPath(), _cosmetic(PROPOSAL_COLOUR, 2.5))
         self.draft_fill = scene.addPixmap(QPixmap())
         self.draft_outline = scene.addPath(QPainterPath(), _cosmetic(DRAFT_OUTLINE, 2, Qt.PenStyle.DashLine))
         self.box = scene.addRect(QRectF(), _cosmetic(BOX_COLOUR, 2))
-        for z, item in enumerate((self.image, self.instances, self.draft_fill, self.draft_outline, self.box)):
+        for z, item in enumerate((self.image, self.instances, self.stale_proposals, self.proposal_halo,
+                                  self.proposals, self.hovered_proposal, self.draft_fill, self.draft_outline,
+                                  self.box)):
             item.setZValue(z)
         self._scene = scene
         self._points: list[QGraphicsEllipseItem] = []
@@ -62,6 +72,8 @@ class CanvasLayers:
         """Show an image (None: nothing) and clear everything drawn over the previous one."""
         self.image.setPixmap(QPixmap.fromImage(image) if image is not None else QPixmap())
         self.set_instances(None)
+        self.set_proposals([], [])
+        self.set_hovered_proposal([])
         self.set_draft(None, "#ffffff")
         self.set_prompts(Prompts())
 
@@ -72,6 +84,17 @@ class CanvasLayers:
     def show_instances(self, shown: bool) -> None:
         """Show or hide every accepted instance at once (the draft stays)."""
         self.instances.setVisible(shown)
+
+    def set_proposals(self, current: list[np.ndarray], stale: list[np.ndarray]) -> None:
+        """Show the pending proposals' outline polygons: those of the adapter version in use, and the stale ones."""
+        path = _path(current)
+        self.proposal_halo.setPath(path)
+        self.proposals.setPath(path)
+        self.stale_proposals.setPath(_path(stale))
+
+    def set_hovered_proposal(self, polygons: list[np.ndarray]) -> None:
+        """Draw the outline of the proposal under the cursor solid (empty: none)."""
+        self.hovered_proposal.setPath(_path(polygons))
 
     def set_draft(self, mask: np.ndarray | None, colour: str, waiting: bool = False,
                   fill_alpha: int = FILL_ALPHA) -> None:

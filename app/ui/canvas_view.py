@@ -28,12 +28,14 @@ PAN_STEP = 0.2  # share of the visible canvas one pan key moves
 
 
 class CanvasView(QGraphicsView):
-    """Shows `layers`; emits `point_clicked(x, y, positive)`, `box_dragged(x0, y0, x1, y1)`, `stroke_drawn(Stroke)`."""
+    """Shows `layers`; emits `point_clicked(x, y, positive)`, `box_dragged(x0, y0, x1, y1)`, `stroke_drawn(Stroke)`,
+    and `hovered((x, y) or None)` when the image pixel under the cursor changes (None: the cursor left the canvas)."""
 
     point_clicked = Signal(float, float, bool)
     box_dragged = Signal(float, float, float, float)
     stroke_drawn = Signal(object)
     brush_changed = Signal(float)
+    hovered = Signal(object)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -47,6 +49,7 @@ class CanvasView(QGraphicsView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self.tool, self.brush_radius, self.has_image = PROMPT, 8.0, False
         self.fitted = False  # True from fit() until the annotator zooms: resizing then fits again
+        self.hover: tuple[int, int] | None = None  # the image pixel under the cursor
         self._press: tuple[Qt.MouseButton, QPoint, QPointF] | None = None
         self._pan_from: QPoint | None = None
         self._space = False
@@ -152,6 +155,7 @@ class CanvasView(QGraphicsView):
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
             return
         self._place_cursor(scene)
+        self._hover((math.floor(scene.x()), math.floor(scene.y())) if self.has_image else None)
         if self._press is None:
             return
         if self._stroke:
@@ -201,6 +205,7 @@ class CanvasView(QGraphicsView):
 
     def leaveEvent(self, event) -> None:
         self._cursor.hide()
+        self._hover(None)
         super().leaveEvent(event)
 
     def resizeEvent(self, event) -> None:
@@ -220,6 +225,11 @@ class CanvasView(QGraphicsView):
     def _beyond_click(self, pos: QPoint, pressed_at: QPoint | None = None) -> bool:
         start = pressed_at if pressed_at is not None else self._press[1]
         return (pos - start).manhattanLength() > DRAG_THRESHOLD
+
+    def _hover(self, pixel: tuple[int, int] | None) -> None:
+        if pixel != self.hover:
+            self.hover = pixel
+            self.hovered.emit(pixel)
 
     def _place_cursor(self, centre: QPointF) -> None:
         r = self.brush_radius

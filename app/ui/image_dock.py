@@ -1,4 +1,5 @@
-"""The image list: every image of the project with its status and instance count; choosing one opens it."""
+"""The image list: every image of the project with its status, instance count, pending proposals and how uncertain
+the model is about it (from those proposals); choosing one opens it. It can be sorted most uncertain first."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -23,7 +24,7 @@ class ImageDock(QDockWidget):
         super().__init__("Images", parent)
         self.setObjectName("images_dock")
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Image", "Status", "Instances"])
+        self.tree.setHeaderLabels(["Image", "Status", "Instances", "Pending", "Doubt"])
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -31,13 +32,20 @@ class ImageDock(QDockWidget):
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2):
+        self.tree.headerItem().setToolTip(3, "Pending proposals: Proposals > Propose instances (P) makes them")
+        self.tree.headerItem().setToolTip(4, "How uncertain the model is about an image without instances, from its "
+                                             "pending proposals (1 - predicted IoU x stability, averaged): "
+                                             "Image > Next most uncertain image (U) opens the highest")
+        for column in (3, 4):   # shown while an image has pending proposals (Doubt: while sorted by it)
+            self.tree.setColumnHidden(column, True)
+        for column in (1, 2, 3, 4):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.currentItemChanged.connect(self._chosen)
         self.setWidget(self.tree)
         self.unreadable: dict[int, str] = {}
         self.changed: dict[int, str] = {}
         self._session: AnnotationSession | None = None
+        self.by_uncertainty = False
 
     def bind(self, session: AnnotationSession | None) -> None:
         """Show this session's images (None: an empty list)."""
@@ -60,6 +68,12 @@ class ImageDock(QDockWidget):
             self.changed[image_id] = message
         self.refresh()
 
+    def toggle_uncertainty_order(self) -> None:
+        """Image > Sort by uncertainty: list the images without instances most uncertain first (then those without
+        proposals, then the others), or back in the project's order."""
+        self.by_uncertainty = not self.by_uncertainty
+        self.refresh()
+
     def refresh(self) -> None:
         """Rebuild the list from the store."""
         self.tree.blockSignals(True)
@@ -67,12 +81,25 @@ class ImageDock(QDockWidget):
         session = self._session
         if session is not None:
             counts = session.project.instances.counts_per_image()
+            pending = session.pending_proposal_counts()
+            self.tree.setColumnHidden(3, not any(pending.values()))
+            self.tree.setColumnHidden(4, not (self.by_uncertainty and any(pending.values())))   # names keep room
+            doubt = {image.id: score for image, score in session.uncertainty_order()}
             current = session.image.id if session.image is not None else None
-            for image in session.images():
-                item = QTreeWidgetItem([image.path, STATUS_TEXT[image.status], str(counts.get(image.id, 0))])
+            images = session.images()
+            if self.by_uncertainty:
+                rank = {image_id: k for k, image_id in enumerate(doubt)}   # stable: the rest keep their order
+                images = sorted(images, key=lambda i: rank.get(i.id, len(rank)))
+            for image in images:
+                score = doubt.get(image.id)
+                item = QTreeWidgetItem([image.path, STATUS_TEXT[image.status], str(counts.get(image.id, 0)),
+                                        str(pending.get(image.id) or ""), "" if score is None else f"{score:.2f}"])
                 item.setData(0, Qt.ItemDataRole.UserRole, image.id)
                 item.setToolTip(0, image.path)
-                item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if score is not None:
+                    item.setToolTip(3, f"Doubt {score:.2f}: how uncertain the model is about this image")
+                for column in (2, 3, 4):
+                    item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 item.setForeground(1, QBrush(QColor(STATUS_COLOUR[image.status])))
                 if image.id in self.unreadable:
                     item.setText(1, "unreadable")

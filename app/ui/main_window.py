@@ -32,6 +32,9 @@ from app.ui.last_images import LastImages
 from app.ui.model_controller import ModelController
 from app.ui.notices import Notices
 from app.ui.precision_setting import PrecisionSetting
+from app.ui.proposal_controller import ProposalController
+from app.ui.proposal_status import ProposalStatus
+from app.ui.proposal_view import ProposalView
 from app.ui.status_fields import StatusFields
 from app.ui.training_controller import TrainingController
 from app.ui.training_dock import TrainingDock
@@ -60,6 +63,7 @@ class MainWindow(QMainWindow):
         self.canvas = CanvasView(self)
         self.setCentralWidget(self._central())
         self.canvas_controller = CanvasController(self.canvas)
+        self.proposal_view = ProposalView(self.canvas)
         self.image_dock = ImageDock(self)
         self.label_dock = LabelDock(self.notices.error, self)
         self.instance_dock = InstanceDock(self)
@@ -68,7 +72,13 @@ class MainWindow(QMainWindow):
         self.training_dock = TrainingDock(self)
         self.training = TrainingController(self.training_dock, self.model, self.notices, self)
         self.export = ExportController(self.notices, self)
+        self._settings = QSettings(str(paths.window_settings), QSettings.Format.IniFormat)
+        self.proposal_status = ProposalStatus(self)
+        self.statusBar().insertPermanentWidget(0, self.proposal_status)
+        self.proposing = ProposalController(self.model, self.proposal_view, self.proposal_status, self.notices,
+                                            self._settings, self)
         self.actions, self.menus = build_actions(self, self.keymap)
+        self.proposing.use_actions(self.actions)
         self.label_dock.name_actions([self.actions[f"label_{n}"] for n in range(1, 10)])
         self.add_dock(self.image_dock, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.add_dock(self.label_dock, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -76,7 +86,6 @@ class MainWindow(QMainWindow):
         self.add_dock(self.training_dock, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._requests: weakref.WeakSet = weakref.WeakSet()
         self._wire()
-        self._settings = QSettings(str(paths.window_settings), QSettings.Format.IniFormat)
         self.resize(1400, 900)
         self.resizeDocks([self.image_dock, self.label_dock], [300, 300], Qt.Orientation.Horizontal)
         self.resizeDocks([self.training_dock], [260], Qt.Orientation.Vertical)
@@ -204,6 +213,7 @@ class MainWindow(QMainWindow):
         self.close_project()
         self.training.shutdown()
         self.export.shutdown()
+        self.proposing.shutdown()
         self.model.shutdown()
 
     # Wiring -----------------------------------------------------------------------------------------
@@ -230,6 +240,9 @@ class MainWindow(QMainWindow):
         model.embedding_state.connect(self.status.set_embedding)
         model.prefetch_state.connect(self.status.set_prefetch)
         self.image_dock.image_chosen.connect(lambda image_id: self.session and self.session.open_image(image_id))
+        self.canvas_controller.pixels_shown.connect(self.proposal_view.show)
+        self.proposal_view.hover_text.connect(lambda text: text and self.statusBar().showMessage(text, 6000))
+        self.proposal_view.note.connect(self.notices.info)
         self.canvas_controller.tool_changed.connect(self.status.set_tool)
         self.canvas_controller.view_changed.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.status.set_tool("Tool: prompts")
@@ -237,8 +250,8 @@ class MainWindow(QMainWindow):
     def _bind(self, session: AnnotationSession | None) -> None:
         self.session = session
         self._requests = weakref.WeakSet()
-        for part in (self.canvas_controller, self.image_dock, self.label_dock, self.instance_dock, self.training,
-                     self.export):
+        for part in (self.canvas_controller, self.proposal_view, self.image_dock, self.label_dock, self.instance_dock,
+                     self.training, self.export, self.proposing):
             part.bind(session)
         if session is None:
             self.setWindowTitle(TITLE)

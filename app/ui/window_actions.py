@@ -16,9 +16,12 @@ from app.device import PRECISIONS
 from app.ui.canvas_controller import CanvasController
 from app.ui.canvas_view import BRUSH, ERASER, PAN_STEP, ZOOM_STEP, CanvasView
 from app.ui.export_controller import ExportController
+from app.ui.image_dock import ImageDock
 from app.ui.instance_dock import InstanceDock
 from app.ui.keymap import ACTIONS, Keymap
 from app.ui.notices import Notices
+from app.ui.proposal_controller import ProposalController
+from app.ui.proposal_view import ProposalView
 from app.ui.training_controller import TrainingController
 
 
@@ -29,8 +32,11 @@ class ActionTarget(Protocol):
     canvas: CanvasView
     canvas_controller: CanvasController
     instance_dock: InstanceDock
+    image_dock: ImageDock
     export: ExportController
     training: TrainingController
+    proposing: ProposalController
+    proposal_view: ProposalView
     notices: Notices
 
     def choose_folder(self) -> None:
@@ -64,17 +70,21 @@ MENUS: dict[str, list[str | None]] = {
     "&File": ["open_folder", "open_demo", "show_project_folder", None, "export_coco", "export_png", None, "quit"],
     "&Edit": ["undo", "redo", None, "accept", "clear_prompts", "next_candidate", None,
               "delete_instance", "relabel_instance", "hide_instance"],
-    "&Image": ["previous_image", "next_image", "next_without_instances", "mark_done", "keep_changed_image", None,
+    "&Image": ["previous_image", "next_image", "next_without_instances", "next_uncertain", "sort_by_uncertainty",
+               "mark_done", "keep_changed_image", None,
                "fit", "zoom_in", "zoom_out", "zoom_actual"],
     "&Tools": ["brush", "eraser", "brush_smaller", "brush_larger"],
     "&Labels": [f"label_{n}" for n in range(1, 10)],
     "&Model": ["load_checkpoint", None, "precision_auto", "precision_fp32", "precision_bf16", None, "fine_tune",
                "cancel_training"],
+    "&Proposals": ["propose_image", "propose_all", "cancel_proposals", None, "accept_proposal",
+                   "accept_proposals_above", "proposal_threshold", None, "reject_proposal", "reject_all_proposals",
+                   None, "edit_proposal"],
     "&View": ["hide_all_instances", "masks_fainter", "masks_stronger", None],
     "&Help": ["help"],
 }
 """Menus in order, None for a separator. View lists the docks after its own entries."""
-CHECKABLE = {"hide_all_instances", "precision_auto", "precision_fp32", "precision_bf16"}
+CHECKABLE = {"hide_all_instances", "precision_auto", "precision_fp32", "precision_bf16", "sort_by_uncertainty"}
 """Actions that show an on/off state in their menu."""
 
 CANVAS_ONLY = {"pan_left", "pan_right", "pan_up", "pan_down"}
@@ -101,6 +111,8 @@ def _handlers(w: ActionTarget) -> dict[str, Callable[[], object]]:
         "previous_image": on_session(lambda s: s.step(-1)),
         "next_image": on_session(lambda s: s.step(1)),
         "next_without_instances": on_session(lambda s: s.next_without_instances()),
+        "next_uncertain": on_session(lambda s: s.next_most_uncertain()),
+        "sort_by_uncertainty": w.image_dock.toggle_uncertainty_order,
         "mark_done": on_session(lambda s: s.toggle_done()),
         "keep_changed_image": w.keep_changed_image,
         "fit": w.canvas.fit,
@@ -127,6 +139,15 @@ def _handlers(w: ActionTarget) -> dict[str, Callable[[], object]]:
         "masks_fainter": lambda: w.canvas_controller.step_opacity(-1),
         "masks_stronger": lambda: w.canvas_controller.step_opacity(1),
         **{f"label_{n}": on_session(lambda s, i=n - 1: s.labels.select_at(i)) for n in range(1, 10)},
+        "propose_image": w.proposing.propose_image,
+        "propose_all": w.proposing.propose_all,
+        "cancel_proposals": w.proposing.cancel,
+        "accept_proposal": w.proposal_view.accept,
+        "accept_proposals_above": w.proposing.accept_above,
+        "proposal_threshold": w.proposing.choose_threshold,
+        "reject_proposal": w.proposal_view.reject,
+        "reject_all_proposals": w.proposing.reject_all,
+        "edit_proposal": w.proposal_view.edit,
         "help": w.show_help,
     }
 

@@ -1,7 +1,5 @@
 """The session's proposals: accept (one or all above a predicted IoU), reject, edit as the draft, each undoable,
 kept in the store across reopening, refused read-only; accepted proposals are instances with provenance."""
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 from PIL import Image as PILImage
@@ -9,23 +7,9 @@ from PIL import Image as PILImage
 from app.annotate import AnnotationSession, Stroke
 from app.sam.engine import Prediction
 from app.store import InstanceSource, Project, ProposalState
-from app.store.masks import mask_to_rle
+from proposal_records import Proposed, square_mask
 
 H, W = 48, 64
-
-
-@dataclass(frozen=True)
-class Proposed:
-    rle: dict
-    predicted_iou: float
-    stability: float
-    point: tuple[float, float]
-
-
-def square(top: int, left: int, side: int = 10) -> np.ndarray:
-    mask = np.zeros((H, W), dtype=bool)
-    mask[top:top + side, left:left + side] = True
-    return mask
 
 
 def open_session(folder, requests=None, readonly=False):
@@ -55,9 +39,9 @@ def folder(tmp_path):
         image = project.images.list()[0].id
         project.labels.add("cell")
         project.proposals.replace_pending(image, [
-            Proposed(mask_to_rle(square(0, 0)), 0.95, 0.97, (5.0, 5.0)),
-            Proposed(mask_to_rle(square(20, 30)), 0.90, 0.96, (35.0, 25.0)),
-            Proposed(mask_to_rle(square(30, 0)), 0.70, 0.95, (5.0, 35.0))], "demo")
+            Proposed.of_mask(square_mask((H, W), 0, 0), 0.95, 0.97, (5.0, 5.0)),
+            Proposed.of_mask(square_mask((H, W), 20, 30), 0.90, 0.96, (35.0, 25.0)),
+            Proposed.of_mask(square_mask((H, W), 30, 0), 0.70, 0.95, (5.0, 35.0))], "demo")
     return tmp_path
 
 

@@ -1,7 +1,5 @@
 """Which image next: the images without instances and not done, most uncertain first by their pending proposals,
 those without proposals last; `next_most_uncertain` opens the first that is not the current image."""
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 from PIL import Image as PILImage
@@ -9,23 +7,13 @@ from PIL import Image as PILImage
 from app.annotate import AnnotationSession
 from app.autoseg.uncertainty import image_uncertainty
 from app.store import ImageStatus, Project
-from app.store.masks import mask_to_rle
+from proposal_records import Proposed, square_mask
 
 H, W = 32, 32
 
 
-@dataclass(frozen=True)
-class Proposed:
-    rle: dict
-    predicted_iou: float
-    stability: float
-    point: tuple[float, float]
-
-
 def proposal(iou: float) -> Proposed:
-    mask = np.zeros((H, W), dtype=bool)
-    mask[4:12, 4:12] = True
-    return Proposed(mask_to_rle(mask), iou, 0.96, (8.0, 8.0))
+    return Proposed.of_mask(square_mask((H, W), 4, 4, 8), iou, 0.96, (8.0, 8.0))
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""`mopeft bench ui-stall` times the real window's event loop through an embedding, a click and a fine-tuning run."""
+"""`mopeft bench ui-stall` times the real window's event loop through an embedding, a click, proposals on the image
+and a fine-tuning run."""
 import re
 
 import pytest
@@ -8,12 +9,14 @@ from app.cli.main import main
 
 @pytest.mark.slow
 def test_prints_one_row_per_phase_with_the_longest_gap(qapp, capsys):
-    assert main(["bench", "ui-stall", "--arch", "tiny", "--train-arch", "tiny", "--steps", "1", "--size", "64"]) == 0
+    assert main(["bench", "ui-stall", "--arch", "tiny", "--train-arch", "tiny", "--steps", "1", "--size", "64",
+                 "--propose-points", "4"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("mopeft bench ui-stall --arch tiny --train-arch tiny --steps 1 --size 64")
+    assert out.startswith("mopeft bench ui-stall --arch tiny --train-arch tiny --steps 1 --size 64 --propose-points 4")
     rows = [line.split("|")[1:-1] for line in out.splitlines()[3:] if line.startswith("| ")]
-    assert [row[0].split(":")[0].strip() for row in rows] == ["tiny", "tiny", "tiny"]
-    assert "fine-tune 1 steps" in rows[2][0]
+    assert [row[0].split(":")[0].strip() for row in rows] == ["tiny"] * 4
+    assert "propose on the image, 4² points (" in rows[2][0] and "proposal(s) on 1 image(s)" in rows[2][0]
+    assert "fine-tune 1 steps" in rows[3][0]
     for _, _, beats, longest, _ in rows:   # a phase shorter than a heartbeat has no gap to show
         assert float(longest) >= 0 if int(beats) else longest.strip() == "–"
     frozen, unfrozen = (float(ms) for ms in re.search(r"gc.collect\(\) on the GUI thread: (\d+) ms with .*, (\d+) ms "

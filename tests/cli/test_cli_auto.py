@@ -1,28 +1,20 @@
-"""`mopeft auto` and `mopeft eval --auto` with the generator replaced (app.cli._autoseg.propose): which images,
-what is stored, unreadable images, Ctrl+C, the JSON lines; AP and mSA of perfect and empty proposals."""
+"""`mopeft auto` and `mopeft eval --auto` with the generator replaced (app.services.proposing.propose_image):
+which images, what is stored, unreadable images, Ctrl+C, the JSON lines; AP and mSA of perfect and empty
+proposals."""
 import json
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import pytest
 
-from app.cli import _autoseg
 from app.cli.main import main
 from app.coco.writer import write_coco
+from app.services import proposing
 from app.store import Project
-from app.store.masks import mask_to_rle
 from fixture_paths import TINY_SAM
+from proposal_records import Proposed
 
 H, W = 40, 48
-
-
-@dataclass(frozen=True)
-class Proposed:
-    rle: dict
-    predicted_iou: float
-    stability: float
-    point: tuple[float, float]
 
 
 def bright_parts(rgb):
@@ -31,7 +23,7 @@ def bright_parts(rgb):
     found = []
     for k in range(1, count):
         ys, xs = np.nonzero(parts == k)
-        found.append(Proposed(mask_to_rle(parts == k), 0.9 - k / 100, 0.95, (float(xs[0]), float(ys[0]))))
+        found.append(Proposed.of_mask(parts == k, 0.9 - k / 100, 0.95, (float(xs[0]), float(ys[0]))))
     return found
 
 
@@ -47,11 +39,11 @@ def write_image(path, squares):
 def calls(monkeypatch):
     seen = []
 
-    def propose(engine, rgb, accepted=(), points_per_side=None, progress=None, cancel=None):
-        seen.append((len(accepted), points_per_side))
+    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None):
+        seen.append((len(accepted), params and params.points_per_side))
         return bright_parts(rgb)
 
-    monkeypatch.setattr(_autoseg, "propose", propose)
+    monkeypatch.setattr(proposing, "propose_image", propose)
     return seen
 
 
@@ -99,13 +91,13 @@ def test_an_unreadable_image_is_named_and_skipped(project_dir, calls, capsys):
 def test_ctrl_c_keeps_the_images_done_and_leaves_the_rest(project_dir, monkeypatch, capsys):
     done = []
 
-    def propose(engine, rgb, accepted=(), points_per_side=None, progress=None, cancel=None):
+    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None):
         if done:
             raise KeyboardInterrupt
         done.append(1)
         return bright_parts(rgb)
 
-    monkeypatch.setattr(_autoseg, "propose", propose)
+    monkeypatch.setattr(proposing, "propose_image", propose)
     code, _, err = auto(capsys, "--project", str(project_dir), "--images", "all")
     assert code == 130 and "1 image(s) have new proposals" in err
     with Project.open(project_dir) as project:
@@ -144,5 +136,5 @@ def test_eval_auto_scores_perfect_proposals_one(coco_file, calls, capsys):
 
 
 def test_eval_auto_scores_no_proposals_zero(coco_file, monkeypatch, capsys):
-    monkeypatch.setattr(_autoseg, "propose", lambda *args, **kwargs: [])
+    monkeypatch.setattr(proposing, "propose_image", lambda *args, **kwargs: [])
     assert eval_auto(capsys, coco_file) == {"ap": 0.0, "ap50": 0.0, "msa": 0.0, "images": 2, "instances": 3}

@@ -23,6 +23,8 @@ def test_info_names_the_checkpoint_folder_and_what_is_in_it(capsys, tmp_path, mo
     assert f"checkpoint folder: {tmp_path}" in out
     assert f"vit_b    {CHECKPOINTS['vit_b'].filename:24s} present" in out
     assert "vit_l" in out and "not there (mopeft download vit_l)" in out
+    assert " SAM 1:" in out and " SAM 2.1:" in out
+    assert f"sam2.1_hiera_b+ {CHECKPOINTS['sam2.1_hiera_b+'].filename:25s} not there" in out
 
 
 def test_device_falls_back_to_cpu_with_reason(monkeypatch):

@@ -60,16 +60,9 @@ def _decode_both(sam, n_points: int, seed: int):
         return ref, fast(fast.prepare(embedding), sparse, None, True)
 
 
-@pytest.mark.parametrize("n_points", [1, 40])  # 1 point: folded attention; 40: too many tokens to fold
-def test_fast_decoder_folded_and_projected_attention_match_reference(n_points):
-    sam = build_sam("demo")
-    (ref_low, ref_scores), (low, scores) = _decode_both(sam, n_points, seed=n_points)
-    torch.testing.assert_close(scores, ref_scores, atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(low, ref_low, atol=1e-4, rtol=1e-4)
-
-
-def test_fast_decoder_matches_reference_with_decoder_lora():
-    """LoRA-wrapped q/v projections cannot be folded into the image tokens: the projected path runs."""
+def _demo_with_decoder_lora():
+    """The demo model with LoRA in its encoder and mask decoder, the decoder's PEFT tensors drawn at random (seed 1)
+    so that they change the masks."""
     from app.mopeft import MoPEFTConfig, wrap
 
     sam = wrap(build_sam("demo"), MoPEFTConfig(["lora", "decoder_lora"]))
@@ -78,9 +71,26 @@ def test_fast_decoder_matches_reference_with_decoder_lora():
         for name, p in sam.mask_decoder.named_parameters():
             if "peft" in name:
                 p.normal_(0, 0.2)
-    (ref_low, ref_scores), (low, scores) = _decode_both(sam, 2, seed=5)
+    return sam
+
+
+def _assert_same_decoding(reference, fast):
+    """The fast decoder's (low-res logits, scores) equal the reference decoder's, to float rounding."""
+    (ref_low, ref_scores), (low, scores) = reference, fast
     torch.testing.assert_close(scores, ref_scores, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(low, ref_low, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("n_points", [1, 40])  # 1 point: folded attention; 40: too many tokens to fold
+def test_fast_decoder_folded_and_projected_attention_match_reference(n_points):
+    sam = build_sam("demo")
+    _assert_same_decoding(*_decode_both(sam, n_points, seed=n_points))
+
+
+def test_fast_decoder_matches_reference_with_decoder_lora():
+    """LoRA-wrapped q/v projections cannot be folded into the image tokens: the projected path runs."""
+    sam = _demo_with_decoder_lora()
+    _assert_same_decoding(*_decode_both(sam, 2, seed=5))
 
 
 def _decode_batch_both(sam, n_prompts: int, multimask: bool, seed: int):
@@ -98,21 +108,11 @@ def _decode_batch_both(sam, n_prompts: int, multimask: bool, seed: int):
 @pytest.mark.parametrize("arch, n_prompts", [("tiny", 5), ("demo", 40)])  # demo: 40 prompts go in two slices
 @pytest.mark.parametrize("multimask", [True, False])
 def test_batched_decoder_matches_reference_batch(arch, n_prompts, multimask):
-    (ref_low, ref_scores), (low, scores) = _decode_batch_both(build_sam(arch), n_prompts, multimask, seed=7)
-    assert low.shape == ref_low.shape and scores.shape == ref_scores.shape
-    torch.testing.assert_close(scores, ref_scores, atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(low, ref_low, atol=1e-4, rtol=1e-4)
+    reference, fast = _decode_batch_both(build_sam(arch), n_prompts, multimask, seed=7)
+    assert [t.shape for t in fast] == [t.shape for t in reference]   # (low-res logits, scores)
+    _assert_same_decoding(reference, fast)
 
 
 def test_batched_decoder_with_decoder_lora_runs_prompts_one_by_one_and_matches_reference():
-    from app.mopeft import MoPEFTConfig, wrap
-
-    sam = wrap(build_sam("demo"), MoPEFTConfig(["lora", "decoder_lora"]))
-    torch.manual_seed(1)
-    with torch.no_grad():
-        for name, p in sam.mask_decoder.named_parameters():
-            if "peft" in name:
-                p.normal_(0, 0.2)
-    (ref_low, ref_scores), (low, scores) = _decode_batch_both(sam, 3, True, seed=5)
-    torch.testing.assert_close(scores, ref_scores, atol=1e-5, rtol=1e-4)
-    torch.testing.assert_close(low, ref_low, atol=1e-4, rtol=1e-4)
+    sam = _demo_with_decoder_lora()
+    _assert_same_decoding(*_decode_batch_both(sam, 3, True, seed=5))

@@ -2,34 +2,23 @@
 (instances, labels, proposals, adapter versions, runs, the validation split), the id counters and the adapter files,
 and the COCO exports before and after are byte-identical; a destination holding a project is refused."""
 import shutil
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import numpy as np
 from PIL import Image as PILImage
 
 import app.coco.export
 from app.cli.main import main
 from app.coco.export import export_coco
 from app.store import Project
-from app.store.masks import mask_to_rle
 from app.store.transfer import TABLES
+from proposal_records import Proposed, square_mask
 
 H, W = 40, 60
 
 
-@dataclass(frozen=True)
-class Proposed:
-    rle: dict
-    predicted_iou: float
-    stability: float
-    point: tuple[float, float]
-
-
-def square(top, left, side=8):
-    mask = np.zeros((H, W), bool)
-    mask[top:top + side, left:left + side] = True
-    return mask
+def square(top, left):
+    """An 8-pixel square in an image of this test's size."""
+    return square_mask((H, W), top, left, 8)
 
 
 def annotated_folder(folder):
@@ -54,7 +43,7 @@ def annotated_folder(folder):
             path.write_bytes(bytes([n]) * 100)
             files.append(project.adapters.add(path, "demo", {"rank": n}, {"miou": 0.5 + n / 10}, run.id))
         project.adapters.set_active(files[1].id)
-        made = [Proposed(mask_to_rle(square(top, 30)), 0.9 - top / 100, 0.95, (34.0, top + 4.0)) for top in (0, 12, 24)]
+        made = [Proposed.of_mask(square(top, 30), 0.9 - top / 100, 0.95, (34.0, top + 4.0)) for top in (0, 12, 24)]
         first = project.proposals.replace_pending(a, made, "demo", files[0].id)
         project.instances.add(a, cell.id, first[0].mask.copy(), unedited=True, proposal_id=first[0].id)
         project.proposals.set_state([first[1].id], "rejected")
@@ -107,7 +96,7 @@ def test_folder_to_postgresql_and_back_keeps_everything_and_the_export(pg_server
     with Project.open(back) as project:
         active = project.adapters.active()
         assert project.adapters.file(active).read_bytes() == bytes([1]) * 100
-        (again,) = project.proposals.replace_pending(1, [Proposed(mask_to_rle(square(0, 0)), 0.5, 0.5, (1, 1))],
+        (again,) = project.proposals.replace_pending(1, [Proposed.of_mask(square(0, 0), 0.5, 0.5, (1, 1))],
                                                      "demo")
         assert again.id == counters["proposals"] + 1      # a moved project never reuses a proposal id
 

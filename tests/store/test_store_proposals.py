@@ -1,35 +1,18 @@
 """Automatic proposals in the store: replacing an image's pending ones, accepting (an instance that links it),
 rejecting, stale after another adapter version becomes active, and the migration from schema version 3."""
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 from PIL import Image as PILImage
 
 from app.store import MaskError, ProposalState, StoreError, schema
 from app.store.masks import mask_to_rle
+from proposal_records import Proposed, square_mask
 
 H, W = 48, 64
 
 
-@dataclass(frozen=True)
-class Proposed:
-    """What replace_pending takes (app.autoseg.ProposedMask has these)."""
-
-    rle: dict
-    predicted_iou: float
-    stability: float
-    point: tuple[float, float]
-
-
-def square(top: int, left: int, side: int = 10, shape=(H, W)) -> np.ndarray:
-    mask = np.zeros(shape, dtype=bool)
-    mask[top:top + side, left:left + side] = True
-    return mask
-
-
 def proposed(top: int, left: int, iou: float) -> Proposed:
-    return Proposed(mask_to_rle(square(top, left)), iou, 0.97, (left + 5.0, top + 5.0))
+    return Proposed.of_mask(square_mask((H, W), top, left), iou, 0.97, (left + 5.0, top + 5.0))
 
 
 @pytest.fixture
@@ -60,7 +43,7 @@ def test_replace_stores_scores_point_and_maker_best_first(project):
     assert (best.area, best.bbox, best.point, best.stability) == (100, (30, 20, 10, 10), (35.0, 25.0), 0.97)
     assert (best.model, best.adapter_version_id, best.state, best.instance_id, best.stale) == \
         ("demo", None, ProposalState.PENDING, None, False)
-    assert np.array_equal(best.mask, square(20, 30))
+    assert np.array_equal(best.mask, square_mask((H, W), 20, 30))
     assert project.proposals.pending_counts() == {a: 2, ids(project)["b.png"]: 0}
 
 
@@ -72,8 +55,8 @@ def test_replacing_drops_only_the_pending_ones_in_one_transaction(project):
     project.instances.add(a, label, first[0].mask.copy(), unedited=True, proposal_id=first[0].id)
     project.proposals.set_state([first[1].id], ProposalState.REJECTED)
     with pytest.raises(MaskError, match="a.png"):   # a mask of another size: nothing changes
-        project.proposals.replace_pending(a, [proposed(5, 5, 0.5), Proposed(mask_to_rle(square(0, 0, shape=(9, 9))),
-                                                                            0.5, 0.5, (1, 1))], "demo")
+        project.proposals.replace_pending(a, [proposed(5, 5, 0.5), Proposed.of_mask(square_mask((9, 9), 0, 0),
+                                                                                    0.5, 0.5, (1, 1))], "demo")
     assert len(project.proposals.for_image(a, "pending")) == 1
     project.proposals.replace_pending(a, [proposed(5, 5, 0.5)], "demo")
     states = {p.id: p.state for p in project.proposals.for_image(a)}
@@ -148,7 +131,7 @@ def test_a_schema_3_project_upgrades_keeping_its_rows(backend, tmp_path):
     PILImage.new("RGB", (W, H)).save(folder / "a.png")
     db = backend.database(folder)
     schema.migrate(db, db.migrations[:3])
-    counts = mask_to_rle(square(0, 0))["counts"]
+    counts = mask_to_rle(square_mask((H, W), 0, 0))["counts"]
     with db.transaction() as conn:
         conn.execute("INSERT INTO images VALUES (7, 'a.png', ?, ?, 'x', 'in_progress', 't')", (W, H))
         conn.execute("INSERT INTO labels VALUES (1, 'cell', '#ff0000', 0)")

@@ -7,6 +7,6 @@ from app.mopeft.kinds import lora  # noqa: F401, I001  (registration side effect
 from app.mopeft.kinds import prefix  # noqa: F401
 from app.mopeft.kinds import bottleneck  # noqa: F401
 from app.mopeft.kinds import decoder_lora  # noqa: F401
-from app.mopeft.kinds.base import KIND_REGISTRY, KindConfig, ModelKind, PEFTKind, PEFTModule, register_kind
+from app.mopeft.kinds.base import KIND_REGISTRY, KindConfig, ModelKind, PEFTKind, PEFTModule, Site, register_kind
 
-__all__ = ["KIND_REGISTRY", "KindConfig", "ModelKind", "PEFTKind", "PEFTModule", "register_kind"]
+__all__ = ["KIND_REGISTRY", "KindConfig", "ModelKind", "PEFTKind", "PEFTModule", "Site", "register_kind"]

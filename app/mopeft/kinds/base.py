@@ -7,6 +7,7 @@ and learning-rate groups, `mopeft train --kinds`, the training form, the gate he
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import ClassVar
 
 import torch
@@ -83,40 +84,58 @@ class PEFTModule(nn.Module):
         """Called by a trainer when the run ends: undo what `before_step` changed."""
 
 
+@dataclasses.dataclass(frozen=True)
+class Site:
+    """The encoder block a kind sits in, as a kind sizes itself for it.
+
+    in_dim: width of the block's input, which the attention's qkv projection and the "attn" gates read;
+    dim: width of q, k, v, the attention output, the MLP and the "mlp" gates' input;
+    num_heads: attention heads (head width dim // num_heads).
+    The two widths are equal in SAM 1's ViT; in Hiera (SAM 2) the first block of a stage widens the channels.
+    """
+
+    in_dim: int
+    dim: int
+    num_heads: int
+
+
 class PEFTKind(PEFTModule):
-    """One PEFT kind inside one encoder block (wrapped by MoPEFTBlock).
+    """One PEFT kind inside one encoder block (wrapped by MoPEFTBlock or, in SAM 2's Hiera, MoPEFTHieraBlock).
 
     A kind owns one gate per entry of `gate_names`, all fed by the input of its sub-layer (`sublayer` is
     "attn": the normalised block input, or "mlp": the normalised input of the MLP). The block calls the
     hooks below; a kind overrides the ones it needs. Every hook must return its input unchanged when the
-    kind's own parameters are at their initial values (exact identity at initialisation).
+    kind's own parameters are at their initial values (exact identity at initialisation). `site` gives the
+    widths (`self.in_dim`, `self.dim`) and `self.num_heads`.
     """
 
     sublayer: ClassVar[str]
     gate_names: ClassVar[tuple[str, ...]] = ("gate",)
     in_mixture: ClassVar[bool] = True
 
-    def __init__(self, dim: int, num_heads: int, config: KindConfig, gate_bias: float = 0.0) -> None:
+    def __init__(self, site: Site, config: KindConfig, gate_bias: float = 0.0) -> None:
         super().__init__()
-        self.dim = dim
-        self.num_heads = num_heads
-        self.gates = nn.ModuleList(Gate(dim, gate_bias) for _ in self.gate_names)
+        self.in_dim, self.dim, self.num_heads = site.in_dim, site.dim, site.num_heads
+        width = site.in_dim if self.sublayer == "attn" else site.dim
+        self.gates = nn.ModuleList(Gate(width, gate_bias) for _ in self.gate_names)
 
     @staticmethod
     def gate_row(path: str) -> str:
-        """'image_encoder.blocks.<i>.peft.<kind>' -> 'blocks.<i>'."""
-        return ".".join(path.split(".")[1:3])
+        """'image_encoder.blocks.<i>.peft.<kind>' (or SAM 2's 'vision_encoder.backbone.blocks.<i>...') ->
+        'blocks.<i>'."""
+        return re.search(r"(?:^|\.)(blocks\.\d+)\.", path).group(1)
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """Gate values for a sub-layer input x (B, H, W, C): shape (B, len(gate_names))."""
         return torch.stack([g(x) for g in self.gates], dim=1)
 
     def adjust_qkv(self, x: torch.Tensor, qkv: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
-        """Modify the fused qkv projection output (B, H, W, 3C) of attention input x (B, H, W, C)."""
+        """Modify the fused qkv projection output (B, H, W, 3·dim) of attention input x (B, H, W, in_dim)."""
         return qkv
 
     def adjust_attention(self, q: torch.Tensor, out: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
-        """Modify the per-head attention output out (B*heads, N, head_dim) given the scaled-free queries q."""
+        """Modify the per-head attention output out (B*heads, N, head_dim) given the scale-free queries q (after
+        Hiera's query pooling, where a block pools them)."""
         return out
 
     def adjust_mlp(self, h: torch.Tensor, m: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from app.mopeft.kinds.base import KindConfig, PEFTKind, register_kind, size_field, training_field
+from app.mopeft.kinds.base import KindConfig, PEFTKind, Site, register_kind, size_field, training_field
 
 DROPOUT_FROM = 0.25
 """Fraction of the steps trained before the adapter dropout starts: early on the mixture settles which kind
@@ -21,7 +21,7 @@ from memorising a few images (camouflage in docs/benchmarks-history.md)."""
 
 @dataclass(frozen=True)
 class BottleneckConfig(KindConfig):
-    """dim: bottleneck width; None means embed_dim // 16 (48 on vit_b).
+    """dim: bottleneck width; None means the block's width // 16 (48 on vit_b; per stage in SAM 2's Hiera).
     dropout: dropout probability on the bottleneck after the first `DROPOUT_FROM` of a run's steps (0: none)."""
 
     dim: int | None = size_field(None)
@@ -51,12 +51,12 @@ class Bottleneck(PEFTKind):
     colour = "#43a047"
     sublayer = "mlp"
 
-    def __init__(self, dim: int, num_heads: int, config: BottleneckConfig, gate_bias: float = 0.0) -> None:
-        super().__init__(dim, num_heads, config, gate_bias)
-        width = config.dim or max(1, dim // 16)
-        self.down = nn.Linear(dim, width)
+    def __init__(self, site: Site, config: BottleneckConfig, gate_bias: float = 0.0) -> None:
+        super().__init__(site, config, gate_bias)
+        width = config.dim or max(1, site.dim // 16)
+        self.down = nn.Linear(site.dim, width)
         self.act = nn.GELU()
-        self.up = nn.Linear(width, dim)
+        self.up = nn.Linear(width, site.dim)
         nn.init.zeros_(self.up.weight)
         nn.init.zeros_(self.up.bias)
         self.dropout = 0.0

@@ -45,11 +45,14 @@ class GatedLoRAUpdate(ModelKind):
 
     @classmethod
     def insert(cls, sam: nn.Module, config: DecoderLoRAConfig, gate_bias: float) -> None:
-        """Give every decoder Attention's q_proj and v_proj a gated LoRA."""
-        for module in sam.mask_decoder.modules():
-            if isinstance(module, Attention):
-                module.q_proj = GatedLoRALinear(module.q_proj, config.rank, gate_bias)
-                module.v_proj = GatedLoRALinear(module.v_proj, config.rank, gate_bias)
+        """Give every decoder Attention's q_proj and v_proj a gated LoRA; a ValueError for a decoder without
+        segment_anything's attention layers (SAM 2.1's, not supported yet)."""
+        layers = [m for m in sam.mask_decoder.modules() if isinstance(m, Attention)]
+        if not layers:
+            raise ValueError("decoder_lora needs SAM 1's mask decoder; it is not available for this model")
+        for module in layers:
+            module.q_proj = GatedLoRALinear(module.q_proj, config.rank, gate_bias)
+            module.v_proj = GatedLoRALinear(module.v_proj, config.rank, gate_bias)
 
     @staticmethod
     def gate_row(path: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from app.mopeft.kinds.base import KindConfig, PEFTKind, PEFTModule, register_kind, size_field
+from app.mopeft.kinds.base import KindConfig, PEFTKind, PEFTModule, Site, register_kind, size_field
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,10 @@ class LoRA(PEFTKind):
     sublayer = "attn"
     gate_names = ("q", "v")
 
-    def __init__(self, dim: int, num_heads: int, config: LoRAConfig, gate_bias: float = 0.0) -> None:
-        super().__init__(dim, num_heads, config, gate_bias)
-        self.q = LowRank(dim, dim, config.rank)
-        self.v = LowRank(dim, dim, config.rank)
+    def __init__(self, site: Site, config: LoRAConfig, gate_bias: float = 0.0) -> None:
+        super().__init__(site, config, gate_bias)
+        self.q = LowRank(site.in_dim, site.dim, config.rank)
+        self.v = LowRank(site.in_dim, site.dim, config.rank)
 
     def adjust_qkv(self, x: torch.Tensor, qkv: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
         q, k, v = qkv.split(self.dim, dim=-1)

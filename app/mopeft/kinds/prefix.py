@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from app.mopeft.kinds.base import KindConfig, PEFTKind, register_kind, size_field
+from app.mopeft.kinds.base import KindConfig, PEFTKind, Site, register_kind, size_field
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,11 @@ class Prefix(PEFTKind):
     colour = "#fb8c00"
     sublayer = "attn"
 
-    def __init__(self, dim: int, num_heads: int, config: PrefixConfig, gate_bias: float = 0.0) -> None:
-        super().__init__(dim, num_heads, config, gate_bias)
-        self.keys = nn.Parameter(torch.randn(config.length, dim))
-        self.values = nn.Parameter(torch.randn(config.length, dim))
-        self.scale = nn.Parameter(torch.zeros(dim))
+    def __init__(self, site: Site, config: PrefixConfig, gate_bias: float = 0.0) -> None:
+        super().__init__(site, config, gate_bias)
+        self.keys = nn.Parameter(torch.randn(config.length, site.dim))
+        self.values = nn.Parameter(torch.randn(config.length, site.dim))
+        self.scale = nn.Parameter(torch.zeros(site.dim))
 
     def adjust_attention(self, q: torch.Tensor, out: torch.Tensor, gates: torch.Tensor) -> torch.Tensor:
         heads = self.num_heads

@@ -1,0 +1,162 @@
+"""Sam2Engine: SAM 2.1's image predictor with the embedding cache: embed once, then prompts -> masks.
+
+The pipeline is transformers' own (docs/decisions/0005-sam2-through-transformers.md): `Sam2ImageProcessor` resizes
+the image to the model's square input (no padding: SAM 2 stretches), prompts are scaled to that square, the model
+decodes from the cached features, and the low-res logits are resized to the image with `post_process_masks`'
+bilinear interpolation. So its masks are those of `Sam2Processor` + `Sam2Model` + `post_process_masks`.
+
+The decoder reads three maps per image: two high-resolution ones (stride 4 and 8, after the decoder's conv_s0 and
+conv_s1) and the image embedding (stride 16). The cache holds them as one float32 tensor (1, 4·C, h, w): the
+high-resolution maps folded into channels by `pixel_unshuffle`, which `pixel_shuffle` undoes exactly.
+Threads: as SamEngine (app/sam/engine.py): encoder runs are serialised, `set_image` swaps in one assignment.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from transformers import Sam2ImageProcessor, Sam2Model
+
+from app.device import PrecisionChoice, choose_precision
+from app.sam.embedding_cache import EmbeddingCache
+from app.sam.engine import Prediction, as_rgb
+from app.sam.prompts import check_prompts
+from app.sam.signature import embedding_key, image_signature, model_signature
+from app.sam2.encoder import image_features
+
+
+def pack_features(features: list[torch.Tensor]) -> torch.Tensor:
+    """[s0 (1, C/8, 4h, 4w), s1 (1, C/4, 2h, 2w), embedding (1, C, h, w)] as one (1, 4·C, h, w) tensor."""
+    s0, s1, embedding = features
+    return torch.cat([F.pixel_unshuffle(s0, 4), F.pixel_unshuffle(s1, 2), embedding], dim=1)
+
+
+def unpack_features(packed: torch.Tensor) -> list[torch.Tensor]:
+    """The inverse of `pack_features`."""
+    c = packed.shape[1] // 4
+    s0, s1, embedding = packed.split([2 * c, c, c], dim=1)
+    return [F.pixel_shuffle(s0, 4), F.pixel_shuffle(s1, 2), embedding]
+
+
+@dataclass(frozen=True)
+class _Image:
+    rgb: np.ndarray
+    features: list[torch.Tensor]
+    original_size: tuple[int, int]
+
+
+class Sam2Engine:
+    """Predictor for one SAM 2.1 model (a MoPEFT-wrapped one included) with an embedding cache.
+
+    `device` moves the model there; None leaves it where it is. `cache` defaults to a memory-only
+    `EmbeddingCache`. `precision` is the image encoder's autocast, as for SamEngine; the features are kept in
+    float32 and the decoder runs in float32.
+    """
+
+    def __init__(self, model: Sam2Model, device: str | torch.device | None = None,
+                 cache: EmbeddingCache | None = None, precision: str | None = None) -> None:
+        if device is not None:
+            model.to(device)
+        self.model = model.eval()
+        self.side = model.config.prompt_encoder_config.image_size
+        self.processor = Sam2ImageProcessor(size={"height": self.side, "width": self.side})
+        self.precision_choice: PrecisionChoice = choose_precision(self.device, precision)
+        self.cache = cache if cache is not None else EmbeddingCache(disk=False)
+        self._encode_lock = threading.Lock()
+        self._image: _Image | None = None
+        self.model_signature = model_signature(model)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model runs."""
+        return self.model.device
+
+    @property
+    def packed_shape(self) -> tuple[int, int, int, int]:
+        """Shape of one cached entry, (1, 4·C, side/16, side/16): the embedding grid is at stride 16."""
+        c, h = self.model.config.prompt_encoder_config.hidden_size, self.side // 16
+        return (1, 4 * c, h, h)
+
+    @property
+    def features(self) -> list[torch.Tensor]:
+        """[s0, s1, image embedding] of the current image (app.sam2.encoder.decoder_features); do not modify."""
+        return self._current().features
+
+    def set_image(self, image) -> bool:
+        """Make `image` (array, ImageData or path) the current image; True when its features were cached."""
+        rgb = as_rgb(image)
+        features, hit = self._features(rgb)
+        self._image = _Image(rgb, features, rgb.shape[:2])
+        return hit
+
+    def features_for(self, image) -> list[torch.Tensor]:
+        """Features of any image (from the cache, or computed and cached); the current image is unchanged."""
+        return self._features(as_rgb(image))[0]
+
+    def refresh_model(self) -> None:
+        """Re-read the model's weights after they changed in place (an adapter loaded, a training step)."""
+        self.model_signature = model_signature(self.model)
+        if self._image is not None:
+            self.set_image(self._image.rgb)
+
+    def pixel_values(self, rgb: np.ndarray) -> torch.Tensor:
+        """The preprocessed image (1, 3, side, side), as Sam2ImageProcessor makes it."""
+        return self.processor(images=rgb, return_tensors="pt")["pixel_values"].to(self.device)
+
+    @torch.no_grad()
+    def predict(self, points=None, labels=None, box=None, mask_input=None, multimask: bool = True) -> Prediction:
+        """Masks for prompts on the current image; arguments and result as `SamEngine.predict`.
+
+        With `multimask=False`, SAM 2's decoder falls back to the best of its three candidates when its single mask
+        is unstable (transformers' and Meta's `dynamic_multimask_via_stability`).
+        """
+        image = self._current()
+        h, w = image.original_size
+        p = check_prompts(points, labels, box, mask_input, image.original_size, 4 * (self.side // 16))
+        scale = np.array([self.side / w, self.side / h])
+        dev, kwargs = self.device, {}
+        if p.points is not None:
+            kwargs["input_points"] = torch.as_tensor(p.points * scale, dtype=torch.float, device=dev)[None, None]
+            kwargs["input_labels"] = torch.as_tensor(p.labels, dtype=torch.int, device=dev)[None, None]
+        if p.box is not None:
+            box = p.box * np.tile(scale, 2)
+            kwargs["input_boxes"] = torch.as_tensor(box, dtype=torch.float, device=dev)[None, None]
+        if p.mask_input is not None:
+            kwargs["input_masks"] = torch.as_tensor(p.mask_input, dtype=torch.float, device=dev)[None]
+        out = self.model(image_embeddings=image.features, multimask_output=multimask, **kwargs)
+        low = out.pred_masks[0, 0].float()
+        masks = F.interpolate(low[None], (h, w), mode="bilinear", align_corners=False)[0] > 0
+        return Prediction(masks.cpu().numpy(), out.iou_scores[0, 0].float().cpu().numpy(), low.cpu().numpy())
+
+    def _current(self) -> _Image:
+        image = self._image
+        if image is None:
+            raise RuntimeError("no image set: call set_image(image) before predicting")
+        return image
+
+    def _features(self, rgb: np.ndarray) -> tuple[list[torch.Tensor], bool]:
+        key = embedding_key(image_signature(rgb), self.model_signature, self.side, self.precision_choice.name)
+        packed = self._cached(key)
+        if packed is None:
+            with self._encode_lock:
+                packed = self._cached(key)
+                if packed is None:
+                    packed = self._encode(rgb)
+                    self.cache.put(key, packed)
+                    return unpack_features(packed), False
+        return unpack_features(packed), True
+
+    def _cached(self, key: str) -> torch.Tensor | None:
+        packed = self.cache.get(key)
+        if packed is None or tuple(packed.shape) != self.packed_shape:
+            return None
+        return packed.to(self.device)
+
+    @torch.no_grad()
+    def _encode(self, rgb: np.ndarray) -> torch.Tensor:
+        with self.precision_choice.autocast(self.device):
+            features = image_features(self.model, self.pixel_values(rgb))
+        return pack_features([f.float() for f in features])
