@@ -3,11 +3,12 @@
 Every score takes what the store keeps of each pending proposal (`predicted_iou`, `stability`, `area`: an
 `app.store.Proposal` or an `app.autoseg.ProposedMask` alike), so the window can rank its images without running
 the model again. Higher means more uncertain; an image without a proposal scores 1, the most uncertain (the
-model found nothing it trusts there). `image_uncertainty` is the score chosen by `mopeft bench loop`, which
-measures every candidate in `SCORES` against the actions the simulated annotator needed (docs/benchmarks.md).
+model found nothing it trusts there). `mopeft bench loop` measures every candidate in `SCORES` against the actions
+the simulated annotator needed; `image_uncertainty` is the one kept (docs/benchmarks.md says why).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -21,8 +22,10 @@ class ScoredProposal(Protocol):
 
 
 def _doubt(p: ScoredProposal) -> float:
-    """1 - predicted IoU x stability: 0 for a proposal the model is sure of."""
-    return 1.0 - float(p.predicted_iou) * float(p.stability)
+    """1 - predicted IoU x stability: 0 for a proposal the model is sure of, 1 when a score is not a number (the
+    stability of a mask empty at both offsets is 0 / 0)."""
+    sure = float(p.predicted_iou) * float(p.stability)
+    return 1.0 - sure if math.isfinite(sure) else 1.0
 
 
 def mean_doubt(proposals: Sequence[ScoredProposal]) -> float:
@@ -50,7 +53,8 @@ SCORES: dict[str, Callable[[Sequence[ScoredProposal]], float]] = {
 """The candidate scores by name, as `mopeft bench loop --uncertainty` takes them."""
 
 DEFAULT_SCORE = "mean_doubt"
-"""The candidate `image_uncertainty` uses (chosen by measurement: docs/benchmarks.md)."""
+"""The candidate `image_uncertainty` uses: on the demo model the loop bench could not tell the three apart, and this
+one reads both scores per proposal without counting masks or letting one large mask outweigh the rest."""
 
 
 def image_uncertainty(proposals: Sequence[ScoredProposal]) -> float:

@@ -64,15 +64,21 @@ def mean_std(values: list[float]) -> dict:
             "runs": values}
 
 
+def train_settings(args, config: str, seed: int) -> TrainSettings:
+    """The settings of one benchmark run: a fresh adapter of `config` (a `presets()` name) with the command's
+    steps, blocks, learning rate (the trainer's when not given), kind scales and adapter dropout."""
+    extra = {"lr": args.lr} if args.lr else {}
+    return TrainSettings.from_dict({
+        "kinds": presets()[config], "blocks": parse_blocks(args.blocks), "adapter_dropout": args.adapter_dropout,
+        "steps": args.steps, "seed": seed, "continue_from_active": False, "kind_lr": dict(args.kind_lr), **extra})
+
+
 def run_config(base: Sam, pair: DatasetPair, config: str, args, log: Callable[[str], None]) -> dict:
     """All seeds of one configuration on one dataset: metrics (mean, std, runs), parameters, time, gates."""
     runs = []
     train, held_out = split_held_out(pair.train, args.holdout)
     for seed in range(args.seeds):
-        extra = {"lr": args.lr} if args.lr else {}
-        settings = TrainSettings.from_dict({
-            "kinds": presets()[config], "blocks": parse_blocks(args.blocks), "adapter_dropout": args.adapter_dropout,
-            "steps": args.steps, "seed": seed, "continue_from_active": False, "kind_lr": dict(args.kind_lr), **extra})
+        settings = train_settings(args, config, seed)
         keep_best = KeepBest(one_click_score(held_out), args.select_every) if held_out else None
         started = time.perf_counter()
         sam = start_model(base, settings, None, [])

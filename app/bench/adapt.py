@@ -76,6 +76,24 @@ def dataset_names(train_files: list[str], given: list[str] | None = None) -> lis
     return names
 
 
+def check_training_options(args, configs: list[str]) -> None:
+    """Refuse (argparse's error, exit 2) unknown --configs, --steps or --seeds below 1, a bad --kind-lr or
+    --adapter-dropout; `args.kind_lr` becomes the parsed scales."""
+    unknown = [c for c in configs if c not in presets()]
+    if unknown or not configs:
+        args.parser.error(f"unknown --configs {unknown}; known: {', '.join(presets())}")
+    if args.steps < 1 or args.seeds < 1:
+        args.parser.error("--steps and --seeds must be at least 1")
+    try:
+        args.kind_lr = parse_kind_lr(args.kind_lr)
+    except ValueError as exc:
+        args.parser.error(f"--kind-lr: {exc}")
+    try:
+        BottleneckConfig(dropout=args.adapter_dropout)
+    except ValueError as exc:
+        args.parser.error(f"--adapter-dropout: {exc}")
+
+
 def run(args) -> int:
     from app.bench._adapt_runs import DatasetPair, run_benchmark
     from app.coco.errors import CocoError
@@ -91,19 +109,7 @@ def run(args) -> int:
         names = dataset_names(trains, given)
     except ValueError as exc:
         args.parser.error(f"{'--names' if given is not None else '--train'}: {exc}")
-    unknown = [c for c in configs if c not in presets()]
-    if unknown or not configs:
-        args.parser.error(f"unknown --configs {unknown}; known: {', '.join(presets())}")
-    if args.steps < 1 or args.seeds < 1:
-        args.parser.error("--steps and --seeds must be at least 1")
-    try:
-        args.kind_lr = parse_kind_lr(args.kind_lr)
-    except ValueError as exc:
-        args.parser.error(f"--kind-lr: {exc}")
-    try:
-        BottleneckConfig(dropout=args.adapter_dropout)
-    except ValueError as exc:
-        args.parser.error(f"--adapter-dropout: {exc}")
+    check_training_options(args, configs)
     if args.holdout < 0 or args.select_every < 1:
         args.parser.error("--holdout must be at least 0 and --select-every at least 1")
     try:

@@ -28,6 +28,7 @@ def test_doubtful_proposals_score_higher_than_sure_ones():
     assert mean_doubt(DOUBTFUL) > mean_doubt(SURE)
     assert area_doubt(DOUBTFUL) > area_doubt(SURE)
     assert mean_doubt([P(0.9, 1.0, 1)]) == pytest.approx(0.1)
+    assert mean_doubt([P(0.9, float("nan"), 1), P(1.0, 1.0, 1)]) == pytest.approx(0.5)   # unstable: full doubt
 
 
 def test_area_doubt_weights_by_area_and_scarcity_counts():
