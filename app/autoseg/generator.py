@@ -44,7 +44,8 @@ def propose_instances(engine: SamEngine, image, params: AutoParams = AutoParams(
     `accepted`: H x W bool masks of instances already accepted; a proposal with more than
     `params.accepted_overlap` of its area inside them is dropped. `progress(done, total)` is called after each
     batch of points, `cancel()` checked before each (true: `ProposalsCancelled`). Returns the proposals by
-    predicted IoU, best first. The engine's current image is `image` afterwards, crop layers or not; with crop
+    predicted IoU, best first; a mask of no pixel is never one (SamAutomaticMaskGenerator keeps them when its
+    stability filter is off). The engine's current image is `image` afterwards, crop layers or not; with crop
     layers each crop is its current image while it runs, so nothing else should prompt the engine meanwhile.
     """
     rgb = as_rgb(image)
@@ -77,7 +78,7 @@ def propose_instances(engine: SamEngine, image, params: AutoParams = AutoParams(
         candidates = _nms(candidates, 1 / areas, params.crop_nms_thresh)
     if params.min_mask_region_area > 0:
         candidates = _without_small_regions(candidates, params)
-    proposals = [_proposal(c) for c in candidates]
+    proposals = [p for p in map(_proposal, candidates) if p.area > 0]   # with the filters off, empty masks pass
     proposals = [p for p in proposals if inside_fraction(p.rle, p.area, accepted_rle) <= params.accepted_overlap]
     return sorted(proposals, key=lambda p: -p.predicted_iou)
 

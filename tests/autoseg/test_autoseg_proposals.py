@@ -25,10 +25,14 @@ def test_proposals_carry_their_mask_area_box_and_point_best_first(tiny_sam, imag
         mask = p.mask()
         assert mask.shape == (96, 128) and mask.dtype == bool
         assert p.rle == mask_to_rle(mask) and p.area == mask.sum()
-        if p.area:
-            ys, xs = np.nonzero(mask)
-            assert p.bbox == (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+        ys, xs = np.nonzero(mask)
+        assert p.area > 0 and p.bbox == (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
         assert 0 <= p.point[0] < 128 and 0 <= p.point[1] < 96
+
+
+def test_a_mask_of_no_pixel_is_never_proposed_even_with_the_filters_off(tiny_sam, image):
+    tiny_sam.mask_threshold = 1e9   # every candidate thresholds to nothing
+    assert propose_instances(SamEngine(tiny_sam), image, ALL) == []
 
 
 def test_proposals_mostly_inside_accepted_instances_are_dropped(tiny_sam, image):
