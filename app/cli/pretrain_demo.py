@@ -7,8 +7,8 @@ import sys
 def register(sub) -> None:
     p = sub.add_parser("pretrain-demo", help="train the demo SAM from scratch on synthetic shapes",
                        description="Train a SAM from random weights on synthetic `shapes` scenes with SAM's "
-                                   "interactive recipe, then report one-click mIoU on held-out shapes and on "
-                                   "the out-of-domain generators. One seed gives the same weights on the same "
+                                   "interactive recipe, then report one-click mIoU on held-out shapes, on the "
+                                   "hold-out in-domain generator and on the out-of-domain generators. One seed gives the same weights on the same "
                                    "machine and thread count.")
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     p.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the recipe's)")

@@ -72,5 +72,6 @@ def test_cli_trains_saves_and_reports(tmp_path, capsys):
                  "--eval-scenes", "2", "--device", "cpu"]) == 0
     assert load_sam(out, device="cpu").arch == "tiny"
     data = json.loads(report.read_text())
-    assert data["steps"] == 2 and set(data["one_click_miou"]) == {"shapes", "cells", "texture", "camouflage"}
+    assert data["steps"] == 2 and set(data["one_click_miou"]) == {"shapes", "holdout", "cells", "texture",
+                                                                  "camouflage"}
     assert "sha256" in capsys.readouterr().out
