@@ -128,11 +128,10 @@ class AnnotationSession:
     def uncertainty_order(self) -> list[tuple[Image, float | None]]:
         """The images without instances and not marked done, each with `image_uncertainty` of its pending
         proposals, most uncertain first; those without pending proposals (None) last, in list order."""
-        counts, pending = self.project.instances.counts_per_image(), self.project.proposals.pending_counts()
+        counts, pending = self.project.instances.counts_per_image(), self.project.proposals.pending_scores()
         todo = [i for i in self.images() if not counts.get(i.id) and i.status != ImageStatus.DONE]
-        scored = [(i, image_uncertainty(self.project.proposals.for_image(i.id, ProposalState.PENDING)))
-                  for i in todo if pending.get(i.id)]
-        return sorted(scored, key=lambda pair: -pair[1]) + [(i, None) for i in todo if not pending.get(i.id)]
+        scored = [(i, image_uncertainty(pending[i.id])) for i in todo if i.id in pending]
+        return sorted(scored, key=lambda pair: -pair[1]) + [(i, None) for i in todo if i.id not in pending]
 
     def next_most_uncertain(self) -> Image | None:
         """Open the most uncertain other image of `uncertainty_order`; says so and stays when there is none."""

@@ -7,7 +7,7 @@ by another adapter version than the active one. Making an image's proposals agai
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from app.store.database import Database, utc_now
 from app.store.errors import MaskError, NotFoundError, StoreError
@@ -22,6 +22,14 @@ _COLUMNS = ("p.id, p.image_id, p.rle, p.area, p.bbox_x, p.bbox_y, p.bbox_w, p.bb
 _FROM = ("FROM proposals p JOIN images m ON m.id = p.image_id LEFT JOIN instances i ON i.proposal_id = p.id "
          "LEFT JOIN (SELECT id FROM adapter_versions WHERE active = 1) a ON 1 = 1")
 _ORDER = "ORDER BY p.predicted_iou DESC, p.id"
+
+
+class ProposalScores(NamedTuple):
+    """A pending proposal's scores and area, without its mask."""
+
+    predicted_iou: float
+    stability: float
+    area: int
 
 
 class ProposedLike(Protocol):
@@ -89,6 +97,16 @@ class ProposalTable:
         """Number of pending proposals of every image (0 included), keyed by image id: for the image list."""
         return dict(self._db.rows("SELECT m.id, count(p.id) FROM images m LEFT JOIN proposals p "
                                   "ON p.image_id = m.id AND p.state = 'pending' GROUP BY m.id"))
+
+    def pending_scores(self) -> dict[int, list[ProposalScores]]:
+        """The scores of every pending proposal, by image id (images without one left out), in one query and
+        without the masks: what an uncertainty score reads, for the whole image list at once."""
+        scores: dict[int, list[ProposalScores]] = {}
+        for image_id, iou, stability, area in self._db.rows(
+                "SELECT image_id, predicted_iou, stability, area FROM proposals WHERE state = 'pending' "
+                "ORDER BY image_id, predicted_iou DESC, id"):
+            scores.setdefault(image_id, []).append(ProposalScores(iou, stability, area))
+        return scores
 
     def stale(self, image_id: int | None = None) -> list[Proposal]:
         """The stale proposals (see `Proposal.stale`), of one image or of all, by image then best first."""
