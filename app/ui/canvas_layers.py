@@ -12,7 +12,8 @@ from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene
 
 from app.annotate.draft import Prompts
-from app.annotate.overlay import FILL_ALPHA, outlines, scaled_alpha, tint
+from app.annotate.overlay import FILL_ALPHA, scaled_alpha, tint
+from app.annotate.proposal_shapes import Outline, edge_image, outline_of
 from app.ui.qt_images import to_pixmap
 
 DRAFT_ALPHA = 110
@@ -21,6 +22,7 @@ POSITIVE, NEGATIVE = QColor("#2ecc40"), QColor("#ff4136")
 BOX_COLOUR = QColor("#00e5ff")
 PROPOSAL_COLOUR, PROPOSAL_HALO = QColor("#ffffff"), QColor(0, 0, 0, 150)
 STALE_COLOUR = QColor(255, 255, 255, 110)
+EDGE_ALPHA, STALE_EDGE_ALPHA, HOVERED_EDGE_ALPHA = 170, 90, 255   # ragged proposals' edge pixels
 POINT_RADIUS = 5.0  # screen pixels
 
 
@@ -49,7 +51,8 @@ def _show(item: QGraphicsPixmapItem, drawn: tuple[np.ndarray, tuple[int, int]] |
 
 class CanvasLayers:
     """Image, instance overlay, pending proposals (outlines: dashed on a dark halo, stale ones dotted and dimmer,
-    the one under the cursor solid), draft (fill and dashed outline), prompt points and box, in z order."""
+    the one under the cursor solid; ragged ones as edge pixels, `proposal_shapes.Outline`), draft (fill and dashed
+    outline), prompt points and box, in z order."""
 
     def __init__(self, scene: QGraphicsScene) -> None:
         self.image = scene.addPixmap(QPixmap())
@@ -58,12 +61,15 @@ class CanvasLayers:
         self.proposal_halo = scene.addPath(QPainterPath(), _cosmetic(PROPOSAL_HALO, 3))
         self.proposals = scene.addPath(QPainterPath(), _cosmetic(PROPOSAL_COLOUR, 1.5, Qt.PenStyle.DashLine))
         self.hovered_proposal = scene.addPath(QPainterPath(), _cosmetic(PROPOSAL_COLOUR, 2.5))
+        self.stale_ragged = scene.addPixmap(QPixmap())
+        self.ragged_proposals = scene.addPixmap(QPixmap())
+        self.hovered_ragged = scene.addPixmap(QPixmap())
         self.draft_fill = scene.addPixmap(QPixmap())
         self.draft_outline = scene.addPath(QPainterPath(), _cosmetic(DRAFT_OUTLINE, 2, Qt.PenStyle.DashLine))
         self.box = scene.addRect(QRectF(), _cosmetic(BOX_COLOUR, 2))
         for z, item in enumerate((self.image, self.instances, self.stale_proposals, self.proposal_halo,
-                                  self.proposals, self.hovered_proposal, self.draft_fill, self.draft_outline,
-                                  self.box)):
+                                  self.proposals, self.stale_ragged, self.ragged_proposals, self.hovered_proposal,
+                                  self.hovered_ragged, self.draft_fill, self.draft_outline, self.box)):
             item.setZValue(z)
         for item in (self.stale_proposals, self.proposal_halo, self.proposals, self.hovered_proposal,
                      self.draft_outline):
@@ -78,7 +84,7 @@ class CanvasLayers:
         self.image.setPixmap(QPixmap.fromImage(image) if image is not None else QPixmap())
         self.set_instances(None)
         self.set_proposals([], [])
-        self.set_hovered_proposal([])
+        self.set_hovered_proposal(None)
         self.set_draft(None, "#ffffff")
         self.set_prompts(Prompts())
 
@@ -90,27 +96,32 @@ class CanvasLayers:
         """Show or hide every accepted instance at once (the draft stays)."""
         self.instances.setVisible(shown)
 
-    def set_proposals(self, current: list[np.ndarray], stale: list[np.ndarray]) -> None:
-        """Show the pending proposals' outline polygons: those of the adapter version in use, and the stale ones."""
-        path = _path(current)
+    def set_proposals(self, current: list[Outline], stale: list[Outline]) -> None:
+        """Show the pending proposals' outlines: those of the adapter version in use, and the stale ones."""
+        path = _path([p for o in current for p in o.polygons])
         self.proposal_halo.setPath(path)
         self.proposals.setPath(path)
-        self.stale_proposals.setPath(_path(stale))
+        self.stale_proposals.setPath(_path([p for o in stale for p in o.polygons]))
+        _show(self.ragged_proposals, edge_image(current, PROPOSAL_COLOUR.name(), EDGE_ALPHA))
+        _show(self.stale_ragged, edge_image(stale, PROPOSAL_COLOUR.name(), STALE_EDGE_ALPHA))
 
-    def set_hovered_proposal(self, polygons: list[np.ndarray]) -> None:
-        """Draw the outline of the proposal under the cursor solid (empty: none)."""
-        self.hovered_proposal.setPath(_path(polygons))
+    def set_hovered_proposal(self, outline: Outline | None) -> None:
+        """Draw the outline of the proposal under the cursor solid (None: none)."""
+        self.hovered_proposal.setPath(_path(outline.polygons if outline is not None else []))
+        _show(self.hovered_ragged, edge_image([outline], PROPOSAL_COLOUR.name(), HOVERED_EDGE_ALPHA)
+              if outline is not None else None)
 
     def set_draft(self, mask: np.ndarray | None, colour: str, waiting: bool = False,
                   fill_alpha: int = FILL_ALPHA) -> None:
-        """Show the draft mask filled in the label's colour with a dashed outline (dotted while SAM works); its
-        fill follows the instances' `fill_alpha` (a little stronger), its outline stays."""
+        """Show the draft mask filled in the label's colour with a dashed outline (dotted while SAM works; none for a
+        ragged mask, `proposal_shapes.RAGGED_POINTS`, whose fill shows it); its fill follows the instances'
+        `fill_alpha` (a little stronger), its outline stays."""
         drawn = tint(mask, colour, scaled_alpha(DRAFT_ALPHA, fill_alpha)) if mask is not None else None
         _show(self.draft_fill, drawn)
         path = QPainterPath()
         if drawn is not None:
             (h, w), (x, y) = drawn[0].shape[:2], drawn[1]
-            path = _path(outlines(mask[y:y + h, x:x + w], (x, y)))
+            path = _path(outline_of(mask[y:y + h, x:x + w], (x, y)).polygons)
         self.draft_outline.setPath(path)
         style = Qt.PenStyle.DotLine if waiting else Qt.PenStyle.DashLine
         self.draft_outline.setPen(_cosmetic(DRAFT_OUTLINE, 2, style))

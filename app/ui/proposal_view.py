@@ -105,7 +105,7 @@ class ProposalView(QObject):
         self._left_out = self._linked()
         current, stale = [], []
         for p in self._drawn():
-            (stale if p.stale else current).extend(self.shapes.outlines(p))
+            (stale if p.stale else current).append(self.shapes.outline(p))
         self.view.layers.set_proposals(current, stale)
         self._update_hover(force=True)
 
@@ -114,7 +114,7 @@ class ProposalView(QObject):
         if not force and (found.id if found else None) == (self.hovered.id if self.hovered else None):
             return
         self.hovered = found
-        self.view.layers.set_hovered_proposal(self.shapes.outlines(found) if found is not None else [])
+        self.view.layers.set_hovered_proposal(self.shapes.outline(found) if found is not None else None)
         text = describe(found) if found is not None else ""
         self.view.viewport().setToolTip(text)   # shown when the mouse rests there
         self.hover_text.emit(text)

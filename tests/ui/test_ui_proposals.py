@@ -2,6 +2,8 @@
 and the score under the cursor, accept (Y), reject (X), correct one into an instance (C, brush, Enter), accept all
 above the threshold, the image list's counts, the export holding only the accepted; propose on every image
 without instances in the background, cancel it, and the window goes on."""
+from types import SimpleNamespace
+
 import cv2
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from pycocotools.coco import COCO
 
 from app.services.proposing import AutoParams
 from app.store import InstanceSource, ProposalState
+from app.store.masks import mask_to_rle
 from window_helpers import DEMO_WEIGHTS, click, drag, key, object_scene, stored, viewport_pos, wait_mask
 
 pytestmark = pytest.mark.skipif(not DEMO_WEIGHTS, reason="the proposals need the trained demo model")
@@ -150,3 +153,25 @@ def test_propose_on_every_image_cancel_and_go_on(qtbot, make_window, tmp_path):
     key(qtbot, window, Qt.Key.Key_Escape)
     assert "image(s)" in propose(qtbot, window, SHIFT)   # again: only the images not done yet
     assert all(window.session.pending_proposal_counts()[i.id] for i in window.session.images()[:7])
+
+
+def test_a_ragged_proposal_is_drawn_as_edge_pixels_and_accepted_like_any(qtbot, make_window, discs):
+    """Thresholded noise (thousands of specks, as a random-weight model proposes) is shown as an image of its edge
+    pixels, not stroked as a path on the GUI thread; hovering and accepting it work as for a smooth one."""
+    window = make_window(discs)
+    qtbot.waitUntil(lambda: window.proposal_view._shown is not None)
+    ragged = np.zeros((120, 160), bool)
+    ragged[10:110, 10:150] = np.random.default_rng(0).random((100, 140)) > 0.5
+    ragged[60, 80] = True
+    made = SimpleNamespace(rle=mask_to_rle(ragged), predicted_iou=0.5, stability=0.6, point=(80.0, 60.0))
+    window.session.project.proposals.replace_pending(window.session.image.id, [made], "demo")
+    window.proposal_view.refresh()
+    layers = window.canvas.layers
+    assert layers.proposals.path().isEmpty() and not layers.ragged_proposals.pixmap().isNull()
+    assert layers.ragged_proposals.offset().x() == 10 and layers.ragged_proposals.pixmap().width() == 140
+    hover(window, 80, 60)
+    assert window.proposal_view.hovered is not None and not layers.hovered_ragged.pixmap().isNull()
+    key(qtbot, window, Qt.Key.Key_Y)
+    (instance,) = stored(window)
+    assert np.array_equal(instance.mask, ragged)
+    assert layers.ragged_proposals.pixmap().isNull() and layers.hovered_ragged.pixmap().isNull()
