@@ -83,6 +83,16 @@ def propose_instances(engine: SamEngine, image, params: AutoParams = AutoParams(
     return sorted(proposals, key=lambda p: -p.predicted_iou)
 
 
+def outside_accepted(proposals: Sequence, accepted: Sequence, overlap: float) -> list:
+    """The `proposals` (anything with a compressed `rle`, as ProposedMask) with at most `overlap` of their area
+    inside the `accepted` H x W bool masks, in their order: the filter `propose_instances` applies, for instances
+    accepted while it ran."""
+    if not proposals or not len(accepted):
+        return list(proposals)
+    union = _union_rle(accepted, tuple(proposals[0].rle["size"]))
+    return [p for p in proposals if inside_fraction(p.rle, rle_area(p.rle), union) <= overlap]
+
+
 def _decode(engine: SamEngine, points: np.ndarray, crop: tuple[int, int, int, int], size: tuple[int, int],
             params: AutoParams) -> list[_Candidate]:
     """One batch of points on the current (crop) image: decode, filter by predicted IoU, then up-scale only the

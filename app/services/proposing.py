@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.autoseg import AutoParams, ProposalsCancelled, propose_instances
+from app.autoseg import AutoParams, ProposalsCancelled, outside_accepted, propose_instances
 from app.sam.engine import SamEngine
 from app.services.model_session import read_checked
 from app.store.errors import StoreError
@@ -161,12 +161,13 @@ def propose_images(project: Project, proposer: Proposer, images: Sequence[Image]
                 summary.skipped.append((image.path, problem))
                 emit(ImageSkipped(n, total, image, problem))
                 continue
-            accepted = [instance.mask for instance in project.instances.for_image(image.id)]
+            before = project.instances.for_image(image.id)
             try:
-                found = propose_image(proposer.engine, rgb, accepted, params, cancel=cancel,
+                found = propose_image(proposer.engine, rgb, [i.mask for i in before], params, cancel=cancel,
                                       progress=lambda done, batches: emit(BatchDone(n, total, image, done, batches)))
             except ProposalsCancelled:
                 raise ProposingCancelled(summary) from None
+            found = _outside_new_instances(project, image, {i.id for i in before}, found, params)
             try:
                 stored = project.proposals.replace_pending(image.id, found, proposer.model,
                                                            proposer.adapter_version_id)
@@ -177,6 +178,14 @@ def propose_images(project: Project, proposer: Proposer, images: Sequence[Image]
     finally:
         summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _outside_new_instances(project: Project, image: Image, seen: set[int], found: list,
+                           params: AutoParams | None) -> list:
+    """`found` without what lies in the instances accepted on the image while it was proposed on (the annotator
+    goes on in the window meanwhile)."""
+    new = [i.mask for i in project.instances.for_image(image.id) if i.id not in seen]
+    return outside_accepted(found, new, (params or AutoParams()).accepted_overlap) if new else found
 
 
 def _read(project: Project, image: Image):

@@ -121,3 +121,20 @@ def test_the_proposal_engine_has_its_own_image_on_the_same_weights():
     assert other.sam is engine.sam and other.cache is engine.cache and other.precision == engine.precision
     assert engine.image_embedding is not other.image_embedding
     assert other.model_signature == engine.model_signature
+
+
+def test_an_instance_accepted_while_the_image_is_proposed_on_leaves_its_proposals_out(project, monkeypatch):
+    """The annotator draws an instance on the image while the proposals thread works on it: the proposal inside
+    it is not stored, the other is; an instance accepted before was already given to the generator."""
+    image = project.images.find("a.png")
+    label = project.labels.list()[0]
+
+    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None):
+        project.instances.add(image.id, label.id, square_mask((H, W), 19, 29, 12))   # meanwhile, in the window
+        return [Proposed.of_mask(square_mask((H, W), 20, 30), 0.9, 0.95, (35.0, 25.0)),
+                Proposed.of_mask(square_mask((H, W), 2, 2), 0.7, 0.9, (7.0, 7.0))]
+
+    monkeypatch.setattr(proposing, "propose_image", propose)
+    summary = propose_images(project, Proposer(None, "demo"), [image])
+    (kept,) = project.proposals.for_image(image.id)
+    assert summary.proposals == 1 and kept.point == (7.0, 7.0)
