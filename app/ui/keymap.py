@@ -71,6 +71,7 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "reject_proposal": ("Reject the proposal under the cursor", ("X",)),
     "reject_all_proposals": ("Reject all proposals of this image", ("Shift+X",)),
     "edit_proposal": ("Make the proposal under the cursor the draft (correct it, then Enter)", ("C",)),
+    "proposal_settings": ("Proposal settings…", ()),
     "help": ("Keyboard shortcuts", ("F1",)),
 }
 

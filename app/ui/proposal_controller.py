@@ -14,10 +14,11 @@ from PySide6.QtWidgets import QInputDialog, QWidget
 from app.annotate import AnnotationSession
 from app.app_env import sam_threads
 from app.services.proposing import (AutoParams, BatchDone, ImageProposed, ImageSkipped, ProposingSummary,
-                                    choose_images, params_for, version_of)
+                                    choose_images, version_of)
 from app.store import Image
 from app.ui.model_controller import ModelController
 from app.ui.notices import Notices
+from app.ui.proposal_settings import ProposalSettingsDialog, keep_params, saved_params
 from app.ui.proposal_status import ProposalStatus
 from app.ui.proposal_view import ProposalView
 from app.ui.proposal_worker import ProposalJob, ProposalWorker
@@ -29,7 +30,7 @@ THRESHOLD_KEY = "proposals/threshold"
 
 class ProposalController(QObject):
     """Owns the proposals thread. Each run ends with `ended(message)`. `params` are the automatic segmentation's
-    parameters for the next run (None: `params_for` the model in use)."""
+    parameters for the next run (None: those kept for the model in use, `proposal_settings`)."""
 
     ended = Signal(str)
     _run_job = Signal(object)
@@ -39,6 +40,7 @@ class ProposalController(QObject):
         super().__init__(parent)
         self.model, self.view, self.status, self.notices, self._settings = model, view, status, notices, settings
         self.params: AutoParams | None = None
+        self.dialog: ProposalSettingsDialog | None = None
         self.session: AnnotationSession | None = None
         self._job: ProposalJob | None = None
         self._actions: dict[str, QAction] = {}
@@ -127,6 +129,23 @@ class ProposalController(QObject):
         if ok:
             self.set_threshold(value)
 
+    def choose_params(self) -> None:
+        """Show the proposal settings of the model in use; OK keeps them for that model from the next run on."""
+        if self.model.model is None:
+            self.notices.info("Wait for the model to load: the settings are the model's")
+            return
+        arch = self.model.model.loaded.arch
+        self.dialog = ProposalSettingsDialog(arch, self.params or saved_params(self._settings, arch), self.parent())
+        self.dialog.accepted.connect(lambda: self.set_params(arch, self.dialog.params()))
+        self.dialog.open()
+
+    def set_params(self, arch: str, params: AutoParams) -> None:
+        """Propose with `params` whenever a model of `arch` is in use, from the next run on."""
+        keep_params(self._settings, arch, params)
+        self.params = None
+        self.notices.info(f"Proposals on the {arch} model: {params.points_per_side}² points, predicted IoU above "
+                          f"{params.pred_iou_thresh:.2f}, stability at least {params.stability_score_thresh:.2f}")
+
     def set_threshold(self, value: float) -> None:
         """Use this threshold (0 to 1) from now on, and keep it for the next start."""
         self._settings.setValue(THRESHOLD_KEY, round(float(min(1.0, max(0.0, value))), 2))
@@ -155,7 +174,7 @@ class ProposalController(QObject):
 
     def _start(self, images: list[Image], text: str) -> None:
         project, loaded = self.session.project, self.model.model
-        params = self.params or params_for(loaded.loaded.arch)
+        params = self.params or saved_params(self._settings, loaded.loaded.arch)
         self._job = ProposalJob(project, self.model.engine, loaded.name, version_of(project, self.model.adapter),
                                 images, params, sam_threads())
         self.status.show_progress(text, 0, len(images) if len(images) > 1 else 0)

@@ -79,7 +79,7 @@ MENUS: dict[str, list[str | None]] = {
                "cancel_training"],
     "&Proposals": ["propose_image", "propose_all", "cancel_proposals", None, "accept_proposal",
                    "accept_proposals_above", "proposal_threshold", None, "reject_proposal", "reject_all_proposals",
-                   None, "edit_proposal"],
+                   None, "edit_proposal", None, "proposal_settings"],
     "&View": ["hide_all_instances", "masks_fainter", "masks_stronger", None],
     "&Help": ["help"],
 }
@@ -148,6 +148,7 @@ def _handlers(w: ActionTarget) -> dict[str, Callable[[], object]]:
         "reject_proposal": w.proposal_view.reject,
         "reject_all_proposals": w.proposing.reject_all,
         "edit_proposal": w.proposal_view.edit,
+        "proposal_settings": w.proposing.choose_params,
         "help": w.show_help,
     }
 
