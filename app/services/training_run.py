@@ -75,15 +75,16 @@ class FineTuneRun:
 
     def run(self, base: Sam, on_event: Callable[[object], None] | None = None,
             cancel: Callable[[], bool] | None = None, project: Project | None = None) -> TrainingOutcome:
-        """Read the annotated images (from `project`, else a read-only handle opened for the moment), fine-tune
-        a copy of `base` and save the adapter file; each image left out is told as a WarningEvent and is one of
+        """Read the annotated images (from `project`, else a read-only handle opened for the moment; a large one
+        as crops around its instances at full resolution), fine-tune a copy of `base` and save the adapter file; each image left out is told as a WarningEvent and is one of
         the outcome's first warnings.
         Raises TrainingCancelled, TrainingError, StoreError, OSError, ValueError."""
+        side = base.image_encoder.img_size   # a large image trains on crops of this side at full resolution
         if project is None:
             with Project.open(self.folder, readonly=True) as reader:
-                examples, warnings = collect_examples(reader, skip_unedited=self.skip_unedited)
+                examples, warnings = collect_examples(reader, skip_unedited=self.skip_unedited, crop_side=side)
         else:
-            examples, warnings = collect_examples(project, skip_unedited=self.skip_unedited)
+            examples, warnings = collect_examples(project, skip_unedited=self.skip_unedited, crop_side=side)
         for warning in warnings if on_event is not None else ():
             on_event(WarningEvent(warning))
         outcome = fine_tune(base, examples, self.settings, self.adapters_dir, self.start_adapter, on_event=on_event,

@@ -14,6 +14,7 @@ from segment_anything.modeling import Sam
 from segment_anything.utils.transforms import ResizeLongestSide
 
 from app.metrics.dataset import EvalImage
+from app.training.finetune.crops import as_crops_if_large
 from app.sam.images import ImageLoadError, load_image
 from app.store.hashing import FileCheck, check_file
 from app.store.project import Project
@@ -27,13 +28,15 @@ class Split:
     validation: list[EvalImage]
 
 
-def collect_examples(project: Project, skip_unedited: bool = False) -> tuple[list[EvalImage], list[str]]:
+def collect_examples(project: Project, skip_unedited: bool = False,
+                     crop_side: int | None = None) -> tuple[list[EvalImage], list[str]]:
     """Every image with at least one accepted instance, and a warning for each image left out: one that could
     not be read, whose file is no longer the one annotated (other size or content, `check_file`), or with a
     mask that does not decode to its recorded area.
 
     `skip_unedited` leaves out the instances accepted unedited (`Instance.unedited` is True: SAM's mask as it
-    came; unknown ones are kept), and says how many in a warning.
+    came; unknown ones are kept), and says how many in a warning. `crop_side` (the model's input side): an image
+    large enough to be tiled gives crops of that side around its instances at full resolution (`crops`).
     """
     examples, warnings, left_out = [], [], 0
     for image in project.images.list():
@@ -62,7 +65,8 @@ def collect_examples(project: Project, skip_unedited: bool = False) -> tuple[lis
         except ValueError as exc:
             warnings.append(f"skipped {image.path}: {exc}")
             continue
-        examples.append(EvalImage(image.path, rgb, masks, [i.id for i in instances]))
+        example = EvalImage(image.path, rgb, masks, [i.id for i in instances])
+        examples += [example] if crop_side is None else as_crops_if_large(example, crop_side)
     if left_out:
         warnings.append(f"left out {left_out} instance(s) accepted unedited (SAM's mask as it came)")
     return examples, warnings
