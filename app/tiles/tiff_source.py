@@ -1,0 +1,80 @@
+"""A large TIFF (tiled or in strips, BigTIFF included, pyramidal or not) read region by region: only the segments
+a region touches are read and decoded, so a 20,000 x 20,000 slide never lies whole in memory.
+
+The same two calls as `predictor.ArraySource`: `region(x0, y0, x1, y1)` and `overview(side)`. 8-bit grey, RGB and
+RGBA images (the alpha dropped); other sample formats are refused with a message that names the file.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import tifffile
+
+
+class TiffSource:
+    """Regions of the first image of a TIFF file, at full resolution, and overviews from its pyramid."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._tif = tifffile.TiffFile(self.path)
+        self._lock = threading.Lock()
+        series = self._tif.series[0]
+        self._levels = [level.keyframe for level in series.levels]
+        page = self._levels[0]
+        if page.dtype != np.uint8 or page.samplesperpixel not in (1, 3, 4) or page.planarconfig == 2:
+            self._tif.close()
+            raise ValueError(f"{self.path}: only 8-bit grey, RGB or RGBA TIFFs are read region by region (this one "
+                             f"has {page.samplesperpixel} sample(s) of {page.dtype}"
+                             f"{', stored plane by plane' if page.planarconfig == 2 else ''})")
+        self.size = (page.imagelength, page.imagewidth)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._tif.close()
+
+    def region(self, x0: int, y0: int, x1: int, y1: int, level: int = 0) -> np.ndarray:
+        """The RGB pixels (uint8, C-contiguous) of the region x0 <= x < x1, y0 <= y < y1 of pyramid `level`."""
+        page = self._levels[level]
+        out = np.zeros((y1 - y0, x1 - x0, 3), np.uint8)
+        seg_h = page.tilelength if page.is_tiled else page.rowsperstrip
+        seg_w = page.tilewidth if page.is_tiled else page.imagewidth
+        across = -(-page.imagewidth // seg_w)
+        for row in range(y0 // seg_h, -(-y1 // seg_h)):
+            for col in range(x0 // seg_w, -(-x1 // seg_w)):
+                self._paste(page, row * across + col, out, x0, y0, x1, y1)
+        return out
+
+    def overview(self, side: int) -> np.ndarray:
+        """The whole image downscaled to `side` pixels on its long side, from the smallest pyramid level at least
+        that large (the full image, read in bands, when the file has no pyramid)."""
+        height, width = self.size
+        level = max((i for i, p in enumerate(self._levels) if max(p.imagelength, p.imagewidth) >= side), default=0)
+        page = self._levels[level]
+        scale = side / max(page.imagelength, page.imagewidth)
+        out_w, out_h = max(1, round(page.imagewidth * scale)), max(1, round(page.imagelength * scale))
+        band = max(1, min(page.imagelength, 4 * 1024 * 1024 // max(1, page.imagewidth)))   # ~12 MB of RGB a band
+        rows = []
+        for y in range(0, page.imagelength, band):
+            pixels = self.region(0, y, page.imagewidth, min(page.imagelength, y + band), level)
+            rows.append(cv2.resize(pixels, (out_w, max(1, round(pixels.shape[0] * scale))), interpolation=cv2.INTER_AREA))
+        return cv2.resize(np.vstack(rows), (out_w, out_h), interpolation=cv2.INTER_AREA)
+
+    def _paste(self, page, index: int, out: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
+        with self._lock:
+            handle = self._tif.filehandle
+            offset, count = page.dataoffsets[index], page.databytecounts[index]
+            handle.seek(offset)
+            data = handle.read(count) if count else None
+        segment, (_, _, sy, sx, _), _ = page.decode(data, index, jpegtables=page.jpegtables)
+        if segment is None:
+            return
+        segment = segment[0]                                           # (length, width, samples)
+        h, w = segment.shape[:2]
+        ax0, ay0, ax1, ay1 = max(x0, sx), max(y0, sy), min(x1, sx + w), min(y1, sy + h)
+        if ax0 >= ax1 or ay0 >= ay1:
+            return
+        part = segment[ay0 - sy:ay1 - sy, ax0 - sx:ax1 - sx]
+        out[ay0 - y0:ay1 - y0, ax0 - x0:ax1 - x0] = part[..., :3] if part.shape[-1] >= 3 else part[..., :1]
