@@ -33,7 +33,7 @@ def generator(monkeypatch):
     """The generator's stand-in: two squares per image, two batches reported; records what it was given."""
     seen = []
 
-    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None):
+    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None, accepted_rles=()):
         seen.append([m.sum() for m in accepted])
         for done in (1, 2):
             if cancel is not None and cancel():
@@ -129,7 +129,7 @@ def test_an_instance_accepted_while_the_image_is_proposed_on_leaves_its_proposal
     image = project.images.find("a.png")
     label = project.labels.list()[0]
 
-    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None):
+    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None, accepted_rles=()):
         project.instances.add(image.id, label.id, square_mask((H, W), 19, 29, 12))   # meanwhile, in the window
         return [Proposed.of_mask(square_mask((H, W), 20, 30), 0.9, 0.95, (35.0, 25.0)),
                 Proposed.of_mask(square_mask((H, W), 2, 2), 0.7, 0.9, (7.0, 7.0))]
@@ -138,3 +138,30 @@ def test_an_instance_accepted_while_the_image_is_proposed_on_leaves_its_proposal
     summary = propose_images(project, Proposer(None, "demo"), [image])
     (kept,) = project.proposals.for_image(image.id)
     assert summary.proposals == 1 and kept.point == (7.0, 7.0)
+
+
+def test_a_large_image_is_proposed_on_tile_by_tile_at_full_resolution(tmp_path):
+    """On the tiny model (128 px input) a 300 x 600 image is tiled: progress counts its tiles, a disc across a tile
+    border is one proposal of full-resolution RLE, and nothing is proposed inside an accepted instance."""
+    rng = np.random.default_rng(0)
+    image = np.clip(rng.normal(50, 6, (300, 600, 3)), 0, 255).astype(np.uint8)
+    cv2.circle(image, (110, 64), 30, (230, 200, 60), -1)   # across the seam of the first two tile columns
+    cv2.circle(image, (400, 200), 25, (60, 200, 230), -1)
+    cv2.imwrite(str(tmp_path / "big.png"), image[:, :, ::-1])
+    accepted = np.zeros((300, 600), np.uint8)
+    cv2.circle(accepted, (400, 200), 25, 1, -1)
+    params = proposing.AutoParams(points_per_side=12, pred_iou_thresh=0.3, stability_score_thresh=0.5)
+    with Project.open(tmp_path, create=True) as project:
+        project.images.scan()
+        big = project.images.find("big.png")
+        project.instances.add(big.id, project.labels.add("cell").id, accepted.astype(bool))
+        events = []
+        engine = SamEngine(load_sam(TINY_SAM, device="cpu").sam)
+        propose_images(project, Proposer(engine, "tiny"), [big], params, on_event=events.append)
+        stored = project.proposals.for_image(big.id)
+    tiles = {e.batches for e in events if isinstance(e, BatchDone)}
+    assert tiles == {len(proposing.TileGrid(300, 600, 128, 32).tiles)}
+    assert stored and all(p.mask.shape == (300, 600) for p in stored)
+    spanning = [p for p in stored if p.mask[:, :96].any() and p.mask[:, 128:].any() and p.mask[64, 110]]
+    assert len(spanning) == 1
+    assert not any((p.mask & accepted.astype(bool)).sum() > 0.5 * p.area for p in stored)
