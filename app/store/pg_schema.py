@@ -122,4 +122,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE adapter_versions ADD COLUMN sha256 TEXT;
     """,
+    # 6: per-image claims.
+    """
+    CREATE TABLE claims (
+        image_id   BIGINT PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+        annotator  TEXT COLLATE "C" NOT NULL,
+        claimed_at TEXT NOT NULL,
+        renewed_at TEXT NOT NULL
+    );
+    """,
 )

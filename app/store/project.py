@@ -10,6 +10,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from app.store.adapters import AdapterTable
+from app.store.claims import ClaimTable
 from app.store.database import Database
 from app.store.errors import ProjectNotFoundError, ReadOnlyProjectError, StoreError
 from app.store.images import ImageTable
@@ -58,6 +59,7 @@ class Project:
         self.proposals = ProposalTable(db)
         self.adapters = AdapterTable(db, folder, verify=self.on_server)
         self.training_runs = TrainingRunTable(db)
+        self.claims = ClaimTable(db)
 
     @classmethod
     def open(cls, folder: str | os.PathLike, create: bool = False, readonly: bool = False,

@@ -140,6 +140,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE adapter_versions ADD COLUMN sha256 TEXT;
     """,
+    # 6: per-image claims of a shared project (app/store/claims.py): who works on which image since when, renewed
+    # while their window is open; one past CLAIM_TIMEOUT without renewal is free again. Session state: a move
+    # (app/store/transfer.py) does not copy it.
+    """
+    CREATE TABLE claims (
+        image_id   INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+        annotator  TEXT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        renewed_at TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

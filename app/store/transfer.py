@@ -20,6 +20,8 @@ from app.store.project import Project
 from app.store.schema import SCHEMA_VERSION
 
 TABLES = ("images", "labels", "training_runs", "adapter_versions", "validation_split", "proposals", "instances")
+NOT_MOVED = ("claims",)
+"""Session state a move leaves behind: who was working on which image."""
 """Every table, in an order that inserts what a row refers to before the row."""
 _WITHOUT_ID = {"validation_split"}
 _BATCH = 1000
@@ -45,9 +47,10 @@ def move_project(source: Project, destination: Project, progress: Progress | Non
     anything, or when either side has tables this app does not know."""
     for project in (source, destination):
         tables = set(project._db.table_names())
-        if tables != set(TABLES) or project._db.schema_version() != SCHEMA_VERSION:
+        known = set(TABLES) | set(NOT_MOVED)
+        if tables != known or project._db.schema_version() != SCHEMA_VERSION:
             raise StoreError(f"{project.location}: its tables are not those of schema version {SCHEMA_VERSION} "
-                             f"({', '.join(sorted(tables ^ set(TABLES))) or 'another version'}); open it with "
+                             f"({', '.join(sorted(tables ^ known)) or 'another version'}); open it with "
                              "this app for writing first")
     taken = [table for table in TABLES if destination._db.row(f'SELECT 1 FROM "{table}" LIMIT 1')]
     if taken:
