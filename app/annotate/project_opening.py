@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.store import Project, ProjectNotFoundError, ProjectNotWritableError, StoreError
+from app.store.target import is_database_url
 
 
 @dataclass
@@ -26,14 +27,19 @@ class OpenedProject:
     problems: list[str] = field(default_factory=list)
 
 
-def open_for_annotation(folder: Path, follow_links: bool = False) -> OpenedProject:
-    """Open (or create) the project of `folder` and register its new images.
+def open_for_annotation(folder: Path | str, follow_links: bool = False,
+                        images_root: Path | None = None) -> OpenedProject:
+    """Open (or create) the project of `folder`, or of a PostgreSQL URL (a shared project; `images_root`: where its
+    images are, needed when it is new), and register its new images.
 
     Raises what Project.open raises when the project cannot be opened at all (locked, damaged, not found on a
     read-only folder...); ProjectNotWritableError opens it read-only instead, without a scan.
     """
     try:
-        project = Project.open(folder, create=True)
+        if is_database_url(folder):
+            project = Project.open(folder, create=True, images_root=images_root)
+        else:
+            project = Project.open(folder, create=True)
     except ProjectNotWritableError as refused:
         try:
             project = Project.open(folder, readonly=True)

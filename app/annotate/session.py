@@ -22,6 +22,7 @@ from app.annotate.labels import LabelChoice
 from app.autoseg.uncertainty import image_uncertainty
 from app.sam.engine import Prediction
 from app.store import Image, ImageStatus, Instance, InstanceSource, Project, Proposal, ProposalState, StoreError
+from app.store.claims import Claim, ClaimedError, annotator_name
 
 DEFAULT_LABEL = "object"
 """Label made for the first accepted instance of a project that has none."""
@@ -57,6 +58,9 @@ class AnnotationSession:
         self._refs: dict[int, InstanceRef] = {}
         self._accept_when_ready = False
         self._kept_label: int | None = None  # the label carried over to the current image, which has no instances
+        self.annotator = annotator_name()
+        self.claims_used = project.on_server and not project.readonly   # a shared project: say who works where
+        self.claimed_by_other: Claim | None = None   # the current image's claim, when another annotator holds it
 
     # Images -------------------------------------------------------------------------------------------
     def images(self) -> list[Image]:
@@ -81,6 +85,7 @@ class AnnotationSession:
         if state is None:
             state = self._states[image_id] = ImageState(self.project.images.get(image_id))
         self._state, self.selected, self._accept_when_ready = state, None, False
+        self._claim(image_id, None if left is None or left is state else left.image.id)
         self._follow_label(image_id, carried=left is not None and left is not state)
         state.update_mask()
         self.image_opened.emit(state.image)
@@ -90,6 +95,45 @@ class AnnotationSession:
         self.history_changed.emit()
         self._request_if_pending()
         return state.image
+
+    # Claims (shared projects) --------------------------------------------------------------------------
+    def claims(self) -> dict[int, Claim]:
+        """The live claims of other annotators, by image id (none on a project of one's own)."""
+        if not self.claims_used:
+            return {}
+        try:
+            return {i: c for i, c in self.project.claims.live().items() if c.annotator != self.annotator}
+        except STORE_ERRORS:
+            return {}
+
+    def renew_claims(self) -> None:
+        """Keep this annotator's claim alive (the window calls it every minute); a lost one is taken again."""
+        if self.claims_used and self.image is not None:
+            self._claim(self.image.id, None, quiet=True)
+
+    def release_claims(self) -> None:
+        """End this annotator's claims (the project is being closed)."""
+        if self.claims_used:
+            try:
+                self.project.claims.release(self.annotator)
+            except STORE_ERRORS:
+                pass   # it times out by itself
+
+    def _claim(self, image_id: int, left: int | None, quiet: bool = False) -> None:
+        if not self.claims_used:
+            return
+        before = self.claimed_by_other
+        try:
+            if left is not None:
+                self.project.claims.release(self.annotator, left)
+            self.project.claims.claim(image_id, self.annotator)
+            self.claimed_by_other = None
+        except ClaimedError as exc:
+            self.claimed_by_other = exc.claim
+            if not quiet or before is None:
+                self.message.emit(f"{exc}: you can look and annotate, but your work may meet theirs")
+        except STORE_ERRORS as exc:
+            self.error.emit(f"Could not record that you work on this image: {exc}")
 
     def step(self, offset: int) -> Image | None:
         """Open the image `offset` places after the current one in the list (before, if negative)."""

@@ -13,6 +13,7 @@ STATUS_TEXT = {ImageStatus.NEW: "new", ImageStatus.IN_PROGRESS: "in progress", I
 STATUS_COLOUR = {ImageStatus.NEW: "#9e9e9e", ImageStatus.IN_PROGRESS: "#ff9800", ImageStatus.DONE: "#2e7d32"}
 UNREADABLE = "#d32f2f"
 CHANGED = "#e65100"
+CLAIMED = "#1565c0"
 
 
 class ImageDock(QDockWidget):
@@ -85,6 +86,7 @@ class ImageDock(QDockWidget):
             self.tree.setColumnHidden(3, not any(pending.values()))
             self.tree.setColumnHidden(4, not (self.by_uncertainty and any(pending.values())))   # names keep room
             doubt = {image.id: score for image, score in session.uncertainty_order()}
+            claims = session.claims()
             current = session.image.id if session.image is not None else None
             images = session.images()
             if self.by_uncertainty:
@@ -109,6 +111,11 @@ class ImageDock(QDockWidget):
                     item.setText(1, "changed on disk")
                     item.setForeground(1, QBrush(QColor(CHANGED)))
                     item.setToolTip(0, self.changed[image.id])
+                elif image.id in claims:
+                    claim = claims[image.id]
+                    item.setText(1, claim.annotator.split("@")[0])
+                    item.setForeground(1, QBrush(QColor(CLAIMED)))
+                    item.setToolTip(1, f"{claim.annotator} is working on this image (since {claim.claimed_at[:16]} UTC)")
                 self.tree.addTopLevelItem(item)
                 if image.id == current:
                     self.tree.setCurrentItem(item)

@@ -20,6 +20,7 @@ FILE_NAME = "shortcuts.toml"
 
 ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "open_folder": ("Open folder…", ("Ctrl+O",)),
+    "open_shared": ("Open shared project (PostgreSQL)…", ()),
     "open_demo": ("Open the demo project", ()),
     "show_project_folder": ("Show project folder", ()),
     "export_coco": ("Export COCO…", ("Ctrl+E",)),

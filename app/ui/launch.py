@@ -23,8 +23,10 @@ from app.ui.main_window import MainWindow
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line; with no arguments the demo project opens on the demo model."""
     parser = argparse.ArgumentParser(prog=APP_NAME, description="Annotate images with SAM.")
-    parser.add_argument("--project", metavar="FOLDER", help="folder of images to open (its project is created "
-                                                             "on first use); default: the demo project")
+    parser.add_argument("--project", metavar="FOLDER|URL", help="folder of images to open (its project is created "
+                        "on first use), or a shared project's postgresql:// URL; default: the demo project")
+    parser.add_argument("--images-root", metavar="FOLDER", help="where a new shared project's images are (one "
+                        "already made records it, or maps it per machine)")
     model = parser.add_mutually_exclusive_group()
     model.add_argument("--checkpoint", metavar="PATH", help="SAM checkpoint file to load")
     model.add_argument("--model", metavar="NAME", help="registered model: demo, vit_b, vit_l, vit_h")
@@ -54,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     with collect_on_gui_thread():
         window.show()
         if args.project:
-            window.open_project(args.project)
+            window.open_project(args.project, args.images_root)
         else:
             window.open_demo()
         return qt_app.exec()

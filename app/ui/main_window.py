@@ -11,14 +11,16 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMessageBox, QVBoxLayout,
+                               QWidget)
 
 from app.annotate import AnnotationSession, prepare_demo_project
 from app.annotate.model_choice import ModelChoice, ModelLoad, load_model
 from app.annotate.project_opening import open_for_annotation
 from app.device import PRECISIONS
 from app.store import ProjectLockedError, StoreError
+from app.store.target import is_database_url
 from app.ui.app_paths import AppPaths
 from app.ui.canvas_controller import CanvasController
 from app.ui.canvas_view import CanvasView
@@ -42,6 +44,8 @@ from app.ui.window_actions import build_actions
 
 TITLE = "MoPEFT Annotator"
 LAYOUT_VERSION = 1
+CLAIM_RENEW_MS = 60_000
+"""How often a shared project's claim is renewed and the other annotators' claims read again."""
 """Version of the saved dock layout; a layout saved under another one is not restored. 1: layouts saved before
 the Advanced panel gave its height back, which kept the canvas small on every start, are dropped once."""
 
@@ -85,6 +89,7 @@ class MainWindow(QMainWindow):
         self.add_dock(self.instance_dock, Qt.DockWidgetArea.RightDockWidgetArea)
         self.add_dock(self.training_dock, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._requests: weakref.WeakSet = weakref.WeakSet()
+        self.claim_timer = QTimer(self, interval=CLAIM_RENEW_MS, timeout=self._renew_claims)
         self._wire()
         self.resize(1400, 900)
         self.resizeDocks([self.image_dock, self.label_dock], [300, 300], Qt.Orientation.Horizontal)
@@ -109,15 +114,19 @@ class MainWindow(QMainWindow):
         self.menus["&View"].addAction(dock.toggleViewAction())
 
     # Projects ---------------------------------------------------------------------------------------
-    def open_project(self, folder: str | Path) -> bool:
-        """Open (or create) the project of a folder and show its first image not done; False on failure."""
-        folder = Path(folder).expanduser().resolve()
-        if self.session is not None and self.session.project.folder == folder:
+    def open_project(self, folder: str | Path, images_root: str | Path | None = None) -> bool:
+        """Open (or create) the project of a folder, or a shared one by its PostgreSQL URL (`images_root`: where
+        its images are, for a new one), and show its first image not done; False on failure."""
+        shared = is_database_url(str(folder))
+        folder = str(folder) if shared else Path(folder).expanduser().resolve()
+        if self.session is not None and (self.session.project.location if shared
+                                         else self.session.project.folder) == folder:
             return True
         if not self._may_drop_drafts("Open another project"):
             return False
         try:
-            opened = open_for_annotation(folder, self.follow_links)
+            opened = open_for_annotation(folder, self.follow_links,
+                                         Path(images_root).expanduser() if images_root else None)
         except ProjectLockedError as exc:
             self.notices.error(str(exc), "Project already open")
             return False
@@ -134,8 +143,8 @@ class MainWindow(QMainWindow):
             self.notices.error("These files were left out of the project:\n\n"
                                + "\n".join(f"{path}: {reason}" for path, reason in opened.left_out),
                                "Unreadable files")
-        if self.session.start_image(self.last_images.get(folder)) is None:
-            self.notices.info(f"{folder} holds no image yet (PNG, JPEG, BMP or TIFF)")
+        if self.session.start_image(self.last_images.get(opened.project.folder)) is None:
+            self.notices.info(f"{opened.project.folder} holds no image yet (PNG, JPEG, BMP or TIFF)")
         return True
 
     def open_demo(self) -> bool:
@@ -151,8 +160,16 @@ class MainWindow(QMainWindow):
         """Close the current project (everything accepted is already in its store)."""
         if self.session is not None:
             project = self.session.project
+            self.session.release_claims()
             self._bind(None)
             project.close()
+
+    def choose_shared_project(self) -> None:
+        """File > Open shared project: a PostgreSQL URL (no password in it: libpq's pgpass or service file)."""
+        url, ok = QInputDialog.getText(self, "Open a shared project", "PostgreSQL URL of the project "
+                                       "(postgresql://USER@HOST/DATABASE; the password goes in ~/.pgpass):")
+        if ok and url.strip():
+            self.open_project(url.strip())
 
     def choose_folder(self) -> None:
         """File > Open folder."""
@@ -264,7 +281,17 @@ class MainWindow(QMainWindow):
             session.history_changed.connect(self._history_changed)
             session.message.connect(self.notices.info)
             session.error.connect(self.notices.error)
+        if session is not None and session.claims_used:
+            self.claim_timer.start()
+        else:
+            self.claim_timer.stop()
         self._history_changed()
+
+    def _renew_claims(self) -> None:
+        """Keep this annotator's claim, and show who works where now."""
+        if self.session is not None:
+            self.session.renew_claims()
+            self.image_dock.refresh()
 
     def _image_opened(self, image) -> None:
         images = self.session.images()

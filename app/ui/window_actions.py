@@ -42,6 +42,9 @@ class ActionTarget(Protocol):
     def choose_folder(self) -> None:
         """File > Open folder…"""
 
+    def choose_shared_project(self) -> None:
+        """File > Open shared project (PostgreSQL)…"""
+
     def open_demo(self) -> bool:
         """File > Open the demo project."""
 
@@ -67,7 +70,7 @@ class ActionTarget(Protocol):
         """The window's menu bar."""
 
 MENUS: dict[str, list[str | None]] = {
-    "&File": ["open_folder", "open_demo", "show_project_folder", None, "export_coco", "export_png", None, "quit"],
+    "&File": ["open_folder", "open_shared", "open_demo", "show_project_folder", None, "export_coco", "export_png", None, "quit"],
     "&Edit": ["undo", "redo", None, "accept", "clear_prompts", "next_candidate", None,
               "delete_instance", "relabel_instance", "hide_instance"],
     "&Image": ["previous_image", "next_image", "next_without_instances", "next_uncertain", "sort_by_uncertainty",
@@ -99,6 +102,7 @@ def _handlers(w: ActionTarget) -> dict[str, Callable[[], object]]:
 
     return {
         "open_folder": w.choose_folder,
+        "open_shared": w.choose_shared_project,
         "open_demo": w.open_demo,
         "show_project_folder": lambda: show_project_folder(w),
         "export_coco": lambda: w.export.open("coco"),

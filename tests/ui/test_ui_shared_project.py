@@ -1,0 +1,47 @@
+"""A shared project (PostgreSQL) in the real window: opened by its URL with the images' folder, the image shown is
+claimed by this annotator, another annotator's claim shows in the image list, opening their image says who works
+there, and closing the project releases this annotator's claim."""
+import cv2
+import numpy as np
+import pytest
+
+from app.store import Project
+from window_helpers import wait_ready
+
+
+@pytest.fixture
+def shared(pg_server, tmp_path, monkeypatch):
+    """A new database URL and a folder of three images; this client is ana@lab."""
+    monkeypatch.setenv("MOPEFT_ANNOTATOR", "ana@lab")
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for n in range(3):
+        cv2.imwrite(str(folder / f"img{n}.png"), np.full((60, 80, 3), 40 * n, np.uint8))
+    return pg_server.new_database(), folder
+
+
+def status_of(window, row):
+    return window.image_dock.tree.topLevelItem(row).text(1)
+
+
+def test_claims_in_the_window(qtbot, make_window, shared):
+    url, folder = shared
+    window = make_window(ready=False)
+    assert window.open_project(url, folder)
+    wait_ready(qtbot, window)
+    session = window.session
+    assert session.claims_used and window.claim_timer.isActive()
+    first, second, _ = session.images()
+    assert session.project.claims.of_image(first.id).annotator == "ana@lab"
+
+    with Project.open(url) as other:   # ben, at another machine
+        other.claims.claim(second.id, "ben@lab")
+        window._renew_claims()   # what the window's minute timer does
+        assert status_of(window, 1) == "ben" and "ben@lab is working" in window.image_dock.tree.topLevelItem(1).toolTip(1)
+        session.open_image(second.id)
+        assert session.claimed_by_other.annotator == "ben@lab"
+        assert "ben@lab is working on this image" in window.statusBar().currentMessage()
+        assert other.claims.of_image(first.id) is None   # ana left her first image: released
+        session.open_image(first.id)
+        window.close_project()
+        assert other.claims.live().keys() == {second.id}   # ana's claim went with her project
