@@ -68,19 +68,20 @@ class AcceptInstance:
         self._session, self._state, self._draft = session, state, draft
         self._label_id, self._mask, self._source = label_id, mask, source
         self.ref: InstanceRef | None = None
+        self._revision = 0
 
     def redo(self) -> None:
         instance = self._session.project.instances.add(self._state.image.id, self._label_id, self._mask,
                                                        self._source, unedited=self._draft.unedited,
                                                        proposal_id=self._draft.proposal)
-        self.ref = self._session._track(self.ref, instance.id)
+        self.ref, self._revision = self._session._track(self.ref, instance.id), instance.revision
         self._session._show_draft(self._state, Draft())
         self._session._instances_edited(self._state)
 
     def undo(self) -> None:
         project = self._session.project
         with project.transaction():
-            project.instances.delete(self.ref.id)
+            project.instances.delete(self.ref.id, self._revision)   # not if another annotator changed it since
             if self._draft.proposal is not None:
                 project.proposals.set_state([self._draft.proposal], ProposalState.PENDING)
         self._session._show_draft(self._state, self._draft)
@@ -98,9 +99,10 @@ class DeleteInstance:
         instance = session.project.instances.get(ref.id)
         self._label_id, self._mask, self._source = instance.label_id, instance.mask.copy(), instance.source
         self._unedited, self._proposal = instance.unedited, instance.proposal_id
+        self._revision = instance.revision
 
     def redo(self) -> None:
-        self._session.project.instances.delete(self.ref.id)
+        self._session.project.instances.delete(self.ref.id, self._revision)
         self._session._instances_edited(self._state)
 
     def undo(self) -> None:
@@ -108,6 +110,7 @@ class DeleteInstance:
                                                        self._source, unedited=self._unedited,
                                                        proposal_id=self._proposal)
         self._session._track(self.ref, instance.id)
+        self._revision = instance.revision
         self._session._instances_edited(self._state)
 
 
@@ -118,15 +121,18 @@ class RelabelInstance:
 
     def __init__(self, session: CommandTarget, state: ImageState, ref: InstanceRef, label_id: int):
         self._session, self._state, self.ref = session, state, ref
-        self._old = session.project.instances.get(ref.id).label_id
-        self._new = label_id
+        instance = session.project.instances.get(ref.id)
+        self._old, self._new, self._revision = instance.label_id, label_id, instance.revision
 
     def redo(self) -> None:
-        self._session.project.instances.update(self.ref.id, label_id=self._new)
-        self._session._instances_edited(self._state)
+        self._relabel(self._new)
 
     def undo(self) -> None:
-        self._session.project.instances.update(self.ref.id, label_id=self._old)
+        self._relabel(self._old)
+
+    def _relabel(self, label_id: int) -> None:
+        changed = self._session.project.instances.update(self.ref.id, label_id=label_id, revision=self._revision)
+        self._revision = changed.revision
         self._session._instances_edited(self._state)
 
 
@@ -139,21 +145,23 @@ class AcceptProposals:
         self._session, self._state, self._label_id = session, state, label_id
         self._proposals = [(p.id, p.rle) for p in proposals]   # RLE, not masks: many proposals stay small
         self.refs: list[InstanceRef | None] = [None] * len(proposals)
+        self._revisions = [0] * len(proposals)
 
     def redo(self) -> None:
         project = self._session.project
         with project.transaction():
             added = [project.instances.add(self._state.image.id, self._label_id, rle_to_mask(rle),
-                                           InstanceSource.MODEL, unedited=True, proposal_id=proposal_id).id
+                                           InstanceSource.MODEL, unedited=True, proposal_id=proposal_id)
                      for proposal_id, rle in self._proposals]
-        self.refs = [self._session._track(ref, instance_id) for ref, instance_id in zip(self.refs, added)]
+        self.refs = [self._session._track(ref, instance.id) for ref, instance in zip(self.refs, added)]
+        self._revisions = [instance.revision for instance in added]
         self._session._instances_edited(self._state)
 
     def undo(self) -> None:
         project = self._session.project
         with project.transaction():
-            for ref in self.refs:
-                project.instances.delete(ref.id)
+            for ref, revision in zip(self.refs, self._revisions):
+                project.instances.delete(ref.id, revision)
             project.proposals.set_state([proposal_id for proposal_id, _ in self._proposals], ProposalState.PENDING)
         self._session._instances_edited(self._state)
 

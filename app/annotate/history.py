@@ -50,6 +50,12 @@ class History:
         self._done.append(self._undone.pop())
         return command
 
+    def forget(self, undoing: bool) -> Command | None:
+        """Drop the command that undo (`undoing`) or redo would step next, which can never be made any more (another
+        annotator changed what it acts on); None when there is none."""
+        stack = self._done if undoing else self._undone
+        return stack.pop() if stack else None
+
     @property
     def undo_text(self) -> str | None:
         """What undo would undo, or None."""

@@ -21,7 +21,8 @@ from app.annotate.image_state import ImageState, candidate_order
 from app.annotate.labels import LabelChoice
 from app.autoseg.uncertainty import image_uncertainty
 from app.sam.engine import Prediction
-from app.store import Image, ImageStatus, Instance, InstanceSource, Project, Proposal, ProposalState, StoreError
+from app.store import (ConcurrentChangeError, Image, ImageStatus, Instance, InstanceSource, NotFoundError, Project,
+                       Proposal, ProposalState, StoreError)
 from app.store.claims import Claim, ClaimedError, annotator_name
 
 DEFAULT_LABEL = "object"
@@ -331,14 +332,26 @@ class AnnotationSession:
 
     def delete_instance(self, instance_id: int) -> None:
         """Delete an instance of the current image from the store (undoable)."""
-        if self._state is not None and not self._refused(DeleteInstance.text):
+        if self._state is not None and not self._refused(DeleteInstance.text) and self._still_there(instance_id):
             self._run(DeleteInstance(self, self._state, self._ref(instance_id)))
 
     def relabel_instance(self, instance_id: int, label_id: int) -> None:
         """Give an instance of the current image another label (undoable)."""
-        if (self._state is not None and self.project.instances.get(instance_id).label_id != label_id
+        if (self._state is not None and self._still_there(instance_id)
+                and self.project.instances.get(instance_id).label_id != label_id
                 and not self._refused(RelabelInstance.text)):
             self._run(RelabelInstance(self, self._state, self._ref(instance_id), label_id))
+
+    def _still_there(self, instance_id: int) -> bool:
+        """True when the instance is in the store; otherwise (another annotator deleted it) say so and show the
+        image's instances as they are."""
+        try:
+            self.project.instances.get(instance_id)
+        except NotFoundError:
+            self.message.emit(f"Instance {instance_id} is gone: another annotator deleted it meanwhile")
+            self._instances_edited(self._state)
+            return False
+        return True
 
     def select_instance(self, instance_id: int | None) -> None:
         """Highlight one instance of the current image (None: none)."""
@@ -418,11 +431,11 @@ class AnnotationSession:
 
     def undo(self) -> None:
         """Undo the current image's last edit (instance operations are undone in the store too)."""
-        self._step_history(lambda h: h.undo())
+        self._step_history(lambda h: h.undo(), undoing=True)
 
     def redo(self) -> None:
         """Redo the current image's last undone edit."""
-        self._step_history(lambda h: h.redo())
+        self._step_history(lambda h: h.redo(), undoing=False)
 
     def unaccepted_drafts(self) -> list[Image]:
         """Images whose draft has a mask that was not accepted (to warn before closing)."""
@@ -522,6 +535,10 @@ class AnnotationSession:
         """Do a store command (`redo` does it the first time) and record it; False when the store refused."""
         try:
             command.redo()
+        except ConcurrentChangeError as exc:
+            self.message.emit(f"Could not {command.text}: {exc} (shown as they left it)")
+            self._instances_edited(self._state)
+            return False
         except STORE_ERRORS as exc:
             self.error.emit(f"Could not {command.text}: {exc}")
             return False
@@ -529,12 +546,17 @@ class AnnotationSession:
         self.history_changed.emit()
         return True
 
-    def _step_history(self, step) -> None:
+    def _step_history(self, step, undoing: bool) -> None:
         if self._state is None:
             return
         self._accept_when_ready = False
         try:
             step(self._state.history)
+        except ConcurrentChangeError as exc:   # the step can never be made: it is dropped, their change stays
+            command = self._state.history.forget(undoing)
+            self.message.emit(f"Could not {'undo' if undoing else 'redo'} {command.text}: {exc} (shown as they "
+                              "left it)")
+            self._instances_edited(self._state)
         except STORE_ERRORS as exc:
             self.error.emit(f"Could not undo/redo: {exc}")
         self.history_changed.emit()

@@ -5,6 +5,7 @@ Open it with `Project.open(folder)` or `Project.open("postgresql://USER@HOST/DB"
 docs/decisions/0001-project-store.md for the schema and its rules, 0004-postgresql-store.md for the server.
 """
 from app.store.errors import (
+    ConcurrentChangeError,
     DiskFullError,
     ImageFileError,
     LabelInUseError,
@@ -40,7 +41,7 @@ from app.store.records import (
 )
 
 __all__ = [
-    "AdapterVersion", "DiskFullError", "Image", "ImageCheck", "ImageFileError", "ImageStatus", "Instance",
+    "AdapterVersion", "ConcurrentChangeError", "DiskFullError", "Image", "ImageCheck", "ImageFileError", "ImageStatus", "Instance",
     "InstanceSource", "Label", "LabelInUseError", "MaskError", "MovedImage", "NotFoundError", "Project", "Proposal", "ProposalState",
     "ProjectCorruptError", "ProjectIOError", "ProjectLockedError", "ProjectNotFoundError", "ProjectNotWritableError",
     "ReadOnlyProjectError", "RunStatus", "ScanResult", "SchemaVersionError", "ServerAuthError", "ServerError",

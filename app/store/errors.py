@@ -81,6 +81,11 @@ class NotFoundError(StoreError, LookupError):
     """No image, label, instance, adapter version or training run with that id (or name)."""
 
 
+class ConcurrentChangeError(StoreError):
+    """Another client changed (or deleted) the instance since this one read it: the change was not made, theirs
+    stays."""
+
+
 class LabelInUseError(StoreError):
     """A label still has instances; deleting it needs a decision about them."""
 

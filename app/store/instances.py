@@ -4,19 +4,20 @@ from __future__ import annotations
 import numpy as np
 
 from app.store.database import Database, utc_now
-from app.store.errors import MaskError, NotFoundError, StoreError
+from app.store.errors import ConcurrentChangeError, MaskError, NotFoundError, StoreError
 from app.store.masks import mask_to_rle, rle_area, rle_bbox
 from app.store.records import ImageStatus, Instance, InstanceSource, UneditedCount
 
 _COLUMNS = ("i.id, i.image_id, i.label_id, i.rle, i.area, i.bbox_x, i.bbox_y, i.bbox_w, i.bbox_h, i.source, "
-            "i.created_at, i.updated_at, m.height, m.width, i.unedited, i.proposal_id")
+            "i.created_at, i.updated_at, m.height, m.width, i.unedited, i.proposal_id, i.revision")
 _FROM = "FROM instances i JOIN images m ON m.id = i.image_id"
 
 
 def _instance(row: tuple) -> Instance:
     rle = {"size": [row[12], row[13]], "counts": row[3]}
     return Instance(row[0], row[1], row[2], rle, row[4], (row[5], row[6], row[7], row[8]),
-                    InstanceSource(row[9]), row[10], row[11], None if row[14] is None else bool(row[14]), row[15])
+                    InstanceSource(row[9]), row[10], row[11], None if row[14] is None else bool(row[14]), row[15],
+                    row[16])
 
 
 class InstanceTable:
@@ -53,10 +54,12 @@ class InstanceTable:
         return self.get(instance_id)
 
     def update(self, instance_id: int, *, mask: np.ndarray | None = None, label_id: int | None = None,
-               source: InstanceSource | str | None = None) -> Instance:
+               source: InstanceSource | str | None = None, revision: int | None = None) -> Instance:
         """Change an instance's mask, label and/or source; what is not given stays as it was. A new mask, or a
-        source other than SAM, makes it no longer unedited."""
+        source other than SAM, makes it no longer unedited. `revision`: the one the caller read; when another
+        client has changed the instance since, nothing changes and ConcurrentChangeError says so."""
         with self._db.transaction() as conn:
+            self._claim_revision(conn, instance_id, revision)
             current = self.get(instance_id)
             now = utc_now()
             if mask is not None:
@@ -75,11 +78,26 @@ class InstanceTable:
                              (source.value, source == InstanceSource.MODEL, now, instance_id))
         return self.get(instance_id)
 
-    def delete(self, instance_id: int) -> None:
-        """Delete an instance and commit; the proposal it was accepted from, if any, becomes rejected."""
+    def delete(self, instance_id: int, revision: int | None = None) -> None:
+        """Delete an instance and commit; the proposal it was accepted from, if any, becomes rejected. `revision`:
+        the one the caller read (ConcurrentChangeError, nothing deleted, when another client changed it since)."""
         with self._db.transaction() as conn:
+            if revision is not None:
+                self._claim_revision(conn, instance_id, revision)
             if conn.execute("DELETE FROM instances WHERE id = ?", (instance_id,)).rowcount == 0:
                 raise NotFoundError(f"no instance with id {instance_id} in this project")
+
+    @staticmethod
+    def _claim_revision(conn, instance_id: int, revision: int | None) -> None:
+        """Raise the instance's revision, in one statement that only matches the `revision` the caller read (any,
+        when None); ConcurrentChangeError when another client changed or deleted it since."""
+        if revision is None:
+            conn.execute("UPDATE instances SET revision = revision + 1 WHERE id = ?", (instance_id,))
+        elif conn.execute("UPDATE instances SET revision = revision + 1 WHERE id = ? AND revision = ?",
+                          (instance_id, revision)).rowcount == 0:
+            gone = conn.execute("SELECT 1 FROM instances WHERE id = ?", (instance_id,)).fetchone() is None
+            raise ConcurrentChangeError(f"another annotator {'deleted' if gone else 'changed'} instance "
+                                        f"{instance_id} meanwhile; their change is kept")
 
     def get(self, instance_id: int) -> Instance:
         """The instance with this id; NotFoundError if there is none."""

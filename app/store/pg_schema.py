@@ -131,4 +131,8 @@ MIGRATIONS: tuple[str, ...] = (
         renewed_at TEXT NOT NULL
     );
     """,
+    # 7: instances.revision.
+    """
+    ALTER TABLE instances ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
+    """,
 )

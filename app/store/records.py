@@ -87,6 +87,9 @@ class Instance:
     proposal_id: int | None = None
     """The automatic proposal it was accepted from (None: made with prompts or imported). With `unedited` True it
     is the proposal's mask as it came; otherwise the annotator corrected it."""
+    revision: int = 0
+    """Raised by every change: `InstanceTable.update` and `delete` given the revision a client read refuse to act
+    on an instance another client has changed since (ConcurrentChangeError)."""
 
     @cached_property
     def mask(self) -> np.ndarray:

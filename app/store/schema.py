@@ -151,6 +151,11 @@ MIGRATIONS: tuple[str, ...] = (
         renewed_at TEXT NOT NULL
     );
     """,
+    # 7: instances.revision, raised by every change of an instance, so that a change made from what another
+    # annotator has changed since is refused instead of overwriting theirs (app/store/instances.py).
+    """
+    ALTER TABLE instances ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
