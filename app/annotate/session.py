@@ -107,6 +107,13 @@ class AnnotationSession:
         except STORE_ERRORS:
             return {}
 
+    def changed_elsewhere(self, image_id: int) -> None:
+        """Another client changed an image's instances or proposals (a shared project): show them as they are."""
+        if self._state is not None and self._state.image.id == image_id:
+            self._instances_edited(self._state)
+        else:
+            self.images_changed.emit()
+
     def renew_claims(self) -> None:
         """Keep this annotator's claim alive (the window calls it every minute); a lost one is taken again."""
         if self.claims_used and self.image is not None:

@@ -201,6 +201,13 @@ class Database:
             self._conn.execute(f"ROLLBACK TO {savepoint}")
             self._conn.execute(f"RELEASE {savepoint}")
 
+    def image_changed(self, writer: Writer, image_id: int) -> None:
+        """Nothing to tell: a folder's project has one writer (PgDatabase notifies the other clients)."""
+
+    def listen(self, on_change) -> None:
+        """None: no other client writes a folder's project while this one holds its lock."""
+        return None
+
     def rows(self, sql: str, params: tuple = ()) -> list[tuple]:
         """All rows of a query."""
         with self._lock:

@@ -51,6 +51,7 @@ class InstanceTable:
                  unedited, proposal_id))
             conn.execute("UPDATE images SET status = ? WHERE id = ? AND status = ?",
                          (ImageStatus.IN_PROGRESS.value, image_id, ImageStatus.NEW.value))
+            self._db.image_changed(conn, image_id)
         return self.get(instance_id)
 
     def update(self, instance_id: int, *, mask: np.ndarray | None = None, label_id: int | None = None,
@@ -61,6 +62,7 @@ class InstanceTable:
         with self._db.transaction() as conn:
             self._claim_revision(conn, instance_id, revision)
             current = self.get(instance_id)
+            self._db.image_changed(conn, current.image_id)
             now = utc_now()
             if mask is not None:
                 rle = self._encode(conn, current.image_id, mask)
@@ -84,8 +86,10 @@ class InstanceTable:
         with self._db.transaction() as conn:
             if revision is not None:
                 self._claim_revision(conn, instance_id, revision)
-            if conn.execute("DELETE FROM instances WHERE id = ?", (instance_id,)).rowcount == 0:
+            row = conn.execute("DELETE FROM instances WHERE id = ? RETURNING image_id", (instance_id,)).fetchone()
+            if row is None:
                 raise NotFoundError(f"no instance with id {instance_id} in this project")
+            self._db.image_changed(conn, row[0])
 
     @staticmethod
     def _claim_revision(conn, instance_id: int, revision: int | None) -> None:

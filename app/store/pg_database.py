@@ -8,13 +8,14 @@ project at once: there is no writer lock (docs/decisions/0004-postgresql-store.m
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from functools import lru_cache
 
 import psycopg
 
 from app.store.errors import ReadOnlyProjectError, StoreError
+from app.store.pg_changes import ChangeListener, notify_image_changed
 from app.store.pg_errors import connect_error, server_error
 from app.store.pg_schema import MIGRATIONS
 
@@ -176,6 +177,15 @@ class PgDatabase:
             self._run(script)
             writer.execute(f"INSERT INTO {_BOOKKEEPING} (version) VALUES (?) ON CONFLICT (one) "
                            "DO UPDATE SET version = excluded.version", (number,))
+
+    def image_changed(self, writer: Writer, image_id: int) -> None:
+        """Tell the other clients, when `writer`'s transaction commits, that an image's instances or proposals
+        changed (app.store.pg_changes)."""
+        notify_image_changed(writer, image_id)
+
+    def listen(self, on_change: Callable[[int], None]) -> ChangeListener:
+        """Call `on_change(image_id)`, from a thread of its own, for every change another client commits."""
+        return ChangeListener(self.location, self._conn.info.backend_pid, on_change)
 
     def images_root(self) -> str | None:
         """The images folder recorded when the project was made (as its maker's machine saw it), or None."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -223,6 +223,12 @@ class Project:
         """Group several changes into one commit: all of them are kept, or none if the block raises."""
         with self._db.transaction():
             yield
+
+    def listen_changes(self, on_change: Callable[[int], None]):
+        """On a shared (PostgreSQL) project: call `on_change(image_id)` from a thread of its own whenever another
+        client commits a change to an image's instances or proposals, until the returned listener's `close()`.
+        None on a folder's project (no other client writes it)."""
+        return self._db.listen(on_change)
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -70,6 +70,7 @@ class ProposalTable:
                 raise NotFoundError(f"no adapter version with id {adapter_version_id} in this project")
             rows = [self._row(image_id, row, p, model, adapter_version_id) for p in proposals]
             conn.execute("DELETE FROM proposals WHERE image_id = ? AND state = 'pending'", (image_id,))
+            self._db.image_changed(conn, image_id)
             conn.executemany(
                 "INSERT INTO proposals (image_id, rle, area, bbox_x, bbox_y, bbox_w, bbox_h, predicted_iou, "
                 "stability, point_x, point_y, model, adapter_version_id, created_at) "
@@ -124,6 +125,8 @@ class ProposalTable:
             raise ValueError("a proposal becomes accepted by adding its instance: "
                              "project.instances.add(..., proposal_id=...)")
         with self._db.transaction() as conn:
+            for image_id in {self.get(proposal_id).image_id for proposal_id in proposal_ids}:
+                self._db.image_changed(conn, image_id)
             for proposal_id in proposal_ids:
                 if self.get(proposal_id).instance_id is not None:
                     raise StoreError(f"proposal {proposal_id} is accepted as an instance; delete the instance "

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMessageBox, QVBoxLayout,
                                QWidget)
 
@@ -53,6 +53,8 @@ the Advanced panel gave its height back, which kept the canvas small on every st
 class MainWindow(QMainWindow):
     """The window. `model_loader` runs in the model worker thread and returns the SAM to use."""
 
+    changed_elsewhere = Signal(int)   # image id: another client changed it (a shared project; any thread)
+
     def __init__(self, paths: AppPaths, model_loader: Callable[[], ModelLoad], keymap: Keymap | None = None,
                  device: str | None = None, precision: str | None = None) -> None:
         super().__init__()
@@ -90,6 +92,8 @@ class MainWindow(QMainWindow):
         self.add_dock(self.training_dock, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._requests: weakref.WeakSet = weakref.WeakSet()
         self.claim_timer = QTimer(self, interval=CLAIM_RENEW_MS, timeout=self._renew_claims)
+        self._listener = None   # other clients' changes to a shared project (app.store.pg_changes)
+        self.changed_elsewhere.connect(self._changed_elsewhere)
         self._wire()
         self.resize(1400, 900)
         self.resizeDocks([self.image_dock, self.label_dock], [300, 300], Qt.Orientation.Horizontal)
@@ -161,6 +165,9 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             project = self.session.project
             self.session.release_claims()
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
             self._bind(None)
             project.close()
 
@@ -283,9 +290,14 @@ class MainWindow(QMainWindow):
             session.error.connect(self.notices.error)
         if session is not None and session.claims_used:
             self.claim_timer.start()
+            self._listener = session.project.listen_changes(self.changed_elsewhere.emit)   # another thread
         else:
             self.claim_timer.stop()
         self._history_changed()
+
+    def _changed_elsewhere(self, image_id: int) -> None:
+        if self.session is not None:
+            self.session.changed_elsewhere(image_id)
 
     def _renew_claims(self) -> None:
         """Keep this annotator's claim, and show who works where now."""

@@ -1,6 +1,7 @@
 """A shared project (PostgreSQL) in the real window: opened by its URL with the images' folder, the image shown is
 claimed by this annotator, another annotator's claim shows in the image list, opening their image says who works
-there, and closing the project releases this annotator's claim."""
+there, closing the project releases this annotator's claim; an instance another client accepts on the image shown
+appears in the window by itself."""
 import cv2
 import numpy as np
 import pytest
@@ -45,3 +46,19 @@ def test_claims_in_the_window(qtbot, make_window, shared):
         session.open_image(first.id)
         window.close_project()
         assert other.claims.live().keys() == {second.id}   # ana's claim went with her project
+
+
+def test_another_clients_instance_appears_live(qtbot, make_window, shared):
+    url, folder = shared
+    window = make_window(ready=False)
+    assert window.open_project(url, folder)
+    wait_ready(qtbot, window)
+    shown = window.session.image
+    mask = np.zeros((60, 80), bool)
+    mask[10:30, 10:30] = True
+    with Project.open(url) as other:
+        label = other.labels.add("cell")
+        added = other.instances.add(shown.id, label.id, mask)
+        qtbot.waitUntil(lambda: [i.id for i in window.session.instances()] == [added.id]
+                        and window.instance_dock.list.count() == 1, timeout=5000)
+        assert window.image_dock.tree.topLevelItem(0).text(2) == "1"
