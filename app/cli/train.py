@@ -41,6 +41,8 @@ def register(sub) -> None:
                         "one in use (default), always, or never")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="default: CUDA, then MPS, else CPU")
     p.add_argument("--json", action="store_true", help="end with one JSON line: before, after, adapter, steps, seconds")
+    p.add_argument("--queue", action="store_true", help="shared project: queue the run for `mopeft worker` (a GPU "
+                                                        "machine) instead of running it here")
     p.set_defaults(run=run)
 
 
@@ -117,6 +119,11 @@ def run(args) -> int:
     with project:
         versions = project.adapters.list()
         model = args.model or (versions[-1].base_model if versions else "demo")
+        if args.queue:
+            if not project.on_server:
+                return _fail(f"--queue is for a shared project (postgresql://...); {project.location} is a folder, "
+                             "trained here")
+            return _queue(project, model, settings, args)
         try:
             if model in CHECKPOINTS and CHECKPOINTS[model].arch in ARCHS:  # a registered model's depth is known before its weights are read
                 settings.check_depth(ARCHS[CHECKPOINTS[model].arch].depth)
@@ -125,6 +132,20 @@ def run(args) -> int:
         except (CheckpointError, ValueError) as exc:
             return _fail(f"{model}: {exc}" if model not in str(exc) else str(exc))
         return _train(project, loaded.sam, model, settings, args)
+
+
+def _queue(project, model: str, settings, args) -> int:
+    """Queue the run for a worker; the exit status."""
+    from app.services.jobs import fine_tune_request
+    from app.services.training_run import cannot_train
+    from app.store.claims import annotator_name
+
+    problem = cannot_train(project, args.skip_unedited)
+    if problem:
+        return _fail(problem)
+    job = project.jobs.queue(fine_tune_request(model, settings, args.skip_unedited, args.activate), annotator_name())
+    print(f"job {job.id} queued: `mopeft worker --project {project.location}` on a GPU machine runs it")
+    return 0
 
 
 def _train(project, sam, model: str, settings, args) -> int:

@@ -201,6 +201,9 @@ class Database:
             self._conn.execute(f"ROLLBACK TO {savepoint}")
             self._conn.execute(f"RELEASE {savepoint}")
 
+    row_lock = ""
+    """What a SELECT of rows to take ends with: nothing on SQLite (one writer at a time)."""
+
     def image_changed(self, writer: Writer, image_id: int) -> None:
         """Nothing to tell: a folder's project has one writer (PgDatabase notifies the other clients)."""
 

@@ -178,6 +178,9 @@ class PgDatabase:
             writer.execute(f"INSERT INTO {_BOOKKEEPING} (version) VALUES (?) ON CONFLICT (one) "
                            "DO UPDATE SET version = excluded.version", (number,))
 
+    row_lock = " FOR UPDATE SKIP LOCKED"
+    """What a SELECT of rows to take ends with: rows another client is taking are skipped, not waited for."""
+
     def image_changed(self, writer: Writer, image_id: int) -> None:
         """Tell the other clients, when `writer`'s transaction commits, that an image's instances or proposals
         changed (app.store.pg_changes)."""

@@ -15,6 +15,7 @@ from app.store.database import Database
 from app.store.errors import ProjectNotFoundError, ReadOnlyProjectError, StoreError
 from app.store.images import ImageTable
 from app.store.instances import InstanceTable
+from app.store.jobs import JobTable
 from app.store.labels import LabelTable
 from app.store.lock import WriterLock
 from app.store.open_errors import os_error, sqlite_error
@@ -60,6 +61,7 @@ class Project:
         self.adapters = AdapterTable(db, folder, verify=self.on_server)
         self.training_runs = TrainingRunTable(db)
         self.claims = ClaimTable(db)
+        self.jobs = JobTable(db)
 
     @classmethod
     def open(cls, folder: str | os.PathLike, create: bool = False, readonly: bool = False,

@@ -156,6 +156,29 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE instances ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
     """,
+    # 8: the job queue of a shared project (app/store/jobs.py): fine-tuning asked for by a client, run by
+    # `mopeft worker` on a GPU machine. Session state like the claims: a move does not copy it.
+    """
+    CREATE TABLE jobs (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind             TEXT NOT NULL CHECK (kind IN ('fine_tune')),
+        request          TEXT NOT NULL,           -- JSON: model, training settings, skip_unedited, activate
+        requested_by     TEXT NOT NULL,
+        state            TEXT NOT NULL DEFAULT 'queued'
+                         CHECK (state IN ('queued', 'running', 'finished', 'failed', 'cancelled')),
+        cancel_requested INTEGER NOT NULL DEFAULT 0 CHECK (cancel_requested IN (0, 1)),
+        worker           TEXT,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        progress         TEXT,                    -- JSON: the last step (step, steps, loss, gates)
+        result           TEXT,                    -- JSON: the adapter version made and whether it became active
+        error            TEXT,
+        created_at       TEXT NOT NULL,
+        started_at       TEXT,
+        heartbeat_at     TEXT,
+        finished_at      TEXT
+    );
+    CREATE INDEX jobs_by_state ON jobs (state, id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

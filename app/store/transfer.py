@@ -20,8 +20,8 @@ from app.store.project import Project
 from app.store.schema import SCHEMA_VERSION
 
 TABLES = ("images", "labels", "training_runs", "adapter_versions", "validation_split", "proposals", "instances")
-NOT_MOVED = ("claims",)
-"""Session state a move leaves behind: who was working on which image."""
+NOT_MOVED = ("claims", "jobs")
+"""Session state a move leaves behind: who was working on which image, the queue of fine-tuning jobs."""
 """Every table, in an order that inserts what a row refers to before the row."""
 _WITHOUT_ID = {"validation_split"}
 _BATCH = 1000
