@@ -6,6 +6,7 @@ and stops between steps when the job's client asked it to (`JobTable.request_can
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
@@ -27,6 +28,16 @@ def fine_tune_request(model: str, settings: TrainSettings, skip_unedited: bool =
     return {"model": model, "settings": settings.to_dict(), "skip_unedited": skip_unedited, "activate": activate}
 
 
+def step_progress(event: StepEvent) -> dict:
+    """A step as a job's progress (JSON); `progress_step` reads it back."""
+    return dataclasses.asdict(event)
+
+
+def progress_step(progress: dict) -> StepEvent:
+    """The StepEvent a job's progress holds, for the plots of a client watching the job."""
+    return StepEvent(**progress)
+
+
 def run_job(project: Project, job: Job, load_model: Callable[[str], Sam],
             log: Callable[[str], None] = lambda _line: None) -> Job:
     """Run a job `JobTable.take` gave this worker and end it: finished (the adapter version recorded, active when
@@ -46,8 +57,7 @@ def run_job(project: Project, job: Job, load_model: Callable[[str], Sam],
     def on_event(event) -> None:
         if isinstance(event, StepEvent) and (time.monotonic() - last[0] >= REPORT_EVERY_S or event.step == event.steps):
             last[0] = time.monotonic()
-            stop[0] = project.jobs.report(job.id, {"step": event.step, "steps": event.steps, "loss": event.loss,
-                                                   "gates": event.gates, "eta_seconds": event.eta_seconds})
+            stop[0] = project.jobs.report(job.id, step_progress(event))
             log(f"job {job.id}: step {event.step}/{event.steps} loss {event.loss:.4f}")
 
     try:

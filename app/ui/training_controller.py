@@ -21,6 +21,7 @@ from app.training.finetune.run import TrainingOutcome, images_text
 from app.ui.adapter_list import metrics_text
 from app.ui.model_controller import ModelController
 from app.ui.notices import Notices
+from app.ui.queued_training import QueuedTraining
 from app.ui.training_dock import TrainingDock
 from app.ui.training_worker import TrainingJob, TrainingWorker
 
@@ -78,17 +79,22 @@ class TrainingController(QObject):
         self.worker.finished.connect(self._finished)
         self.worker.failed.connect(self._failed)
         self._thread.start()
+        self.queued = QueuedTraining(dock, model, notices, self)   # a shared project's runs go to a worker
+        self.queued.ended.connect(self.ended)
         dock.start_requested.connect(self.start)
         dock.cancel_requested.connect(self.cancel)
         dock.activate_requested.connect(self.activate)
 
     @property
     def running(self) -> bool:
-        """True while a run is going on."""
-        return self._job is not None
+        """True while a run is going on (here, or queued for a worker and followed)."""
+        return self._job is not None or self.queued.running
 
     def bind(self, session: AnnotationSession | None) -> None:
         """Show this project's adapter versions and run SAM with its active one (None: no project, base model)."""
+        if self.queued.running:
+            self.queued.forget()
+            self.dock.end("The project was closed; its queued job goes on on its worker.")
         self.session = session
         self.dock.versions.show_versions(session.project.adapters.list() if session is not None else None)
         if session is not None:
@@ -116,6 +122,9 @@ class TrainingController(QObject):
             return
         settings.precision = self.model.precision
         loaded = self.model.model
+        if self.session.project.on_server:
+            self.queued.start(self.session, loaded.name, settings, self.dock.form.skip_unedited.isChecked())
+            return
         try:
             run = FineTuneRun.begin(self.session.project, loaded.name, settings,
                                     self.dock.form.skip_unedited.isChecked())
@@ -130,7 +139,9 @@ class TrainingController(QObject):
 
     def cancel(self) -> None:
         """Stop the run before its next step; nothing of it is kept."""
-        if self.running:
+        if self.queued.running:
+            self.queued.cancel()
+        elif self.running:
             self.worker.cancel()
             self.dock.phase.setText("Cancelling…")
 

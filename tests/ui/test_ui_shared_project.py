@@ -1,13 +1,19 @@
 """A shared project (PostgreSQL) in the real window: opened by its URL with the images' folder, the image shown is
 claimed by this annotator, another annotator's claim shows in the image list, opening their image says who works
 there, closing the project releases this annotator's claim; an instance another client accepts on the image shown
-appears in the window by itself."""
+appears in the window by itself; fine-tuning is queued for a worker and followed."""
+import threading
+
 import cv2
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
+from app.sam.checkpoints import load_sam
+from app.services.jobs import work
 from app.store import Project
-from window_helpers import wait_ready
+from fixture_paths import TINY_SAM
+from window_helpers import tiny_model, wait_ready
 
 
 @pytest.fixture
@@ -62,3 +68,40 @@ def test_another_clients_instance_appears_live(qtbot, make_window, shared):
         qtbot.waitUntil(lambda: [i.id for i in window.session.instances()] == [added.id]
                         and window.instance_dock.list.count() == 1, timeout=5000)
         assert window.image_dock.tree.topLevelItem(0).text(2) == "1"
+
+
+def test_fine_tune_on_a_shared_project_is_queued_for_a_worker_and_followed(qtbot, make_window, shared):
+    """The dock's button queues a job; a worker (here a thread with its own connection) runs it; the dock shows
+    the worker's steps and gates as they come and SAM switches to the version the worker made active."""
+    url, folder = shared
+    window = make_window(ready=False, loader=tiny_model)
+    assert window.open_project(url, folder)
+    wait_ready(qtbot, window)
+    mask = np.zeros((60, 80), bool)
+    mask[10:40, 20:50] = True
+    project = window.session.project
+    label = project.labels.add("object")
+    for image in window.session.images():
+        project.instances.add(image.id, label.id, mask)
+    dock = window.training_dock
+    dock.form.steps.setValue(10)   # the form's least
+    qtbot.mouseClick(dock.start_button, Qt.MouseButton.LeftButton)
+    assert window.training.running and "Queued as job" in dock.phase.text()
+    assert project.training_runs.list() == []   # nothing trains in the window
+    (job,) = project.jobs.list()
+    worker = threading.Thread(target=lambda: _serve(url, folder))
+    with qtbot.waitSignal(window.training.ended, timeout=60000) as ended:
+        worker.start()
+    worker.join()
+    assert ended.args[0] == f"Job {job.id} done on gpu-box: v1 is now in use."
+    version = project.adapters.active()
+    qtbot.waitUntil(lambda: window.model.adapter == str(project.path_of(version.path)), timeout=10000)
+    assert dock.loss.steps and dock.loss.steps[-1] == 10 and sorted(dock.gate_history.kind_means) == \
+        ["adapter", "lora", "prefix"]
+    assert not window.training.running and dock.start_button.isEnabled()
+
+
+def _serve(url, folder):
+    """`mopeft worker --once` in a thread: the jobs queued now, on the tiny model."""
+    with Project.open(url, images_root=folder) as project:
+        work(project, "gpu-box", lambda model: load_sam(TINY_SAM, device="cpu").sam, once=True)
