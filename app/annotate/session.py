@@ -17,13 +17,13 @@ from app.annotate.commands import (AcceptInstance, AcceptProposals, DeleteInstan
 from app.annotate.draft import Draft, PromptRequest, Prompts, Stroke
 from app.annotate.events import Event
 from app.annotate.history import Command
+from app.annotate.image_claims import ImageClaims
 from app.annotate.image_state import ImageState, candidate_order
 from app.annotate.labels import LabelChoice
 from app.autoseg.uncertainty import image_uncertainty
 from app.sam.engine import Prediction
 from app.store import (ConcurrentChangeError, Image, ImageStatus, Instance, InstanceSource, NotFoundError, Project,
                        Proposal, ProposalState, StoreError)
-from app.store.claims import Claim, ClaimedError, annotator_name
 
 DEFAULT_LABEL = "object"
 """Label made for the first accepted instance of a project that has none."""
@@ -59,9 +59,7 @@ class AnnotationSession:
         self._refs: dict[int, InstanceRef] = {}
         self._accept_when_ready = False
         self._kept_label: int | None = None  # the label carried over to the current image, which has no instances
-        self.annotator = annotator_name()
-        self.claims_used = project.on_server and not project.readonly   # a shared project: say who works where
-        self.claimed_by_other: Claim | None = None   # the current image's claim, when another annotator holds it
+        self.claims = ImageClaims(project, self.message.emit, self.error.emit)   # who works where (shared projects)
 
     # Images -------------------------------------------------------------------------------------------
     def images(self) -> list[Image]:
@@ -86,7 +84,7 @@ class AnnotationSession:
         if state is None:
             state = self._states[image_id] = ImageState(self.project.images.get(image_id))
         self._state, self.selected, self._accept_when_ready = state, None, False
-        self._claim(image_id, None if left is None or left is state else left.image.id)
+        self.claims.take(image_id, None if left is None or left is state else left.image.id)
         self._follow_label(image_id, carried=left is not None and left is not state)
         state.update_mask()
         self.image_opened.emit(state.image)
@@ -97,16 +95,7 @@ class AnnotationSession:
         self._request_if_pending()
         return state.image
 
-    # Claims (shared projects) --------------------------------------------------------------------------
-    def claims(self) -> dict[int, Claim]:
-        """The live claims of other annotators, by image id (none on a project of one's own)."""
-        if not self.claims_used:
-            return {}
-        try:
-            return {i: c for i, c in self.project.claims.live().items() if c.annotator != self.annotator}
-        except STORE_ERRORS:
-            return {}
-
+    # Shared projects ----------------------------------------------------------------------------------
     def changed_elsewhere(self, image_id: int) -> None:
         """Another client changed an image's instances or proposals (a shared project): show them as they are."""
         if self._state is not None and self._state.image.id == image_id:
@@ -115,33 +104,9 @@ class AnnotationSession:
             self.images_changed.emit()
 
     def renew_claims(self) -> None:
-        """Keep this annotator's claim alive (the window calls it every minute); a lost one is taken again."""
-        if self.claims_used and self.image is not None:
-            self._claim(self.image.id, None, quiet=True)
-
-    def release_claims(self) -> None:
-        """End this annotator's claims (the project is being closed)."""
-        if self.claims_used:
-            try:
-                self.project.claims.release(self.annotator)
-            except STORE_ERRORS:
-                pass   # it times out by itself
-
-    def _claim(self, image_id: int, left: int | None, quiet: bool = False) -> None:
-        if not self.claims_used:
-            return
-        before = self.claimed_by_other
-        try:
-            if left is not None:
-                self.project.claims.release(self.annotator, left)
-            self.project.claims.claim(image_id, self.annotator)
-            self.claimed_by_other = None
-        except ClaimedError as exc:
-            self.claimed_by_other = exc.claim
-            if not quiet or before is None:
-                self.message.emit(f"{exc}: you can look and annotate, but your work may meet theirs")
-        except STORE_ERRORS as exc:
-            self.error.emit(f"Could not record that you work on this image: {exc}")
+        """Keep this annotator's claim of the image shown (the window calls it every minute)."""
+        if self.image is not None:
+            self.claims.take(self.image.id, quiet=True)
 
     def step(self, offset: int) -> Image | None:
         """Open the image `offset` places after the current one in the list (before, if negative)."""

@@ -76,8 +76,8 @@ class FineTuneRun:
     def run(self, base: Sam, on_event: Callable[[object], None] | None = None,
             cancel: Callable[[], bool] | None = None, project: Project | None = None) -> TrainingOutcome:
         """Read the annotated images (from `project`, else a read-only handle opened for the moment; a large one
-        as crops around its instances at full resolution), fine-tune a copy of `base` and save the adapter file; each image left out is told as a WarningEvent and is one of
-        the outcome's first warnings.
+        as crops around its instances at full resolution), fine-tune a copy of `base` and save the adapter file;
+        each image left out is told as a WarningEvent and is one of the outcome's first warnings.
         Raises TrainingCancelled, TrainingError, StoreError, OSError, ValueError."""
         side = base.image_encoder.img_size   # a large image trains on crops of this side at full resolution
         if project is None:

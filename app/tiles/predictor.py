@@ -98,7 +98,8 @@ class TiledPredictor:
         p = self.engine.predict(tile_points, tile_labels, tile_box, mask_input, multimask)
         return TiledPrediction(p.masks, (tile.x0, tile.y0), p.scores, p.low_res_logits, self.source.size, tile)
 
-    def prefetch_around(self, x: float, y: float, tiles: int = 9, progress: Callable[[int, int, str], None] | None = None,
+    def prefetch_around(self, x: float, y: float, tiles: int = 9,
+                        progress: Callable[[int, int, str], None] | None = None,
                         cancel: Callable[[], bool] | None = None):
         """Embed the `tiles` tiles nearest to (x, y) into the cache, nearest first (`SamEngine.prefetch`'s
         report); the current image of the engine is unchanged."""

@@ -59,7 +59,8 @@ class TiffSource:
         rows = []
         for y in range(0, page.imagelength, band):
             pixels = self.region(0, y, page.imagewidth, min(page.imagelength, y + band), level)
-            rows.append(cv2.resize(pixels, (out_w, max(1, round(pixels.shape[0] * scale))), interpolation=cv2.INTER_AREA))
+            rows.append(cv2.resize(pixels, (out_w, max(1, round(pixels.shape[0] * scale))),
+                                   interpolation=cv2.INTER_AREA))
         return cv2.resize(np.vstack(rows), (out_w, out_h), interpolation=cv2.INTER_AREA)
 
     def _paste(self, page, index: int, out: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:

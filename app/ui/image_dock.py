@@ -86,7 +86,7 @@ class ImageDock(QDockWidget):
             self.tree.setColumnHidden(3, not any(pending.values()))
             self.tree.setColumnHidden(4, not (self.by_uncertainty and any(pending.values())))   # names keep room
             doubt = {image.id: score for image, score in session.uncertainty_order()}
-            claims = session.claims()
+            claims = session.claims.others()
             current = session.image.id if session.image is not None else None
             images = session.images()
             if self.by_uncertainty:
@@ -115,7 +115,8 @@ class ImageDock(QDockWidget):
                     claim = claims[image.id]
                     item.setText(1, claim.annotator.split("@")[0])
                     item.setForeground(1, QBrush(QColor(CLAIMED)))
-                    item.setToolTip(1, f"{claim.annotator} is working on this image (since {claim.claimed_at[:16]} UTC)")
+                    item.setToolTip(1, f"{claim.annotator} is working on this image "
+                                       f"(since {claim.claimed_at[:16]} UTC)")
                 self.tree.addTopLevelItem(item)
                 if image.id == current:
                     self.tree.setCurrentItem(item)

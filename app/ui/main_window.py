@@ -164,7 +164,7 @@ class MainWindow(QMainWindow):
         """Close the current project (everything accepted is already in its store)."""
         if self.session is not None:
             project = self.session.project
-            self.session.release_claims()
+            self.session.claims.release()
             if self._listener is not None:
                 self._listener.close()
                 self._listener = None
@@ -288,7 +288,7 @@ class MainWindow(QMainWindow):
             session.history_changed.connect(self._history_changed)
             session.message.connect(self.notices.info)
             session.error.connect(self.notices.error)
-        if session is not None and session.claims_used:
+        if session is not None and session.claims.used:
             self.claim_timer.start()
             self._listener = session.project.listen_changes(self.changed_elsewhere.emit)   # another thread
         else:

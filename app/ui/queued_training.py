@@ -39,7 +39,7 @@ class QueuedTraining(QObject):
         """Queue a fine-tuning of `model_name` with `settings` and follow it."""
         project = session.project
         try:
-            job = project.jobs.queue(fine_tune_request(model_name, settings, skip_unedited), session.annotator)
+            job = project.jobs.queue(fine_tune_request(model_name, settings, skip_unedited), session.claims.annotator)
         except StoreError as exc:
             self.notices.error(f"Could not queue the fine-tuning: {exc}")
             return
@@ -90,7 +90,8 @@ class QueuedTraining(QObject):
         elif job.state == "cancelled":
             message = f"Job {job.id} cancelled; the adapter in use is unchanged."
         else:
-            message = f"Job {job.id} failed on {job.worker or 'no worker'}: {job.error}; the adapter in use is unchanged."
+            message = (f"Job {job.id} failed on {job.worker or 'no worker'}: {job.error}; the adapter in use is "
+                       "unchanged.")
             self.notices.error(message, "Fine-tuning")
         self.dock.end(message)
         self.ended.emit(message)

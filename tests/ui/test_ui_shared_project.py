@@ -37,7 +37,7 @@ def test_claims_in_the_window(qtbot, make_window, shared):
     assert window.open_project(url, folder)
     wait_ready(qtbot, window)
     session = window.session
-    assert session.claims_used and window.claim_timer.isActive()
+    assert session.claims.used and window.claim_timer.isActive()
     first, second, _ = session.images()
     assert session.project.claims.of_image(first.id).annotator == "ana@lab"
 
@@ -46,7 +46,7 @@ def test_claims_in_the_window(qtbot, make_window, shared):
         window._renew_claims()   # what the window's minute timer does
         assert status_of(window, 1) == "ben" and "ben@lab is working" in window.image_dock.tree.topLevelItem(1).toolTip(1)
         session.open_image(second.id)
-        assert session.claimed_by_other.annotator == "ben@lab"
+        assert session.claims.by_other.annotator == "ben@lab"
         assert "ben@lab is working on this image" in window.statusBar().currentMessage()
         assert other.claims.of_image(first.id) is None   # ana left her first image: released
         session.open_image(first.id)
