@@ -50,6 +50,7 @@ class AdapterTable:
                 "INSERT INTO adapter_versions (path, base_model, config, metrics, created_at, training_run_id, "
                 "sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (rel, base_model, json.dumps(config), json.dumps(metrics), utc_now(), training_run_id, digest))
+            self._db.adapters_changed(conn)
         return self.get(version_id)
 
     def file(self, version: AdapterVersion) -> Path:
@@ -94,4 +95,5 @@ class AdapterTable:
             conn.execute("UPDATE adapter_versions SET active = 0 WHERE active = 1")
             if version_id is not None:
                 conn.execute("UPDATE adapter_versions SET active = 1 WHERE id = ?", (version_id,))
+            self._db.adapters_changed(conn)
         return self.active()

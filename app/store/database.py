@@ -207,6 +207,9 @@ class Database:
     def image_changed(self, writer: Writer, image_id: int) -> None:
         """Nothing to tell: a folder's project has one writer (PgDatabase notifies the other clients)."""
 
+    def adapters_changed(self, writer: Writer) -> None:
+        """Nothing to tell (see `image_changed`)."""
+
     def listen(self, on_change) -> None:
         """None: no other client writes a folder's project while this one holds its lock."""
         return None

@@ -15,7 +15,7 @@ from functools import lru_cache
 import psycopg
 
 from app.store.errors import ReadOnlyProjectError, StoreError
-from app.store.pg_changes import ChangeListener, notify_image_changed
+from app.store.pg_changes import ChangeListener, notify_adapters_changed, notify_image_changed
 from app.store.pg_errors import connect_error, server_error
 from app.store.pg_schema import MIGRATIONS
 
@@ -186,8 +186,12 @@ class PgDatabase:
         changed (app.store.pg_changes)."""
         notify_image_changed(writer, image_id)
 
-    def listen(self, on_change: Callable[[int], None]) -> ChangeListener:
-        """Call `on_change(image_id)`, from a thread of its own, for every change another client commits."""
+    def adapters_changed(self, writer: Writer) -> None:
+        """Tell the other clients, at commit, that an adapter version was added or another one is active."""
+        notify_adapters_changed(writer)
+
+    def listen(self, on_change: Callable[[str, int | None], None]) -> ChangeListener:
+        """Call `on_change(what, image_id)`, from a thread of its own, for every change another client commits."""
         return ChangeListener(self.location, self._conn.info.backend_pid, on_change)
 
     def images_root(self) -> str | None:

@@ -226,10 +226,11 @@ class Project:
         with self._db.transaction():
             yield
 
-    def listen_changes(self, on_change: Callable[[int], None]):
-        """On a shared (PostgreSQL) project: call `on_change(image_id)` from a thread of its own whenever another
-        client commits a change to an image's instances or proposals, until the returned listener's `close()`.
-        None on a folder's project (no other client writes it)."""
+    def listen_changes(self, on_change: Callable[[str, int | None], None]):
+        """On a shared (PostgreSQL) project: call `on_change(what, image_id)` from a thread of its own whenever
+        another client commits a change: ("image", id) to an image's instances or proposals, ("adapters", None) to
+        the adapter versions (a new one, another active), until the returned listener's `close()`. None on a
+        folder's project (no other client writes it)."""
         return self._db.listen(on_change)
 
     @contextmanager

@@ -53,7 +53,7 @@ the Advanced panel gave its height back, which kept the canvas small on every st
 class MainWindow(QMainWindow):
     """The window. `model_loader` runs in the model worker thread and returns the SAM to use."""
 
-    changed_elsewhere = Signal(int)   # image id: another client changed it (a shared project; any thread)
+    changed_elsewhere = Signal(str, object)   # ("image", id) or ("adapters", None) another client changed; any thread
 
     def __init__(self, paths: AppPaths, model_loader: Callable[[], ModelLoad], keymap: Keymap | None = None,
                  device: str | None = None, precision: str | None = None) -> None:
@@ -295,8 +295,12 @@ class MainWindow(QMainWindow):
             self.claim_timer.stop()
         self._history_changed()
 
-    def _changed_elsewhere(self, image_id: int) -> None:
-        if self.session is not None:
+    def _changed_elsewhere(self, what: str, image_id: int | None) -> None:
+        if self.session is None:
+            return
+        if what == "adapters":
+            self.training.adapters_changed_elsewhere()
+        else:
             self.session.changed_elsewhere(image_id)
 
     def _renew_claims(self) -> None:

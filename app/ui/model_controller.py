@@ -100,6 +100,11 @@ class ModelController(QObject):
         self.embedding_state.emit("Loading the model…", True)
         self._load_model.emit(loader)
 
+    @property
+    def wanted_adapter(self) -> str | None:
+        """The adapter file SAM runs with, or will once it is applied (None: the base model)."""
+        return self._wanted_adapter
+
     def use_adapter(self, path: Path | str | None) -> None:
         """Run SAM with this adapter file from now on (None: the base model); the current image is embedded again
         first, then the next ones. A model loaded later gets the same adapter when it fits."""

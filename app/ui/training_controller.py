@@ -159,6 +159,20 @@ class TrainingController(QObject):
         self.model.use_adapter(path)
         self.notices.info("SAM now runs with " + ("the base model" if path is None else "the chosen version"))
 
+    def adapters_changed_elsewhere(self) -> None:
+        """Another client added an adapter version or made another one active (a shared project): show the versions
+        and run SAM with the active one (not while a run of this window's goes on: it ends with its own choice)."""
+        if self.session is None or self.running:
+            return
+        self.dock.versions.show_versions(self.session.project.adapters.list())
+        path, problem = usable_adapter(self.session.project)
+        if problem:
+            self.notices.error(problem, "Adapter not used")
+        if (None if path is None else str(path)) != self.model.wanted_adapter:
+            self.model.use_adapter(path)
+            self.notices.info("Another annotator's fine-tuning changed the adapter in use: SAM now runs with "
+                              + ("the base model" if path is None else "the new version"))
+
     def shutdown(self) -> None:
         """Cancel a run and stop the training thread (waits for the current step to end)."""
         self.worker.cancel()

@@ -1,5 +1,5 @@
 """LISTEN/NOTIFY on a shared project: another client's accept, relabel, delete and proposals reach a listener with
-the image id once committed; a rolled-back change and the listener's own client's changes do not; a folder's
+the image id once committed, a new and an activated adapter version as "adapters"; a rolled-back change and the listener's own client's changes do not; a folder's
 project has no listener."""
 import time
 
@@ -27,7 +27,7 @@ def test_other_clients_changes_are_heard(backend, tmp_path):
             assert mine.listen_changes(print) is None
             return
         heard = []
-        listener = mine.listen_changes(heard.append)
+        listener = mine.listen_changes(lambda what, image: heard.append(image if what == "image" else what))
         try:
             mask = np.zeros((30, 40), bool)
             mask[2:8, 2:8] = True
@@ -47,5 +47,9 @@ def test_other_clients_changes_are_heard(backend, tmp_path):
                         raise RuntimeError("rolled back")
                 time.sleep(0.5)
                 assert heard == [b, b, b, a]   # nothing for the change that was rolled back
+                (tmp_path / ".mopeft-adapter.safetensors").write_bytes(b"weights")
+                version = other.adapters.add(tmp_path / ".mopeft-adapter.safetensors", "demo", {}, {})
+                other.adapters.set_active(version.id)
+                assert wait_for(heard, 6)[4:] == ["adapters", "adapters"]
         finally:
             listener.close()

@@ -1,7 +1,8 @@
 """A shared project (PostgreSQL) in the real window: opened by its URL with the images' folder, the image shown is
 claimed by this annotator, another annotator's claim shows in the image list, opening their image says who works
 there, closing the project releases this annotator's claim; an instance another client accepts on the image shown
-appears in the window by itself; fine-tuning is queued for a worker and followed."""
+appears in the window by itself; fine-tuning is queued for a worker and followed; a version another client makes
+active is used here."""
 import threading
 
 import cv2
@@ -10,7 +11,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.sam.checkpoints import load_sam
-from app.services.jobs import work
+from app.mopeft import MoPEFTConfig
+from app.services.jobs import fine_tune_request, run_job, work
+from app.training.finetune.settings import TrainSettings
 from app.store import Project
 from fixture_paths import TINY_SAM
 from window_helpers import tiny_model, wait_ready
@@ -105,3 +108,28 @@ def _serve(url, folder):
     """`mopeft worker --once` in a thread: the jobs queued now, on the tiny model."""
     with Project.open(url, images_root=folder) as project:
         work(project, "gpu-box", lambda model: load_sam(TINY_SAM, device="cpu").sam, once=True)
+
+
+def test_a_version_another_client_activates_is_used_here(qtbot, make_window, shared, tiny_sam):
+    """Ben's worker (here: a fine-tune run in this process on his connection) makes a new version active: Ana's
+    window shows it in its versions list and SAM switches to it by itself."""
+    url, folder = shared
+    window = make_window(ready=False, loader=tiny_model)
+    assert window.open_project(url, folder)
+    wait_ready(qtbot, window)
+    assert window.model.wanted_adapter is None
+    mask = np.zeros((60, 80), bool)
+    mask[10:40, 20:50] = True
+    with Project.open(url) as ben:
+        label = ben.labels.add("object")
+        for image in ben.images.list():
+            ben.instances.add(image.id, label.id, mask)
+        job = ben.jobs.queue(fine_tune_request("tiny-fixture", TrainSettings(MoPEFTConfig(blocks="last:2"), steps=2),
+                                               activate="always"), "ben@lab")
+        run_job(ben, ben.jobs.take("ben-box"), lambda model: tiny_sam)
+        version = ben.adapters.active()
+        assert ben.jobs.get(job.id).state == "finished"
+    expected = str(window.session.project.path_of(version.path))
+    qtbot.waitUntil(lambda: window.model.wanted_adapter == expected, timeout=10000)
+    assert "Another annotator's fine-tuning" in window.statusBar().currentMessage()
+    assert window.training_dock.versions.tree.topLevelItemCount() == 2   # the base model and v1
