@@ -14,6 +14,9 @@ def register(sub) -> None:
     p.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the recipe's)")
     p.add_argument("--minutes", type=float, default=None,
                    help="stop after this much training time even if steps remain (the schedule is not shortened)")
+    p.add_argument("--stop-after", type=int, default=None, metavar="STEP",
+                   help="stop after this step, the schedule unchanged: makes again, step for step, a run that "
+                        "--minutes cut (the shipped demo model's report says where)")
     p.add_argument("--out", default="demo_sam.pth", help="where to write the weights (default ./demo_sam.pth)")
     p.add_argument("--report", default=None, help="also write the config, history and results as JSON here")
     p.add_argument("--arch", default="demo", help="SAM architecture to train (default demo; tiny for smoke tests)")
@@ -47,7 +50,7 @@ def run(args) -> int:
     print(f"device: {device.device} ({device.reason})", flush=True)
     try:
         sam, result = pretrain(config, device=device.device, minutes=args.minutes,
-                               log=lambda line: print(line, flush=True))
+                               log=lambda line: print(line, flush=True), stop_after=args.stop_after)
     except ValueError as exc:
         print(f"mopeft pretrain-demo: error: {exc}", file=sys.stderr)
         return 1

@@ -79,10 +79,11 @@ def validation_miou(sam: Sam, count: int, seed: int = VALIDATION_SEED, domain: s
 
 
 def pretrain(config: PretrainConfig, device: str | torch.device = "cpu", minutes: float | None = None,
-             log: Callable[[str], None] = print) -> tuple[Sam, PretrainResult]:
+             log: Callable[[str], None] = print, stop_after: int | None = None) -> tuple[Sam, PretrainResult]:
     """Train `config.arch` from random weights; returns the model (eval mode) and what happened.
 
-    `minutes` stops the run early (after the step that crosses it) and validates what it has;
+    `minutes` stops the run early (after the step that crosses it) and validates what it has; `stop_after` stops
+    it after that step, the schedule unchanged (how a run that `minutes` cut is made again, step for step);
     `log` receives one line per 25 steps and per validation.
     """
     if config.seed == VALIDATION_SEED:
@@ -111,7 +112,8 @@ def pretrain(config: PretrainConfig, device: str | torch.device = "cpu", minutes
         schedule.step()
         step += 1
         elapsed = time.monotonic() - start
-        out_of_time = minutes is not None and elapsed > 60 * minutes
+        out_of_time = (minutes is not None and elapsed > 60 * minutes) or (stop_after is not None
+                                                                            and step >= stop_after)
         if step % 25 == 0 or step == config.steps or out_of_time:
             record = {"step": step, "seconds": round(elapsed, 1), "loss": float(out.loss.detach()),
                       "mask_loss": out.mask_loss, "iou_mse": out.iou_mse, "first_iou": out.first_iou,

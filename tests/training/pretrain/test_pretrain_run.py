@@ -32,6 +32,19 @@ def test_tiny_run_gives_finite_losses_and_a_loadable_reproducible_model(tmp_path
     assert not torch.equal(fresh["mask_decoder.mask_tokens.weight"], initial["mask_decoder.mask_tokens.weight"])
 
 
+def test_stop_after_makes_a_cut_run_again_step_for_step():
+    """A run cut after step 2 of a 3-step schedule: the weights of the full run's first two steps, the learning rate
+    where the schedule was (not shortened)."""
+    cut, result = pretrain(TINY, log=lambda line: None, stop_after=2)
+    assert result.steps == 2 and result.history[-1]["step"] == 2
+    assert result.history[-1]["lr"] == pytest.approx(TINY.lr * learning_rate_factor(2, TINY))
+    again, _ = pretrain(TINY, log=lambda line: None, stop_after=2)
+    full, _ = pretrain(TINY, log=lambda line: None)
+    assert all(torch.equal(a, b) for a, b in zip(cut.state_dict().values(), again.state_dict().values()))
+    assert not torch.equal(cut.state_dict()["mask_decoder.iou_token.weight"],
+                           full.state_dict()["mask_decoder.iou_token.weight"])
+
+
 def test_training_lowers_the_loss_on_a_fixed_batch():
     from app.training.pretrain.batches import scene_batch
     from app.synth import make_scene
