@@ -19,9 +19,12 @@ from app.store.masks import rle_to_mask
 
 @dataclass
 class InstanceRef:
-    """The current store id of an instance that undo and redo may delete and re-add."""
+    """The current store id of an instance that undo and redo may delete and re-add, and the revision of it this
+    session last wrote or read: the one its next change names, so another annotator's change in between is refused
+    (`InstanceTable.update`), while this session's own commands on the instance follow each other."""
 
     id: int
+    revision: int = 0
 
 
 class CommandTarget(Protocol):
@@ -32,8 +35,9 @@ class CommandTarget(Protocol):
     def _show_draft(self, state: ImageState, draft: Draft) -> None:
         """Make `draft` the draft of the image of `state`, and show it if that image is the current one."""
 
-    def _track(self, ref: InstanceRef | None, instance_id: int) -> InstanceRef:
-        """The ref that follows the instance now stored as `instance_id` (`ref`, pointed at it, when given)."""
+    def _track(self, ref: InstanceRef | None, instance_id: int, revision: int = 0) -> InstanceRef:
+        """The ref that follows the instance now stored as `instance_id` at `revision` (`ref`, pointed at it, when
+        given)."""
 
     def _instances_edited(self, state: ImageState) -> None:
         """The instances of the image of `state` changed in the store (and so may have the states of its
@@ -68,20 +72,19 @@ class AcceptInstance:
         self._session, self._state, self._draft = session, state, draft
         self._label_id, self._mask, self._source = label_id, mask, source
         self.ref: InstanceRef | None = None
-        self._revision = 0
 
     def redo(self) -> None:
         instance = self._session.project.instances.add(self._state.image.id, self._label_id, self._mask,
                                                        self._source, unedited=self._draft.unedited,
                                                        proposal_id=self._draft.proposal)
-        self.ref, self._revision = self._session._track(self.ref, instance.id), instance.revision
+        self.ref = self._session._track(self.ref, instance.id, instance.revision)
         self._session._show_draft(self._state, Draft())
         self._session._instances_edited(self._state)
 
     def undo(self) -> None:
         project = self._session.project
         with project.transaction():
-            project.instances.delete(self.ref.id, self._revision)   # not if another annotator changed it since
+            project.instances.delete(self.ref.id, self.ref.revision)   # not if another annotator changed it since
             if self._draft.proposal is not None:
                 project.proposals.set_state([self._draft.proposal], ProposalState.PENDING)
         self._session._show_draft(self._state, self._draft)
@@ -99,18 +102,17 @@ class DeleteInstance:
         instance = session.project.instances.get(ref.id)
         self._label_id, self._mask, self._source = instance.label_id, instance.mask.copy(), instance.source
         self._unedited, self._proposal = instance.unedited, instance.proposal_id
-        self._revision = instance.revision
+        ref.revision = instance.revision   # what the annotator acts on now
 
     def redo(self) -> None:
-        self._session.project.instances.delete(self.ref.id, self._revision)
+        self._session.project.instances.delete(self.ref.id, self.ref.revision)
         self._session._instances_edited(self._state)
 
     def undo(self) -> None:
         instance = self._session.project.instances.add(self._state.image.id, self._label_id, self._mask,
                                                        self._source, unedited=self._unedited,
                                                        proposal_id=self._proposal)
-        self._session._track(self.ref, instance.id)
-        self._revision = instance.revision
+        self._session._track(self.ref, instance.id, instance.revision)
         self._session._instances_edited(self._state)
 
 
@@ -122,7 +124,8 @@ class RelabelInstance:
     def __init__(self, session: CommandTarget, state: ImageState, ref: InstanceRef, label_id: int):
         self._session, self._state, self.ref = session, state, ref
         instance = session.project.instances.get(ref.id)
-        self._old, self._new, self._revision = instance.label_id, label_id, instance.revision
+        self._old, self._new = instance.label_id, label_id
+        ref.revision = instance.revision   # what the annotator acts on now
 
     def redo(self) -> None:
         self._relabel(self._new)
@@ -131,8 +134,8 @@ class RelabelInstance:
         self._relabel(self._old)
 
     def _relabel(self, label_id: int) -> None:
-        changed = self._session.project.instances.update(self.ref.id, label_id=label_id, revision=self._revision)
-        self._revision = changed.revision
+        changed = self._session.project.instances.update(self.ref.id, label_id=label_id, revision=self.ref.revision)
+        self.ref.revision = changed.revision
         self._session._instances_edited(self._state)
 
 
@@ -145,7 +148,6 @@ class AcceptProposals:
         self._session, self._state, self._label_id = session, state, label_id
         self._proposals = [(p.id, p.rle) for p in proposals]   # RLE, not masks: many proposals stay small
         self.refs: list[InstanceRef | None] = [None] * len(proposals)
-        self._revisions = [0] * len(proposals)
 
     def redo(self) -> None:
         project = self._session.project
@@ -153,15 +155,15 @@ class AcceptProposals:
             added = [project.instances.add(self._state.image.id, self._label_id, rle_to_mask(rle),
                                            InstanceSource.MODEL, unedited=True, proposal_id=proposal_id)
                      for proposal_id, rle in self._proposals]
-        self.refs = [self._session._track(ref, instance.id) for ref, instance in zip(self.refs, added)]
-        self._revisions = [instance.revision for instance in added]
+        self.refs = [self._session._track(ref, instance.id, instance.revision)
+                     for ref, instance in zip(self.refs, added)]
         self._session._instances_edited(self._state)
 
     def undo(self) -> None:
         project = self._session.project
         with project.transaction():
-            for ref, revision in zip(self.refs, self._revisions):
-                project.instances.delete(ref.id, revision)
+            for ref in self.refs:
+                project.instances.delete(ref.id, ref.revision)
             project.proposals.set_state([proposal_id for proposal_id, _ in self._proposals], ProposalState.PENDING)
         self._session._instances_edited(self._state)
 

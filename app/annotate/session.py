@@ -421,12 +421,12 @@ class AnnotationSession:
             self.draft_changed.emit()
             self._request_if_pending()
 
-    def _track(self, ref: InstanceRef | None, instance_id: int) -> InstanceRef:
+    def _track(self, ref: InstanceRef | None, instance_id: int, revision: int = 0) -> InstanceRef:
         if ref is None:
-            ref = InstanceRef(instance_id)
+            ref = InstanceRef(instance_id, revision)
         else:
             self._refs.pop(ref.id, None)
-            ref.id = instance_id
+            ref.id, ref.revision = instance_id, revision
         self._refs[instance_id] = ref
         return ref
 

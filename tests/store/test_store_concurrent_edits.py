@@ -69,3 +69,29 @@ def test_the_session_drops_an_undo_that_would_undo_another_annotators_change(bac
         assert "gone" in messages[-1]
         if other is not project:
             other.close()
+
+
+def test_ones_own_commands_on_an_instance_undo_and_redo_in_turn(backend, folder):
+    """Accept, relabel twice, delete: each step raises the instance's revision, and undoing all of them, then redoing
+    all, never takes this session's own earlier step for another annotator's change."""
+    with backend.open(folder, create=True) as project:
+        project.images.scan()
+        session = AnnotationSession(project)
+        messages = []
+        session.message.connect(messages.append)
+        session.open_image(session.images()[0].id)
+        session.paint(Stroke(((10.0, 10.0),), 4.0))
+        instance = session.accept()
+        dirt, cell = project.labels.add("dirt"), project.labels.add("cell")
+        session.relabel_instance(instance.id, dirt.id)
+        session.relabel_instance(instance.id, cell.id)
+        session.delete_instance(instance.id)
+        for _ in range(4):   # the deletion, both relabels, the accept: the draft's stroke is back
+            session.undo()
+        assert session.instances() == [] and session.draft.strokes and not messages
+        for _ in range(4):
+            session.redo()
+        assert session.instances() == [] and not messages   # redone up to the deletion
+        session.undo()
+        (back,) = session.instances()
+        assert back.label_id == cell.id

@@ -72,7 +72,7 @@ def test_cancelled_failed_and_lost_jobs(project, tiny_sam):
     lost = project.jobs.queue(fine_tune_request("tiny-fixture", SETTINGS), "ana@lab")
     for attempt in range(1, MAX_ATTEMPTS + 1):
         assert project.jobs.take("dies-at-once").attempts == attempt   # the worker is killed: no heartbeat
-        project.jobs.requeue_lost(stale_after=timedelta(0))
+        project.jobs.requeue_lost(stale_after=timedelta(seconds=-1))   # its heartbeat is older than now
     gone = project.jobs.get(lost.id)
     assert gone.state == "failed" and "stopped answering" in gone.error
 
