@@ -34,7 +34,7 @@ class PretrainConfig:
 
     arch: str = "demo"
     seed: int = 0
-    steps: int = 4000
+    steps: int = 5200
     images_per_step: int = 8
     objects_per_image: int = 8
     lr: float = 2e-3
