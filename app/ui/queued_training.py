@@ -69,7 +69,7 @@ class QueuedTraining(QObject):
             job = self.session.project.jobs.get(self.job_id)
         except StoreError:
             return   # the server is away for a moment: read again at the next tick
-        if job.state == "running" and job.progress and job.progress["step"] > self._step:
+        if job.progress and job.progress["step"] > self._step:   # also the last step of a job that just ended
             self._step = job.progress["step"]
             self.dock.show_event(progress_step(job.progress))
             self.dock.phase.setText(f"Job {job.id} on {job.worker}: step {self._step} of {job.progress['steps']}")
