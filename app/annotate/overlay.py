@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from app.store.masks import mask_bounds
+
 FILL_ALPHA = 90
 EDGE_ALPHA = 230
 SELECTED_FILL_ALPHA = 150
@@ -40,17 +42,9 @@ def _rgba(pixels: np.ndarray) -> np.ndarray:
     return pixels.view(np.uint8).reshape(*pixels.shape, 4)
 
 
-def bounds(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1), end exclusive, of a mask's set pixels; None when it has none."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if not len(rows):
-        return None
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
-
-
 def _box(item: OverlayMask) -> tuple[int, int, int, int] | None:
     if item.bbox is None:
-        return bounds(item.mask)
+        return mask_bounds(item.mask)
     x, y, w, h = item.bbox
     return (x, y, x + w, y + h) if w > 0 and h > 0 else None
 
@@ -102,7 +96,7 @@ def outlines(mask: np.ndarray, origin: tuple[int, int] = (0, 0)) -> list[np.ndar
 def tint(mask: np.ndarray, colour: str, alpha: int) -> tuple[np.ndarray, tuple[int, int]] | None:
     """`mask` filled with `colour` at `alpha` as RGBA uint8 over its bounding box, and the box's top-left (x, y);
     None for an empty mask."""
-    box = bounds(mask)
+    box = mask_bounds(mask)
     if box is None:
         return None
     x0, y0, x1, y1 = box
@@ -115,7 +109,7 @@ def around(masks: list[np.ndarray], margin: float = 0.25, least: int = 24) -> tu
     of its size on each side (to at least `least` pixels across), within the image; the whole image when all
     the masks are empty."""
     height, width = masks[0].shape
-    boxes = [box for box in map(bounds, masks) if box is not None]
+    boxes = [box for box in map(mask_bounds, masks) if box is not None]
     if not boxes:
         return 0, 0, width, height
     x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)

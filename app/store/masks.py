@@ -21,6 +21,14 @@ def rle_area(rle: dict) -> int:
     return int(mask_utils.area(rle))
 
 
+def mask_bounds(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1), end exclusive, of a bool mask's set pixels; None when it has none."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if not len(rows):
+        return None
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
 def rle_bbox(rle: dict) -> tuple[int, int, int, int]:
     """Tight bounding box (x, y, width, height) in whole pixels; (0, 0, 0, 0) for an empty mask."""
     x, y, w, h = mask_utils.toBbox(rle)

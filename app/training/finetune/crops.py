@@ -11,13 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from app.metrics.dataset import EvalImage
+from app.store.masks import mask_bounds
 from app.tiles import needs_tiles
-
-
-def _bounds(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1), end exclusive, of the mask's pixels; None when it has none."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return None if not len(rows) else (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
 
 
 def _placed(centre: float, side: int, length: int) -> int:
@@ -40,7 +35,7 @@ def _grouped(boxes: list, left: list[int], cw: int, ch: int) -> tuple[int, int, 
 def crop_examples(example: EvalImage, side: int) -> list[EvalImage]:
     """`example` as crops of `side` x `side` pixels (the image's size where it is smaller) around its masks."""
     height, width = example.rgb.shape[:2]
-    boxes = [_bounds(m) for m in example.masks]
+    boxes = [mask_bounds(m) for m in example.masks]
     left = [i for i, b in enumerate(boxes) if b is not None]
     crops = []
     while left:
