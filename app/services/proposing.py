@@ -21,6 +21,7 @@ from app.tiles.predictor import ArraySource
 from app.tiles.proposals import propose_on_tiles
 from app.services.model_session import read_checked
 from app.store.errors import StoreError
+from app.store.masks import rle_to_mask
 from app.store.project import Project
 from app.store.records import Image, Proposal
 
@@ -136,22 +137,23 @@ TILE_OVERLAP = 256
 """Pixels that neighbouring tiles of a large image share (a 1024 model: a quarter of a tile)."""
 
 
-def propose_image(engine: SamEngine, rgb, accepted: Sequence = (), params: AutoParams | None = None,
+def propose_image(engine: SamEngine, rgb, accepted: Sequence[dict] = (), params: AutoParams | None = None,
                   progress: Callable[[int, int], None] | None = None,
-                  cancel: Callable[[], bool] | None = None, accepted_rles: Sequence[dict] = ()) -> list:
+                  cancel: Callable[[], bool] | None = None) -> list:
     """`app.autoseg.propose_instances` on one image (`params`: an AutoParams, None: the defaults), leaving out
-    what lies in the `accepted` masks: its ProposedMask list, best predicted IoU first. An image large enough to be
-    tiled at the model's input (`tiles.needs_tiles`) is proposed on tile by tile at full resolution and the pieces
-    merged across tile borders (`tiles.proposals`; `progress` then counts tiles, `accepted_rles` are its
-    accepted instances, full-resolution RLE). Raises app.autoseg.ProposalsCancelled when `cancel()` stopped it."""
+    what lies in the `accepted` instances (full-resolution RLEs): its ProposedMask list, best predicted IoU first.
+    An image large enough to be tiled at the model's input (`tiles.needs_tiles`) is proposed on tile by tile at full
+    resolution and the pieces merged across tile borders (`tiles.proposals`; `progress` then counts tiles; the
+    accepted RLEs are read per tile, never decoded whole). Raises app.autoseg.ProposalsCancelled when `cancel()`
+    stopped it."""
     side = engine.sam.image_encoder.img_size
     height, width = rgb.shape[:2]
     if needs_tiles(height, width, side):
         grid = TileGrid(height, width, side, min(TILE_OVERLAP * side // 1024, side - 1))
-        return propose_on_tiles(engine, ArraySource(rgb), grid, params or AutoParams(), accepted=tuple(accepted_rles),
+        return propose_on_tiles(engine, ArraySource(rgb), grid, params or AutoParams(), accepted=tuple(accepted),
                                 progress=progress, cancel=cancel)
-    return propose_instances(engine, rgb, params or AutoParams(), accepted=tuple(accepted), progress=progress,
-                             cancel=cancel)
+    return propose_instances(engine, rgb, params or AutoParams(), accepted=[rle_to_mask(r) for r in accepted],
+                             progress=progress, cancel=cancel)
 
 
 def propose_images(project: Project, proposer: Proposer, images: Sequence[Image], params: AutoParams | None = None,
@@ -178,9 +180,8 @@ def propose_images(project: Project, proposer: Proposer, images: Sequence[Image]
                 continue
             before = project.instances.for_image(image.id)
             try:
-                found = propose_image(proposer.engine, rgb, _LazyMasks(before), params, cancel=cancel,
-                                      progress=lambda done, batches: emit(BatchDone(n, total, image, done, batches)),
-                                      accepted_rles=[i.rle for i in before])
+                found = propose_image(proposer.engine, rgb, [i.rle for i in before], params, cancel=cancel,
+                                      progress=lambda done, batches: emit(BatchDone(n, total, image, done, batches)))
             except ProposalsCancelled:
                 raise ProposingCancelled(summary) from None
             found = _outside_new_instances(project, image, {i.id for i in before}, found, params)
@@ -194,20 +195,6 @@ def propose_images(project: Project, proposer: Proposer, images: Sequence[Image]
     finally:
         summary.seconds = time.perf_counter() - started
     return summary
-
-
-class _LazyMasks(Sequence):
-    """The instances' masks, decoded only when read (a large image's are never decoded whole: its tiles read the
-    RLEs)."""
-
-    def __init__(self, instances: Sequence) -> None:
-        self._instances = instances
-
-    def __len__(self) -> int:
-        return len(self._instances)
-
-    def __getitem__(self, i):
-        return self._instances[i].mask
 
 
 def _outside_new_instances(project: Project, image: Image, seen: set[int], found: list,

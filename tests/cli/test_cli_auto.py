@@ -39,7 +39,7 @@ def write_image(path, squares):
 def calls(monkeypatch):
     seen = []
 
-    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None, accepted_rles=()):
+    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None):
         seen.append((len(accepted), params and params.points_per_side))
         return bright_parts(rgb)
 
@@ -91,7 +91,7 @@ def test_an_unreadable_image_is_named_and_skipped(project_dir, calls, capsys):
 def test_ctrl_c_keeps_the_images_done_and_leaves_the_rest(project_dir, monkeypatch, capsys):
     done = []
 
-    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None, accepted_rles=()):
+    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None):
         if done:
             raise KeyboardInterrupt
         done.append(1)

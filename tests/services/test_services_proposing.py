@@ -12,6 +12,7 @@ from app.services.proposing import (BatchDone, ImageProposed, ImageSkipped, Prop
                                     choose_images, propose_images, version_of)
 from app.store import Project
 from fixture_paths import TINY_SAM
+from app.store.masks import rle_area
 from proposal_records import Proposed, square_mask
 
 H, W = 40, 48
@@ -33,8 +34,8 @@ def generator(monkeypatch):
     """The generator's stand-in: two squares per image, two batches reported; records what it was given."""
     seen = []
 
-    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None, accepted_rles=()):
-        seen.append([m.sum() for m in accepted])
+    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None):
+        seen.append([rle_area(r) for r in accepted])
         for done in (1, 2):
             if cancel is not None and cancel():
                 raise proposing.ProposalsCancelled("cancelled")
@@ -129,7 +130,7 @@ def test_an_instance_accepted_while_the_image_is_proposed_on_leaves_its_proposal
     image = project.images.find("a.png")
     label = project.labels.list()[0]
 
-    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None, accepted_rles=()):
+    def propose(engine, rgb, accepted=(), params=None, progress=None, cancel=None):
         project.instances.add(image.id, label.id, square_mask((H, W), 19, 29, 12))   # meanwhile, in the window
         return [Proposed.of_mask(square_mask((H, W), 20, 30), 0.9, 0.95, (35.0, 25.0)),
                 Proposed.of_mask(square_mask((H, W), 2, 2), 0.7, 0.9, (7.0, 7.0))]
