@@ -73,12 +73,18 @@ def write_toy_project(folder, count: int = 5, seed: int = 11, invert: bool = Tru
     from app.store import Project
 
     folder.mkdir()
+    with Project.open(folder, create=True) as project:
+        add_toy_scenes(project, folder, count, seed, invert)
+    return folder
+
+
+def add_toy_scenes(project, folder, count: int = 5, seed: int = 11, invert: bool = True) -> None:
+    """Write `count` toy images into `folder` (the open `project`'s images folder, on any backend) and accept one
+    instance on each (see `write_toy_project`)."""
     data = scenes(count, seed=seed, invert=invert)
     for i, (image, _, _) in enumerate(data):
         cv2.imwrite(str(folder / f"img{i}.png"), image.permute(1, 2, 0).numpy().astype(np.uint8)[:, :, ::-1])
-    with Project.open(folder, create=True) as project:
-        project.images.scan()
-        label = project.labels.add("object")
-        for i, (_, mask, _) in enumerate(data):
-            project.instances.add(project.images.find(folder / f"img{i}.png").id, label.id, mask.numpy() > 0)
-    return folder
+    project.images.scan()
+    label = project.labels.add("object")
+    for i, (_, mask, _) in enumerate(data):
+        project.instances.add(project.images.find(folder / f"img{i}.png").id, label.id, mask.numpy() > 0)

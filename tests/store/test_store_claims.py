@@ -1,13 +1,13 @@
 """Per-image claims on both backends: taken, renewed and released by their annotator, refused to another while
 live, free again after the timeout; on PostgreSQL two clients racing for one image never
 both get it."""
-import threading
 from datetime import timedelta
 
 import pytest
 from PIL import Image as PILImage
 
 from app.store.claims import ANNOTATOR_ENV, ClaimedError, annotator_name
+from races import at_once
 
 
 @pytest.fixture
@@ -63,22 +63,13 @@ def test_two_clients_racing_for_an_image_never_both_get_it(backend, project, tmp
     if backend.sqlite:
         pytest.skip("one writer at a time on SQLite: the race is a PostgreSQL one")
     a, _ = image_ids(project)
-    others = [backend.open(tmp_path) for _ in range(4)]
-    won, barrier = [], threading.Barrier(len(others))
 
-    def race(n, client):
-        barrier.wait()
+    def claim(n, client):
         try:
             client.claims.claim(a, f"annotator-{n}")
-            won.append(n)
+            return n
         except ClaimedError:
-            pass
+            return None
 
-    threads = [threading.Thread(target=race, args=(n, c)) for n, c in enumerate(others)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for client in others:
-        client.close()
+    won = at_once([backend.open(tmp_path) for _ in range(4)], claim)
     assert len(won) == 1 and project.claims.of_image(a).annotator == f"annotator-{won[0]}"

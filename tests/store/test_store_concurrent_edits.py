@@ -43,16 +43,21 @@ def test_a_change_from_a_stale_revision_is_refused(backend, folder):
             project.instances.delete(seen.id)
 
 
+def one_accepted(project):
+    """A session on the project's image with one instance accepted from a brush stroke, and what it has said."""
+    project.images.scan()
+    session = AnnotationSession(project)
+    messages = []
+    session.message.connect(messages.append)
+    session.open_image(session.images()[0].id)
+    session.paint(Stroke(((10.0, 10.0),), 4.0))
+    return session, messages, session.accept()
+
+
 def test_the_session_drops_an_undo_that_would_undo_another_annotators_change(backend, folder):
     with backend.open(folder, create=True) as project:
-        project.images.scan()
         other = project if backend.sqlite else backend.open(folder)   # SQLite: one writer, so one handle plays both
-        session = AnnotationSession(project)
-        messages = []
-        session.message.connect(messages.append)
-        session.open_image(session.images()[0].id)
-        session.paint(Stroke(((10.0, 10.0),), 4.0))
-        mine = session.accept()
+        session, messages, mine = one_accepted(project)
         relabel_to = project.labels.add("dirt")
         other.instances.update(mine.id, label_id=relabel_to.id)   # ben relabels ana's instance
         assert session.history.undo_text == "accept instance"
@@ -75,13 +80,7 @@ def test_ones_own_commands_on_an_instance_undo_and_redo_in_turn(backend, folder)
     """Accept, relabel twice, delete: each step raises the instance's revision, and undoing all of them, then redoing
     all, never takes this session's own earlier step for another annotator's change."""
     with backend.open(folder, create=True) as project:
-        project.images.scan()
-        session = AnnotationSession(project)
-        messages = []
-        session.message.connect(messages.append)
-        session.open_image(session.images()[0].id)
-        session.paint(Stroke(((10.0, 10.0),), 4.0))
-        instance = session.accept()
+        session, messages, instance = one_accepted(project)
         dirt, cell = project.labels.add("dirt"), project.labels.add("cell")
         session.relabel_instance(instance.id, dirt.id)
         session.relabel_instance(instance.id, cell.id)

@@ -2,11 +2,8 @@
 with the same trainer (progress and gates reported, the adapter version recorded and made active), cancelled,
 failed with their reason, put back when their worker died and failed after too many tries; on PostgreSQL four
 workers racing for two jobs take each once, and `mopeft train --queue` + `mopeft worker --once` do it all headless."""
-import threading
 from datetime import timedelta
 
-import cv2
-import numpy as np
 import pytest
 
 from app.cli.main import main
@@ -15,7 +12,8 @@ from app.services.jobs import fine_tune_request, run_job, work
 from app.store.jobs import MAX_ATTEMPTS
 from app.training.finetune.settings import TrainSettings
 from fixture_paths import TINY_SAM
-from toy_shapes import scenes
+from races import at_once
+from toy_shapes import add_toy_scenes
 
 SETTINGS = TrainSettings(MoPEFTConfig(blocks="last:2"), steps=3, lr=3e-2)
 
@@ -25,14 +23,8 @@ def project(backend, tmp_path):
     """Four toy images with one accepted instance each, on the backend."""
     folder = tmp_path / "toy"
     folder.mkdir()
-    data = scenes(4, seed=11, invert=True)
-    for i, (image, _, _) in enumerate(data):
-        cv2.imwrite(str(folder / f"img{i}.png"), image.permute(1, 2, 0).numpy().astype(np.uint8)[:, :, ::-1])
     with backend.open(folder, create=True) as project:
-        project.images.scan()
-        label = project.labels.add("object")
-        for i, (_, mask, _) in enumerate(data):
-            project.instances.add(project.images.find(folder / f"img{i}.png").id, label.id, mask.numpy() > 0)
+        add_toy_scenes(project, folder, count=4)
         yield project
 
 
@@ -81,22 +73,8 @@ def test_workers_racing_for_jobs_take_each_once(backend, project, tmp_path):
     if backend.sqlite:
         pytest.skip("one writer at a time on SQLite: the race is a PostgreSQL one")
     ids = {project.jobs.queue(fine_tune_request("tiny-fixture", SETTINGS), "ana@lab").id for _ in range(2)}
-    clients = [backend.open(tmp_path / "toy") for _ in range(4)]
-    taken, barrier = [], threading.Barrier(len(clients))
-
-    def race(n, client):
-        barrier.wait()
-        job = client.jobs.take(f"worker-{n}")
-        if job is not None:
-            taken.append(job.id)
-
-    threads = [threading.Thread(target=race, args=(n, c)) for n, c in enumerate(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for client in clients:
-        client.close()
+    taken = at_once([backend.open(tmp_path / "toy") for _ in range(4)],
+                    lambda n, client: getattr(client.jobs.take(f"worker-{n}"), "id", None))
     assert sorted(taken) == sorted(ids)
 
 
