@@ -1,4 +1,4 @@
-"""The start shared by the benchmarks that take SAM models by name (`bench auto`, `bench precision`)."""
+"""The start shared by the benchmarks that take SAM models by name (`bench auto`, `bench precision`, `bench tiles`)."""
 from __future__ import annotations
 
 import sys
@@ -19,3 +19,17 @@ def start_model_bench(args) -> bool:
     if args.threads:
         torch.set_num_threads(args.threads)
     return True
+
+
+def sam_by_name(name: str):
+    """(sam, label) on the CPU: the registered checkpoint `name` when its file is here, else the architecture `name`
+    with random weights (seeded 0), labelled so."""
+    import torch
+
+    from app.sam.checkpoints import CHECKPOINTS, load_sam
+    from app.sam.variants import build_sam
+
+    if name in CHECKPOINTS and CHECKPOINTS[name].path.is_file():
+        return load_sam(name, device="cpu").sam, name
+    torch.manual_seed(0)
+    return build_sam(name), f"{name} (random weights)"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.bench._models import start_model_bench
+from app.bench._models import sam_by_name, start_model_bench
 from app.bench._timing import median, time_interleaved
 
 DEMO_THRESHOLDS = dict(pred_iou_thresh=0.3, stability_score_thresh=0.5, stability_score_offset=0.5)
@@ -36,15 +36,8 @@ def register(sub) -> None:
 
 def _model(name: str):
     """(sam, label, thresholds) for a model name."""
-    import torch
-
-    from app.sam.checkpoints import CHECKPOINTS, load_sam
-    from app.sam.variants import build_sam
-
-    if name in CHECKPOINTS and CHECKPOINTS[name].path.is_file():
-        return load_sam(name, device="cpu").sam, name, DEMO_THRESHOLDS
-    torch.manual_seed(0)
-    return build_sam(name), f"{name} (random weights)", NO_THRESHOLDS
+    sam, label = sam_by_name(name)
+    return sam, label, DEMO_THRESHOLDS if label == name else NO_THRESHOLDS
 
 
 def _use_embedding(predictor, embedding) -> None:

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from app.bench._models import start_model_bench
+from app.bench._models import sam_by_name, start_model_bench
 from app.bench._timing import median, time_interleaved
 from app.bench.latency import random_prompts, test_image
 
@@ -30,18 +30,6 @@ def register(sub) -> None:
                                                                "(default 3)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(run=run)
-
-
-def _model(name: str):
-    import torch
-
-    from app.sam.checkpoints import CHECKPOINTS, load_sam
-    from app.sam.variants import build_sam
-
-    if name in CHECKPOINTS and CHECKPOINTS[name].path.is_file():
-        return load_sam(name, device="cpu").sam, name
-    torch.manual_seed(0)
-    return build_sam(name), f"{name} (random weights)"
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -82,7 +70,7 @@ def measure(arch: str, args) -> list[tuple[str, str, str, str]]:
     """Rows (measure, fp32, bf16, bf16 / fp32 or note) for one model."""
     from app.sam.engine import SamEngine
 
-    sam, name = _model(arch)
+    sam, name = sam_by_name(arch)
     image = test_image(1024, 1024) if sam.image_encoder.img_size >= 1024 else test_image(256, 256)
     engines = {p: SamEngine(sam, precision=p) for p in PRECISIONS}
     embed = time_interleaved({p: (lambda e=e: e._encode(image)) for p, e in engines.items()}, args.repeat)

@@ -53,15 +53,13 @@ def child(path: str, arch: str, prefetch: int, points: int) -> dict:
     import time
 
     from app.autoseg import AutoParams, propose_instances
-    from app.sam.checkpoints import CHECKPOINTS, load_sam
+    from app.bench._models import sam_by_name
     from app.sam.engine import SamEngine
-    from app.sam.variants import build_sam
     from app.tiles import TileGrid
     from app.tiles.predictor import TiledPredictor
     from app.tiles.tiff_source import TiffSource
 
-    registered = arch in CHECKPOINTS and CHECKPOINTS[arch].path.is_file()
-    sam = load_sam(arch, device="cpu").sam if registered else build_sam(arch)   # else random weights
+    sam, _ = sam_by_name(arch)
     engine = SamEngine(sam)
     side = sam.image_encoder.img_size
     t0 = time.perf_counter()
