@@ -81,8 +81,8 @@ CHECKPOINTS: dict[str, CheckpointInfo] = {
         ("sam2.1_hiera_b+", "sam2.1_hiera_base_plus.pt"), ("sam2.1_hiera_l", "sam2.1_hiera_large.pt"))},
     # made by `mopeft pretrain-demo --seed 0` (docs/demo-model.md)
     "demo": CheckpointInfo("demo", "demo", "demo_sam.pth",
-                           sha256="72298c7e93f36340554ee508a7b7301a253eadc20e48d2501c61212d206f53c1",
-                           size=15_294_815, bundled=DEMO_MODEL),
+                           sha256="b84a67111c974a203774bffcdb80215a05df0909f673f022b96a56bbf1a23a34",
+                           size=15_294_003, bundled=DEMO_MODEL),
 }
 
 

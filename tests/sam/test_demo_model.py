@@ -9,7 +9,7 @@ from app.metrics.evaluate import evaluate_sam
 from app.synth import eval_images, generate
 
 UNSEEN_SEED = 4242  # neither the training seed (0) nor the validation seed (1000)
-FLOOR = 0.45  # the shipped weights score 0.61 here, random weights of the same architecture 0.03
+FLOOR = 0.60  # demo v2 scores 0.70 here (v1: 0.61, floor 0.45), random weights of the same architecture 0.03
 
 
 @pytest.fixture(scope="module")

@@ -34,16 +34,16 @@ class PretrainConfig:
 
     arch: str = "demo"
     seed: int = 0
-    steps: int = 1800
+    steps: int = 4000
     images_per_step: int = 8
     objects_per_image: int = 8
     lr: float = 2e-3
     weight_decay: float = 0.1
-    warmup_steps: int = 80
+    warmup_steps: int = 150
     min_lr_ratio: float = 0.02
     grad_clip: float = 1.0
     precision: str | None = None  # autocast: auto, fp32 or bf16 (None: $MOPEFT_PRECISION, else auto; `app.device`)
-    interactive: InteractiveConfig = field(default_factory=lambda: InteractiveConfig(loss_side=128))
+    interactive: InteractiveConfig = field(default_factory=lambda: InteractiveConfig(loss_side=128, iou_weight=4.0))
     validation_scenes: int = 64
     validate_every: int = 250
 
