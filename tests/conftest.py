@@ -70,9 +70,9 @@ def pytest_timeout_cancel_timer(item):
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """A PostgreSQL server for this test session (tests/pg_server.py); skipped, with the reason, only when no server
+    """A PostgreSQL server for this test session (app/store/pg_throwaway.py); skipped, with the reason, only when no server
     binary is installed (`.ci/run` installs one)."""
-    from pg_server import PgServer, server_binaries
+    from app.store.pg_throwaway import PgServer, server_binaries
 
     binaries = server_binaries()
     if binaries is None:

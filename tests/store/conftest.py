@@ -1,5 +1,5 @@
 """The store tests run against both backends: a test that takes `backend` runs once on SQLite (a project folder) and
-once on PostgreSQL (a fresh database per test on the session's server, tests/pg_server.py, with the images in the
+once on PostgreSQL (a fresh database per test on the session's server, app/store/pg_throwaway.py, with the images in the
 test's folder as the images root).
 
 Tests about SQLite's files themselves stay SQLite-only and take no `backend`: test_store_open.py (read-only media,

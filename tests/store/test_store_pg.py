@@ -8,7 +8,7 @@ from PIL import Image as PILImage
 
 from app.store import Project, ProjectNotFoundError, StoreError
 from app.store.errors import ServerAuthError, ServerUnavailableError
-from pg_server import SUPERUSER
+from app.store.pg_throwaway import SUPERUSER
 
 
 @pytest.fixture

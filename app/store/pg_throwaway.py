@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server for the tests: `initdb` into a temporary folder, `pg_ctl start` on a free local port
+"""A throwaway PostgreSQL server for the tests and `mopeft bench team`: `initdb` into a temporary folder, `pg_ctl start` on a free local port
 with its unix socket in that folder (no TCP listener, so parallel runs on one machine never meet), one fresh database
 per test, `pg_ctl stop` and the folder removed at the end.
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import itertools
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -37,8 +36,10 @@ def _free_port() -> int:
 
 def _server_user() -> str | None:
     """Who runs the server: None (this user) unless this is root, which initdb refuses."""
-    if os.geteuid() != 0:
+    if os.name != "posix" or os.geteuid() != 0:
         return None
+    import pwd  # Unix only
+
     for name in ("postgres", "nobody"):
         try:
             pwd.getpwnam(name)
