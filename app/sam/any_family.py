@@ -41,7 +41,7 @@ def load_any_sam(source: str | Path, device: str | torch.device | None = None, a
     it, `device` defaulting to `choose_device()`); the result's `sam` is a Sam2Model for SAM 2.1.
     """
     if arch is not None:
-        _check_arch(arch)
+        check_arch(arch)
     path, info = resolve_checkpoint(source)
     state = read_state_dict(path)
     family = info.family if info is not None else state_family(state)
@@ -71,7 +71,7 @@ def engine_for(model: nn.Module, cache: EmbeddingCache | None = None,
 def build_any_sam(arch: str) -> nn.Module:
     """A SAM 1 or SAM 2.1 architecture by name with random weights, seeded 0 (the same model on every run, so its
     cached embeddings are reused), on the CPU: for benchmarks and tests."""
-    _check_arch(arch)
+    check_arch(arch)
     torch.manual_seed(0)
     if arch in ARCHS:
         return build_sam(arch)
@@ -80,9 +80,9 @@ def build_any_sam(arch: str) -> nn.Module:
     return build_sam2(arch)
 
 
-def _check_arch(arch: str) -> None:
-    """A ValueError naming the variants of both families unless `arch` is one (SAM 2.1's are looked up only for a
-    name that is no SAM 1 variant)."""
+def check_arch(arch: str) -> None:
+    """A ValueError naming the variants of both families unless `arch` is one (SAM 2.1's, and transformers, are
+    looked up only for a name that is no SAM 1 variant)."""
     if arch not in ARCHS:
         from app.sam2.variants import SAM2_ARCHS
 
