@@ -32,6 +32,20 @@ def tiny_sam():
     return sam
 
 
+@pytest.fixture
+def tiny_sam2():
+    """SAM 2.1's `sam2_tiny` with random weights (seeded), every tensor moved a little so that its masks have edges
+    (untouched random weights give near-empty masks)."""
+    from app.sam2 import build_sam2
+
+    torch.manual_seed(1)
+    model = build_sam2("sam2_tiny")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    return model
+
+
 @pytest.fixture(autouse=True)
 def _seeded():
     torch.manual_seed(0)

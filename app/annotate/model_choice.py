@@ -1,4 +1,4 @@
-"""Which SAM the annotator runs: the checkpoint or model asked for, else the shipped demo model.
+"""Which SAM the annotator runs: the checkpoint or model asked for (SAM 1 or SAM 2.1), else the shipped demo model.
 
 A checkpoint that cannot be loaded is an error the annotator must see (it names the file), and the app
 goes on with the demo model. When the demo model's file is missing too, random weights of the demo
@@ -11,15 +11,19 @@ from dataclasses import dataclass, field
 import torch
 
 from app.device import choose_device
-from app.sam.checkpoints import CheckpointError, LoadedSam, load_sam
+from app.sam.any_family import load_any_sam
+from app.sam.checkpoints import CHECKPOINTS, CheckpointError, LoadedSam, load_sam, resolve_checkpoint
 from app.sam.variants import build_sam
 
 DEMO = "demo"
+FAMILY_TITLES = {"sam": "SAM 1", "sam2": "SAM 2.1"}
+"""The families' names as the annotator reads them."""
 
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """What was asked for: a checkpoint path, or a registered model name ('vit_b', 'demo', ...); a device."""
+    """What was asked for: a checkpoint path, or a registered model name ('vit_b', 'sam2.1_hiera_t', 'demo', ...);
+    a device."""
 
     checkpoint: str | None = None
     model: str | None = None
@@ -42,6 +46,31 @@ class ModelLoad:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A registered model the annotator may choose: its name, its family's title ("SAM 1", "SAM 2.1") and, when it
+    cannot be loaded (its file not downloaded, or of the wrong size), why and how to get it."""
+
+    name: str
+    family: str
+    missing: str | None
+
+
+def registered_models() -> list[RegisteredModel]:
+    """Every registered model, SAM 1's then SAM 2.1's, in registry order, with the state of its file now."""
+    models = []
+    for family in FAMILY_TITLES:
+        for name, info in CHECKPOINTS.items():
+            if info.family == family:
+                try:
+                    resolve_checkpoint(name)
+                    missing = None
+                except CheckpointError as exc:
+                    missing = str(exc)
+                models.append(RegisteredModel(name, FAMILY_TITLES[family], missing))
+    return models
+
+
 def load_model(choice: ModelChoice) -> ModelLoad:
     """Load the chosen SAM; fall back to the demo model, then to random demo weights, reporting each step."""
     errors: list[str] = []
@@ -52,7 +81,7 @@ def load_model(choice: ModelChoice) -> ModelLoad:
         device = choose_device()
     if choice.source != DEMO:
         try:
-            loaded = load_sam(choice.source, device=device.device)
+            loaded = load_any_sam(choice.source, device=device.device)
             return ModelLoad(loaded, choice.source, device.reason)
         except (CheckpointError, ValueError, OSError) as exc:
             errors.append(f"Could not load the SAM checkpoint {exc}\nUsing the demo model instead.")

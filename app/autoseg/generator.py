@@ -3,7 +3,8 @@
 The same masks as segment_anything's SamAutomaticMaskGenerator with the same parameters (tests/autoseg), in
 less time: the points are decoded in batches on the engine's cached embedding (`SamEngine.point_logits`), the
 predicted-IoU filter runs before any mask is up-scaled, and only the survivors are up-scaled (OpenCV), scored
-for stability, boxed and encoded (pycocotools), one at a time. docs/engine.md has the steps.
+for stability, boxed and encoded (pycocotools), one at a time. docs/engine.md has the steps. A SAM 2.1 engine
+(`app.sam2.Sam2Engine`) works the same way, its masks up-scaled as its `predict` does.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from app.autoseg.filters import inside_fraction, mask_box, near_crop_edge, remov
 from app.autoseg.grid import crop_boxes, point_grid
 from app.autoseg.params import AutoParams
 from app.autoseg.proposal import ProposedMask
-from app.sam.engine import SamEngine, as_rgb, full_size_logits
+from app.sam.engine import SamEngine, as_rgb
 from app.store.masks import mask_to_rle, rle_area, rle_bbox, rle_to_mask
 
 
@@ -105,12 +106,11 @@ def _decode(engine: SamEngine, points: np.ndarray, crop: tuple[int, int, int, in
         keep = keep[scores > params.pred_iou_thresh]
     logits = out.low_res.flatten(0, 1)[keep].cpu().numpy()
     scores, keep = scores[keep].cpu().numpy(), keep.cpu().numpy()
-    sam = engine.sam
-    threshold, side = sam.mask_threshold, sam.image_encoder.img_size
+    threshold = engine.mask_threshold
     x0, y0 = crop[:2]
     found = []
     for index, plane, score in zip(keep, logits, scores):
-        up = full_size_logits(plane, side, out.input_size, out.original_size)
+        up = engine.logits_at_image_size(plane, out)
         stability = stability_score(up, threshold, params.stability_score_offset)
         if params.stability_score_thresh > 0 and not stability >= np.float32(params.stability_score_thresh):
             continue

@@ -5,16 +5,17 @@ import sys
 
 
 def start_model_bench(args) -> bool:
-    """Check that every name in `args.archs` is a SAM architecture or a registered checkpoint, and set torch's CPU
+    """Check that every name in `args.archs` is a SAM 1 architecture or registered checkpoint, and set torch's CPU
     threads to `args.threads` when given; False (the first unknown name printed to stderr) when one is not."""
     import torch
 
     from app.sam.checkpoints import CHECKPOINTS
     from app.sam.variants import ARCHS
 
-    unknown = [a for a in args.archs if a not in ARCHS and a not in CHECKPOINTS]
+    unknown = [a for a in args.archs if a not in ARCHS and (a not in CHECKPOINTS or CHECKPOINTS[a].family != "sam")]
     if unknown:
-        print(f"error: unknown model {unknown[0]!r}; known: {', '.join(ARCHS)}", file=sys.stderr)
+        print(f"error: unknown model {unknown[0]!r} (this benchmark runs SAM 1); known: {', '.join(ARCHS)}",
+              file=sys.stderr)
         return False
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -22,14 +23,11 @@ def start_model_bench(args) -> bool:
 
 
 def sam_by_name(name: str):
-    """(sam, label) on the CPU: the registered checkpoint `name` when its file is here, else the architecture `name`
-    with random weights (seeded 0), labelled so."""
-    import torch
-
-    from app.sam.checkpoints import CHECKPOINTS, load_sam
-    from app.sam.variants import build_sam
+    """(model, label) on the CPU, SAM 1 or SAM 2.1: the registered checkpoint `name` when its file is here, else the
+    architecture `name` with random weights (seeded 0), labelled so."""
+    from app.sam.any_family import build_any_sam, load_any_sam
+    from app.sam.checkpoints import CHECKPOINTS
 
     if name in CHECKPOINTS and CHECKPOINTS[name].path.is_file():
-        return load_sam(name, device="cpu").sam, name
-    torch.manual_seed(0)
-    return build_sam(name), f"{name} (random weights)"
+        return load_any_sam(name, device="cpu").sam, name
+    return build_any_sam(name), f"{name} (random weights)"

@@ -2,7 +2,8 @@
 
 Everything for one architecture is measured in one run on one embedding: each random prompt is
 timed with SamPredictor.predict, the engine's exact path and its fast path in turn, so machine
-load hits all three alike. The fast path's masks are compared with SamPredictor's (IoU).
+load hits all three alike. The fast path's masks are compared with SamPredictor's (IoU). A SAM 2.1
+architecture has the same embedding rows and its Sam2Engine's prompt latency alone.
 """
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ def register(sub) -> None:
     p = sub.add_parser("latency", help="prompt->mask latency (engine vs SamPredictor), cache-hit set_image, "
                                        "embedding time")
     p.add_argument("--archs", nargs="+", default=["vit_b", "demo"],
-                   help="SAM architectures to measure (vit_b, vit_l, vit_h, demo, tiny), random weights "
-                        "(default: vit_b demo)")
+                   help="SAM architectures to measure (vit_b, vit_l, vit_h, demo, tiny; SAM 2.1: sam2.1_hiera_t, "
+                        "_s, _b+, _l, sam2_tiny), random weights (default: vit_b demo)")
     p.add_argument("--prompts", type=int, default=20, help="random prompts timed per mode (default 20)")
     p.add_argument("--size", type=int, nargs=2, default=[1024, 1024], metavar=("H", "W"),
                    help="image height and width (default 1024 1024)")
@@ -70,40 +71,70 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def measure(arch: str, image: np.ndarray, n_prompts: int) -> list[tuple[str, str, str, str]]:
-    """Rows (measure, p50, p95, note) of the latency table for one architecture."""
-    import torch
-    from segment_anything import SamPredictor
+    """Rows (measure, p50, p95, note) of the latency table for one architecture (random weights): the embedding
+    and its cache hits, then the prompts (SAM 1 beside SamPredictor, SAM 2.1 its engine alone)."""
+    from app.mopeft.families import family
+    from app.sam.any_family import build_any_sam
 
+    model = build_any_sam(arch)
+    rows, engine = _embedding_rows(model, image)
+    prompts = random_prompts(n_prompts, *image.shape[:2])
+    if family(model) == "sam2":
+        return rows + _sam2_prompt_rows(engine, prompts)
+    return rows + _sam_prompt_rows(engine, image, prompts)
+
+
+def _embedding_rows(model, image: np.ndarray) -> tuple[list[tuple[str, str, str, str]], object]:
+    """The embedding (cache miss), cache hits in memory and on disk, the model signature; and the engine, its
+    image set."""
+    from app.sam.any_family import engine_for
     from app.sam.embedding_cache import EmbeddingCache
-    from app.sam.engine import SamEngine
     from app.sam.signature import model_signature
-    from app.sam.variants import build_sam
 
-    torch.manual_seed(0)
-    sam = build_sam(arch)
     rows = []
     with tempfile.TemporaryDirectory() as cache_dir:
-        fast = SamEngine(sam, cache=EmbeddingCache(cache_dir))
-        exact = SamEngine(sam, cache=fast.cache, fast=False)
-        seconds, _ = _timed(lambda: fast.set_image(image))
+        engine = engine_for(model, EmbeddingCache(cache_dir))
+        seconds, _ = _timed(lambda: engine.set_image(image))
         rows.append(("embedding (encoder, cache miss), 1 run", f"{seconds * 1000:.0f}", "", ""))
-        exact.set_image(image)
-        memory = [_timed(lambda: fast.set_image(image))[0] for _ in range(10)]
-        reader = SamEngine(sam, cache=EmbeddingCache(cache_dir))
+        memory = [_timed(lambda: engine.set_image(image))[0] for _ in range(10)]
+        reader = engine_for(model, EmbeddingCache(cache_dir))
         disk = []
         for _ in range(10):
             reader.cache = EmbeddingCache(cache_dir)  # empty memory: the hit is read from the file
             disk.append(_timed(lambda: reader.set_image(image))[0])
     rows.append(("set_image, cache hit in memory (goal <= 100 ms)", f"{_ms(memory, 50):.1f}", f"{_ms(memory, 95):.1f}", ""))
     rows.append(("set_image, cache hit on disk (goal <= 100 ms)", f"{_ms(disk, 50):.1f}", f"{_ms(disk, 95):.1f}", ""))
-    sig, _ = _timed(lambda: model_signature(sam))
+    sig, _ = _timed(lambda: model_signature(model))
     rows.append(("model signature (refresh_model)", f"{sig * 1000:.1f}", "", ""))
+    return rows, engine
 
+
+def _sam2_prompt_rows(engine, prompts: list[dict]) -> list[tuple[str, str, str, str]]:
+    """Sam2Engine.predict's latency, 3 masks and 1 (no reference predictor here: tests/sam2 checks its masks
+    against transformers' pipeline)."""
+    rows = []
+    for multimask in (True, False):
+        times = [_timed(lambda: engine.predict(multimask=multimask, **p))[0] for p in [prompts[0]] + prompts]
+        label = "3 masks" if multimask else "1 mask"
+        rows.append((f"engine, {label}", f"{_ms(times[1:], 50):.1f}", f"{_ms(times[1:], 95):.1f}", ""))
+    return rows
+
+
+def _sam_prompt_rows(fast, image: np.ndarray, prompts: list[dict]) -> list[tuple[str, str, str, str]]:
+    """SamPredictor.predict, the engine's exact path and its fast path on each prompt in turn, and the fast path's
+    IoU with SamPredictor."""
+    from segment_anything import SamPredictor
+
+    from app.sam.engine import SamEngine
+
+    sam = fast.sam
+    exact = SamEngine(sam, cache=fast.cache, fast=False)
+    exact.set_image(image)
     reference = SamPredictor(sam)  # same embedding: no second encoder run
     reference.features, reference.is_image_set = fast.image_embedding, True
     reference.original_size = image.shape[:2]
     reference.input_size = reference.transform.get_preprocess_shape(*image.shape[:2], sam.image_encoder.img_size)
-    prompts = random_prompts(n_prompts, *image.shape[:2])
+    rows = []
     for multimask in (True, False):
         times: dict[str, list[float]] = {"SamPredictor.predict": [], "engine, exact path": [], "engine, fast path": []}
         ious = []
@@ -129,11 +160,13 @@ def measure(arch: str, image: np.ndarray, n_prompts: int) -> list[tuple[str, str
 def run(args) -> int:
     import torch
 
-    from app.sam.variants import ARCHS
+    from app.sam.any_family import check_arch
 
-    unknown = [a for a in args.archs if a not in ARCHS]
-    if unknown:
-        print(f"error: unknown architecture {unknown[0]!r}; known: {', '.join(ARCHS)}", file=sys.stderr)
+    try:
+        for arch in args.archs:
+            check_arch(arch)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -1,7 +1,9 @@
-"""`mopeft bench overhead`: what MoPEFT costs and what the cached path saves, measured side by side."""
+"""`mopeft bench overhead`: what MoPEFT costs and what the cached path saves, measured side by side, on SAM 1 or
+SAM 2.1."""
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -10,26 +12,52 @@ import torch.nn.functional as F
 
 from app.bench._timing import median, time_interleaved
 from app.mopeft import MoPEFTConfig, encode_from, encode_until, frozen_prefix_length, trainable_parameters, wrap
-from app.sam.variants import ARCHS, build_sam
+from app.mopeft.families import family
+from app.sam.any_family import build_any_sam, check_arch
 
 
 def register(sub) -> None:
     p = sub.add_parser("overhead", help="wrapped vs plain encoder time, trainable parameters, cached vs full step")
-    p.add_argument("--arch", default="vit_b", choices=sorted(ARCHS), help="SAM architecture (random weights)")
+    p.add_argument("--arch", default="vit_b", help="SAM architecture, random weights (vit_b, vit_l, vit_h, demo, "
+                                                   "tiny; SAM 2.1: sam2.1_hiera_t, _s, _b+, _l, sam2_tiny)")
     p.add_argument("--repeat", type=int, default=3, help="timed rounds per measurement (after one warm-up)")
     p.add_argument("--cached-blocks", type=int, default=4, help="N of the last:N cached path")
     p.set_defaults(run=run)
 
 
-def training_step(sam, optimizer, forward_embedding):
-    """One one-click training step: embedding, mask decoder, BCE on the low-res logits, backward, update."""
-    emb = forward_embedding()
-    size = emb.shape[-1] * 4
-    sparse, dense = sam.prompt_encoder(points=(torch.tensor([[[size * 2.0, size * 2.0]]]), torch.ones(1, 1)),
-                                       boxes=None, masks=None)
+def input_side(model) -> int:
+    """The model's square input side in pixels."""
+    return model.config.prompt_encoder_config.image_size if family(model) == "sam2" else model.image_encoder.img_size
+
+
+def full_encoder(model) -> Callable[[torch.Tensor], object]:
+    """The whole image encoder: preprocessed images -> what the mask decoder reads (SAM 2.1: its three maps)."""
+    if family(model) == "sam2":
+        from app.sam2.encoder import image_features
+
+        return lambda x: image_features(model, x)
+    return model.image_encoder
+
+
+def one_click_logits(sam, emb) -> torch.Tensor:
+    """The single-mask low-res logits (1, 1, S, S) for one positive click at the centre, from the encoder's output."""
+    size = (emb[-1] if family(sam) == "sam2" else emb).shape[-1] * 4
+    point = torch.tensor([[[size * 2.0, size * 2.0]]])
+    if family(sam) == "sam2":
+        out = sam(image_embeddings=emb, input_points=point[None], input_labels=torch.ones(1, 1, 1, dtype=torch.int),
+                  multimask_output=False)
+        return out.pred_masks[:, 0]
+    sparse, dense = sam.prompt_encoder(points=(point, torch.ones(1, 1)), boxes=None, masks=None)
     low, _ = sam.mask_decoder(image_embeddings=emb, image_pe=sam.prompt_encoder.get_dense_pe(),
                               sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
                               multimask_output=False)
+    return low
+
+
+def training_step(sam, optimizer, forward_embedding):
+    """One one-click training step: embedding, mask decoder, BCE on the low-res logits, backward, update."""
+    low = one_click_logits(sam, forward_embedding())
+    size = low.shape[-1]
     target = torch.zeros_like(low)
     target[..., size // 4: size * 3 // 4, size // 4: size * 3 // 4] = 1
     loss = F.binary_cross_entropy_with_logits(low, target)
@@ -40,7 +68,8 @@ def training_step(sam, optimizer, forward_embedding):
 
 @dataclass
 class StepModels:
-    """Random-weight SAM of one architecture, plain and wrapped two ways, with one image and its cached tokens."""
+    """Random-weight SAM (1 or 2.1) of one architecture, plain and wrapped two ways, with one image and its cached
+    tokens."""
 
     plain: torch.nn.Module
     full: torch.nn.Module  # MoPEFT on every block
@@ -51,11 +80,10 @@ class StepModels:
 
     @classmethod
     def build(cls, arch: str, cached_blocks: int) -> "StepModels":
-        torch.manual_seed(0)
-        plain = build_sam(arch)
+        plain = build_any_sam(arch)
         full = wrap(copy.deepcopy(plain), MoPEFTConfig())
         last = wrap(copy.deepcopy(plain), MoPEFTConfig(blocks=f"last:{cached_blocks}"))
-        side = plain.image_encoder.img_size
+        side = input_side(plain)
         image = torch.randn(1, 3, side, side)
         start = frozen_prefix_length(last)
         with torch.no_grad():
@@ -64,18 +92,21 @@ class StepModels:
 
     def encode_call(self, model: torch.nn.Module) -> Callable[[], None]:
         """A no-grad encoder forward of `model` on the image."""
+        encoder = full_encoder(model)
+
         def run():
             with torch.no_grad():
-                model.image_encoder(self.image)
+                encoder(self.image)
         return run
 
     def step_calls(self) -> dict[str, Callable[[], None]]:
         """One training step each: "full" (every block), "uncached" (last N, frozen blocks rerun), "cached"."""
         opt_full = torch.optim.AdamW([p for p in self.full.parameters() if p.requires_grad], lr=1e-4)
         opt_last = torch.optim.AdamW([p for p in self.last.parameters() if p.requires_grad], lr=1e-4)
+        full, last = full_encoder(self.full), full_encoder(self.last)
         return {
-            "full": lambda: training_step(self.full, opt_full, lambda: self.full.image_encoder(self.image)),
-            "uncached": lambda: training_step(self.last, opt_last, lambda: self.last.image_encoder(self.image)),
+            "full": lambda: training_step(self.full, opt_full, lambda: full(self.image)),
+            "uncached": lambda: training_step(self.last, opt_last, lambda: last(self.image)),
             "cached": lambda: training_step(self.last, opt_last,
                                             lambda: encode_from(self.last, self.tokens, self.start)),
         }
@@ -105,6 +136,11 @@ def measure(arch: str, repeat: int, cached_blocks: int, emit) -> None:
 
 
 def run(args) -> int:
+    try:
+        check_arch(args.arch)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     torch.set_grad_enabled(True)
     print(f"mopeft bench overhead --arch {args.arch} --repeat {args.repeat} "
           f"(torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeat})")

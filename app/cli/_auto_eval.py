@@ -15,8 +15,8 @@ def run_auto(args) -> int:
     from app.cli._eval_inputs import load_dataset_and_model
     from app.coco.errors import CocoError
     from app.metrics.automatic import ImageMasks, coco_mask_ap, mean_segmentation_accuracy
+    from app.sam.any_family import engine_for
     from app.sam.embedding_cache import EmbeddingCache
-    from app.sam.engine import SamEngine
     from app.services import proposing
     from app.store.masks import mask_to_rle
 
@@ -34,7 +34,7 @@ def run_auto(args) -> int:
     print(f"data: {dataset.path}: {len(dataset)} images, {dataset.instance_count} instances, every category "
           "taken as one class")
     loaded.sam.eval()
-    engine = SamEngine(loaded.sam, cache=EmbeddingCache(disk=False, max_items=1))
+    engine = engine_for(loaded.sam, EmbeddingCache(disk=False, max_items=1))
     scored = []
     try:
         for n in range(len(dataset)):

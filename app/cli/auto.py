@@ -19,7 +19,8 @@ CANCELLED = 130
 def register(sub) -> None:
     p = sub.add_parser("auto", help="propose instances automatically on a project's images (pending proposals)")
     add_project_arguments(p)
-    p.add_argument("--model", help="SAM: a registered name (demo, vit_b, ...) or a checkpoint file; default: the "
+    p.add_argument("--model", help="SAM 1 or SAM 2.1: a registered name (demo, vit_b, sam2.1_hiera_t, ...) or a "
+                                   "checkpoint file; default: the "
                                    "active adapter's base model, else the latest adapter's, else demo")
     p.add_argument("--images", choices=["unlabelled", "all", "stale"], default="unlabelled",
                    help="unlabelled: images without instances (default); all; stale: images whose pending "
@@ -56,7 +57,7 @@ def _engine(project, args):
     """The proposer running the model and the active adapter version (when it can)."""
     from app.annotate.model_choice import ModelLoad
     from app.device import choose_device
-    from app.sam.checkpoints import load_sam
+    from app.sam.any_family import load_any_sam
     from app.services.model_session import ModelSession, usable_adapter
     from app.services.proposing import Proposer, version_of
 
@@ -66,7 +67,7 @@ def _engine(project, args):
     session = ModelSession(None, disk_cache=False)
     adapter, problem = usable_adapter(project, model)
     session.use_adapter(adapter)
-    switch = session.load(lambda: ModelLoad(load_sam(model, device=device.device), model, device.reason))
+    switch = session.load(lambda: ModelLoad(load_any_sam(model, device=device.device), model, device.reason))
     if problem:
         print(f"[auto] {' '.join(problem.split())}", file=sys.stderr)
     elif active is not None and adapter is None:

@@ -33,10 +33,11 @@ def register(sub) -> None:
                                    "and skipped (exit status 1 when there were any).")
     p.add_argument("folder", type=Path, help="folder of images (not searched recursively)")
     p.add_argument("--model", default="demo",
-                   help="registered checkpoint name (demo, vit_b, vit_l, vit_h) or a checkpoint file (default: demo)")
+                   help="registered checkpoint name (demo, vit_b, vit_l, vit_h, sam2.1_hiera_t, _s, _b+, _l) or a "
+                        "checkpoint file, SAM 1 or SAM 2.1 (default: demo)")
     p.add_argument("--random-weights", action="store_true",
-                   help="build --model (an architecture name) with random weights instead of loading a checkpoint; "
-                        "for benchmarks and tests only")
+                   help="build --model (an architecture name, SAM 1 or SAM 2.1) with random weights instead of "
+                        "loading a checkpoint; for benchmarks and tests only")
     p.add_argument("--cache-dir", type=Path, help="embedding cache folder (default: the per-user cache folder)")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="compute device (default: the best available)")
     p.set_defaults(run=run)
@@ -44,25 +45,18 @@ def register(sub) -> None:
 
 def _load_model(args):
     from app.device import choose_device
-    from app.sam.variants import ARCHS, build_sam
+    from app.sam.any_family import build_any_sam, load_any_sam
 
     device = choose_device(args.device)
     if args.random_weights:
-        if args.model not in ARCHS:
-            raise ValueError(f"--random-weights needs an architecture name ({', '.join(ARCHS)}), got {args.model!r}")
-        import torch
-
-        torch.manual_seed(0)  # the same random model on every run, so its cache entries are reused
-        return build_sam(args.model).to(device.device), device.reason
-    from app.sam.checkpoints import load_sam
-
-    return load_sam(args.model, device=device.device).sam, device.reason
+        return build_any_sam(args.model).to(device.device), device.reason
+    return load_any_sam(args.model, device=device.device).sam, device.reason
 
 
 def run(args) -> int:
     from app.image_file import is_image_file
+    from app.sam.any_family import engine_for
     from app.sam.embedding_cache import EmbeddingCache
-    from app.sam.engine import SamEngine
 
     if not args.folder.is_dir():
         print(f"error: {args.folder}: not a folder", file=sys.stderr)
@@ -77,7 +71,7 @@ def run(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     cache = EmbeddingCache(args.cache_dir)
-    engine = SamEngine(sam, cache=cache)
+    engine = engine_for(sam, cache)
     print(f"embedding {len(files)} images from {args.folder} with {args.model}; device: {reason}", file=sys.stderr)
     print(f"cache: {cache.directory}", file=sys.stderr)
     progress = CountProgress(sys.stderr)

@@ -37,7 +37,8 @@ def register(sub) -> None:
                                    "protocol, see docs/evaluation.md) and print the mean 1-click IoU, NoC@85 and "
                                    "NoC@90. Progress goes to stderr.")
     p.add_argument("--model", required=True,
-                   help="registered checkpoint name (demo, vit_b, vit_l, vit_h) or a checkpoint file")
+                   help="registered checkpoint name (demo, vit_b, vit_l, vit_h, sam2.1_hiera_t, _s, _b+, _l) or a "
+                        "checkpoint file (SAM 1 or SAM 2.1)")
     p.add_argument("--adapter", help="a MoPEFT adapter file to load into the model")
     p.add_argument("--data", required=True, help="COCO instances JSON; its file_names are relative to its folder")
     p.add_argument("--max-clicks", type=int, default=20, help="clicks per instance, at most (default: 20)")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import nn
 from segment_anything.modeling import Sam
 
 from app.app_env import cache_dir
@@ -90,7 +91,7 @@ CHECKPOINTS: dict[str, CheckpointInfo] = {
 class LoadedSam:
     """A SAM model with its weights loaded, the variant name found in the file, and the file it came from."""
 
-    sam: Sam
+    sam: Sam  # transformers' Sam2Model when `app.sam.any_family.load_any_sam` loaded SAM 2.1
     arch: str
     path: Path
 
@@ -192,6 +193,7 @@ def load_sam(source: str | Path, device: str | torch.device | None = None, arch:
     The variant comes from the file's shapes; `arch` (or the registry entry) is checked against it.
     `device` defaults to `choose_device()`. The model is built on the meta device and takes the
     loaded tensors as they are, so no random weights are made and no second copy is held.
+    SAM 2.1 too: `app.sam.any_family.load_any_sam`.
     """
     if arch is not None and arch not in ARCHS:
         raise ValueError(f"unknown SAM variant {arch!r}; known: {', '.join(ARCHS)}")
@@ -199,11 +201,15 @@ def load_sam(source: str | Path, device: str | torch.device | None = None, arch:
     if registered is not None and registered.family != "sam":
         raise CheckpointError(f"{source}: a SAM 2.1 model; load it with app.sam2.load_sam2")
     path, info = resolve_checkpoint(source)
-    state = read_state_dict(path)
+    return sam_from_state(read_state_dict(path), path, (arch, info.arch if info else None), device)
+
+
+def sam_from_state(state: dict[str, torch.Tensor], path: Path, wanted: tuple[str | None, ...] = (),
+                   device: str | torch.device | None = None) -> LoadedSam:
+    """SAM 1 from the state dict `read_state_dict` read from `path`: its variant found from the shapes (each name in
+    `wanted` that is not None must be it), checked, loaded and moved to `device` (None: `choose_device()`)."""
     found = detect_arch(state, str(path))
-    for wanted in (arch, info.arch if info else None):
-        if wanted is not None and wanted != found:
-            raise CheckpointError(f"{path}: holds a {found} checkpoint, but {wanted} was asked for")
+    check_wanted(found, wanted, path)
     with torch.device("meta"):
         sam = build_sam(found)
     check_state_dict(state, sam.state_dict(), path, found)
@@ -212,11 +218,24 @@ def load_sam(source: str | Path, device: str | torch.device | None = None, arch:
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())[:300]
         raise CheckpointError(f"{path}: its tensors do not fit SAM {found}: {detail}") from exc
+    return LoadedSam(moved(sam, device, path, f"SAM {found}"), found, path)
+
+
+def check_wanted(found: str, wanted: tuple[str | None, ...], path: Path) -> None:
+    """A CheckpointError when a variant asked for (None: no wish) is not the `found` one."""
+    for name in wanted:
+        if name is not None and name != found:
+            raise CheckpointError(f"{path}: holds a {found} checkpoint, but {name} was asked for")
+
+
+def moved(model: nn.Module, device: str | torch.device | None, path: Path, what: str) -> nn.Module:
+    """`model` on `device` (None: `choose_device()`) in eval mode; a CheckpointError naming the file when it cannot go
+    there (out of memory on the GPU, ...)."""
     target = choose_device().device if device is None else torch.device(device)
     try:
-        return LoadedSam(sam.to(target).eval(), found, path)
-    except RuntimeError as exc:  # e.g. out of memory on the GPU
-        raise CheckpointError(f"{path}: SAM {found} could not be moved to {target}: {_reason(exc)}") from exc
+        return model.to(target).eval()
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: {what} could not be moved to {target}: {_reason(exc)}") from exc
 
 
 def check_state_dict(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: Path,

@@ -140,6 +140,37 @@ def as_rgb(image) -> np.ndarray:
     return rgb
 
 
+def prefetch_images(images: Iterable, embed: Callable[[np.ndarray], bool],
+                    progress: Callable[[int, int, str], None] | None = None,
+                    cancel: Callable[[], bool] | None = None) -> PrefetchReport:
+    """An engine's `prefetch`: `embed(rgb)` (True when the cache had it, read and checked: a damaged file is
+    embedded again) on each of `images` (arrays, ImageData or paths).
+
+    `progress(done, total, name)` is called after each item; `cancel()` is checked before each and stops the loop
+    when true. Items that cannot be loaded are listed in the report's `failed`, each message naming the item; the
+    others go on.
+    """
+    items = list(images)
+    report = PrefetchReport(total=len(items))
+    for i, item in enumerate(items):
+        if cancel is not None and cancel():
+            report.cancelled = True
+            break
+        name = str(item) if isinstance(item, (str, os.PathLike)) else f"image #{i}"
+        try:
+            rgb = as_rgb(item)
+        except ValueError as exc:
+            report.failed.append(str(exc) if name in str(exc) else f"{name}: {exc}")
+        else:
+            if embed(rgb):
+                report.cached += 1
+            else:
+                report.embedded += 1
+        if progress is not None:
+            progress(i + 1, len(items), name)
+    return report
+
+
 class SamEngine:
     """Predictor for one SAM model (a MoPEFT-wrapped one included) with an embedding cache.
 
@@ -174,6 +205,16 @@ class SamEngine:
     def precision(self) -> str:
         """The encoder's precision ("fp32", "bf16", "fp16"), part of the embedding cache key."""
         return self.precision_choice.name
+
+    @property
+    def side(self) -> int:
+        """The model's square input side in pixels (1024 for ViT models)."""
+        return self.sam.image_encoder.img_size
+
+    @property
+    def mask_threshold(self) -> float:
+        """The logit above which a pixel is in the mask."""
+        return self.sam.mask_threshold
 
     @property
     def embedding_shape(self) -> tuple[int, int, int, int]:
@@ -218,33 +259,12 @@ class SamEngine:
 
     def prefetch(self, images: Iterable, progress: Callable[[int, int, str], None] | None = None,
                  cancel: Callable[[], bool] | None = None) -> PrefetchReport:
-        """Compute the embeddings of `images` (arrays, ImageData or paths) into the cache.
+        """Compute the embeddings of `images` (arrays, ImageData or paths) into the cache (`prefetch_images`)."""
+        return prefetch_images(images, lambda rgb: self._embedding(rgb, self._key(rgb))[1], progress, cancel)
 
-        `progress(done, total, name)` is called after each item; `cancel()` is checked before
-        each and stops the loop when true. Items that cannot be loaded are listed in the report's
-        `failed`, each message naming the item; the others go on.
-        """
-        items = list(images)
-        report = PrefetchReport(total=len(items))
-        for i, item in enumerate(items):
-            if cancel is not None and cancel():
-                report.cancelled = True
-                break
-            name = str(item) if isinstance(item, (str, os.PathLike)) else f"image #{i}"
-            try:
-                rgb = as_rgb(item)
-            except ValueError as exc:
-                report.failed.append(str(exc) if name in str(exc) else f"{name}: {exc}")
-            else:
-                key = self._key(rgb)
-                if self._cached(key) is not None:  # read and checked: a damaged file is embedded again
-                    report.cached += 1
-                else:
-                    self._embedding(rgb, key)
-                    report.embedded += 1
-            if progress is not None:
-                progress(i + 1, len(items), name)
-        return report
+    def sibling(self) -> SamEngine:
+        """A new engine on the same model weights, cache and settings, with no current image."""
+        return SamEngine(self.sam, cache=self.cache, fast=self.fast, precision=self.precision)
 
     @torch.no_grad()
     def predict(self, points=None, labels=None, box=None, mask_input=None, multimask: bool = True) -> Prediction:
@@ -301,6 +321,10 @@ class SamEngine:
                 image_embeddings=image.embedding, image_pe=self.sam.prompt_encoder.get_dense_pe(),
                 sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense, multimask_output=True)
         return PointLogits(low.float(), scores.float(), image.input_size, image.original_size)
+
+    def logits_at_image_size(self, plane: np.ndarray, out: PointLogits) -> np.ndarray:
+        """One (S, S) plane of `out.low_res` (as a CPU array) at its image's size, (H, W) float32."""
+        return full_size_logits(plane, self.side, out.input_size, out.original_size)
 
     def _current(self) -> _Image:
         image = self._image

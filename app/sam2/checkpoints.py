@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 from transformers import Sam2Model
 
-from app.device import choose_device
-from app.sam.checkpoints import CHECKPOINTS, CheckpointError, check_state_dict, read_state_dict, resolve_checkpoint
+from app.sam.checkpoints import (CHECKPOINTS, CheckpointError, check_state_dict, check_wanted, moved, read_state_dict,
+                                 resolve_checkpoint)
 from app.sam2.convert import convert_official, is_official_layout
 from app.sam2.variants import SAM2_ARCHS, build_sam2
 
@@ -66,19 +66,20 @@ def load_sam2(source: str | Path, device: str | torch.device | None = None, arch
     if registered is not None and registered.family != "sam2":
         raise CheckpointError(f"{source}: a SAM 1 model; load it with app.sam.load_sam")
     path, info = resolve_checkpoint(source)
-    state = read_state_dict(path)
+    return sam2_from_state(read_state_dict(path), path, (arch, info.arch if info else None), device)
+
+
+def sam2_from_state(state: dict[str, torch.Tensor], path: Path, wanted: tuple[str | None, ...] = (),
+                    device: str | torch.device | None = None) -> LoadedSam2:
+    """SAM 2.1 from the state dict `read_state_dict` read from `path` (Meta's layout converted): its variant found
+    from the shapes (each name in `wanted` that is not None must be it), checked, loaded and moved to `device`
+    (None: `choose_device()`)."""
     if is_official_layout(state):
         state = convert_official(state)
     found = detect_sam2_arch(state, str(path))
-    for wanted in (arch, info.arch if info else None):
-        if wanted is not None and wanted != found:
-            raise CheckpointError(f"{path}: holds a {found} checkpoint, but {wanted} was asked for")
+    check_wanted(found, wanted, path)
     with torch.device("meta"):
         model = build_sam2(found)
     check_state_dict(state, model.state_dict(), path, found)
     model.load_state_dict(state, strict=True, assign=True)
-    target = choose_device().device if device is None else torch.device(device)
-    try:
-        return LoadedSam2(model.to(target).eval(), found, path)
-    except RuntimeError as exc:  # e.g. out of memory on the GPU
-        raise CheckpointError(f"{path}: SAM 2.1 {found} could not be moved to {target}: {exc}") from exc
+    return LoadedSam2(moved(model, device, path, f"SAM 2.1 {found}"), found, path)

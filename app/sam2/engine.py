@@ -13,6 +13,7 @@ Threads: as SamEngine (app/sam/engine.py): encoder runs are serialised, `set_ima
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +23,7 @@ from transformers import Sam2ImageProcessor, Sam2Model
 
 from app.device import PrecisionChoice, choose_precision
 from app.sam.embedding_cache import EmbeddingCache
-from app.sam.engine import Prediction, as_rgb
+from app.sam.engine import PointLogits, Prediction, PrefetchReport, as_rgb, prefetch_images
 from app.sam.prompts import check_prompts
 from app.sam.signature import embedding_key, image_signature, model_signature
 from app.sam2.encoder import image_features
@@ -53,8 +54,12 @@ class Sam2Engine:
 
     `device` moves the model there; None leaves it where it is. `cache` defaults to a memory-only
     `EmbeddingCache`. `precision` is the image encoder's autocast, as for SamEngine; the features are kept in
-    float32 and the decoder runs in float32.
+    float32 and the decoder runs in float32. It answers what the window, the proposals and the CLI ask of
+    SamEngine (set_image, predict, point_logits, prefetch, sibling, ...).
     """
+
+    mask_threshold = 0.0
+    """The logit above which a pixel is in the mask."""
 
     def __init__(self, model: Sam2Model, device: str | torch.device | None = None,
                  cache: EmbeddingCache | None = None, precision: str | None = None) -> None:
@@ -73,6 +78,11 @@ class Sam2Engine:
     def device(self) -> torch.device:
         """Where the model runs."""
         return self.model.device
+
+    @property
+    def precision(self) -> str:
+        """The encoder's precision ("fp32", "bf16", "fp16"), part of the embedding cache key."""
+        return self.precision_choice.name
 
     @property
     def packed_shape(self) -> tuple[int, int, int, int]:
@@ -96,6 +106,19 @@ class Sam2Engine:
         """Features of any image (from the cache, or computed and cached); the current image is unchanged."""
         return self._features(as_rgb(image))[0]
 
+    def cache_key(self, image) -> str:
+        """The cache key of an image under the current model (see app.sam.signature)."""
+        return self._key(as_rgb(image))
+
+    def prefetch(self, images: Iterable, progress: Callable[[int, int, str], None] | None = None,
+                 cancel: Callable[[], bool] | None = None) -> PrefetchReport:
+        """Compute the features of `images` (arrays, ImageData or paths) into the cache (`prefetch_images`)."""
+        return prefetch_images(images, lambda rgb: self._packed(rgb)[1], progress, cancel)
+
+    def sibling(self) -> Sam2Engine:
+        """A new engine on the same model weights, cache and settings, with no current image."""
+        return Sam2Engine(self.model, cache=self.cache, precision=self.precision)
+
     def refresh_model(self) -> None:
         """Re-read the model's weights after they changed in place (an adapter loaded, a training step)."""
         self.model_signature = model_signature(self.model)
@@ -103,7 +126,9 @@ class Sam2Engine:
             self.set_image(self._image.rgb)
 
     def pixel_values(self, rgb: np.ndarray) -> torch.Tensor:
-        """The preprocessed image (1, 3, side, side), as Sam2ImageProcessor makes it."""
+        """The preprocessed image (1, 3, side, side), as Sam2ImageProcessor makes it (from a writable copy of a
+        read-only array, which torch warns about)."""
+        rgb = np.require(rgb, requirements="W")
         return self.processor(images=rgb, return_tensors="pt")["pixel_values"].to(self.device)
 
     @torch.no_grad()
@@ -128,8 +153,27 @@ class Sam2Engine:
             kwargs["input_masks"] = torch.as_tensor(p.mask_input, dtype=torch.float, device=dev)[None]
         out = self.model(image_embeddings=image.features, multimask_output=multimask, **kwargs)
         low = out.pred_masks[0, 0].float()
-        masks = F.interpolate(low[None], (h, w), mode="bilinear", align_corners=False)[0] > 0
+        masks = _upscaled(low, image.original_size) > self.mask_threshold
         return Prediction(masks.cpu().numpy(), out.iou_scores[0, 0].float().cpu().numpy(), low.cpu().numpy())
+
+    @torch.no_grad()
+    def point_logits(self, points) -> PointLogits:
+        """SAM 2's three candidates for each of B single positive points on the current image, in one batch
+        (B prompts of the decoder's point batch). points: (B, 2) x, y pixels."""
+        image = self._current()
+        h, w = image.original_size
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 2) * [self.side / w, self.side / h]
+        coords = torch.as_tensor(pts, dtype=torch.float, device=self.device)[None, :, None]
+        labels = torch.ones(1, len(pts), 1, dtype=torch.int, device=self.device)
+        out = self.model(image_embeddings=image.features, input_points=coords, input_labels=labels,
+                         multimask_output=True)
+        return PointLogits(out.pred_masks[0].float(), out.iou_scores[0].float(), (self.side, self.side),
+                           image.original_size)
+
+    def logits_at_image_size(self, plane: np.ndarray, out: PointLogits) -> np.ndarray:
+        """One (S, S) plane of `out.low_res` (as a CPU array) at its image's size, (H, W) float32, as `predict`
+        resizes it."""
+        return _upscaled(torch.from_numpy(plane)[None], out.original_size)[0].numpy()
 
     def _current(self) -> _Image:
         image = self._image
@@ -137,8 +181,16 @@ class Sam2Engine:
             raise RuntimeError("no image set: call set_image(image) before predicting")
         return image
 
+    def _key(self, rgb: np.ndarray) -> str:
+        return embedding_key(image_signature(rgb), self.model_signature, self.side, self.precision)
+
     def _features(self, rgb: np.ndarray) -> tuple[list[torch.Tensor], bool]:
-        key = embedding_key(image_signature(rgb), self.model_signature, self.side, self.precision_choice.name)
+        packed, hit = self._packed(rgb)
+        return unpack_features(packed), hit
+
+    def _packed(self, rgb: np.ndarray) -> tuple[torch.Tensor, bool]:
+        """The packed features of `rgb`, from the cache or computed and cached; True when they were cached."""
+        key = self._key(rgb)
         packed = self._cached(key)
         if packed is None:
             with self._encode_lock:
@@ -146,8 +198,8 @@ class Sam2Engine:
                 if packed is None:
                     packed = self._encode(rgb)
                     self.cache.put(key, packed)
-                    return unpack_features(packed), False
-        return unpack_features(packed), True
+                    return packed, False
+        return packed, True
 
     def _cached(self, key: str) -> torch.Tensor | None:
         packed = self.cache.get(key)
@@ -160,3 +212,8 @@ class Sam2Engine:
         with self.precision_choice.autocast(self.device):
             features = image_features(self.model, self.pixel_values(rgb))
         return pack_features([f.float() for f in features])
+
+
+def _upscaled(low: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(N, S, S) low-res logits at the image's size (H, W): `post_process_masks`' bilinear resize."""
+    return F.interpolate(low[None], size, mode="bilinear", align_corners=False)[0]

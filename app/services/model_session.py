@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.annotate.model_choice import ModelLoad
 from app.device import check_precision
 from app.mopeft import adapted_copy
+from app.sam.any_family import engine_for
 from app.sam.embedding_cache import EmbeddingCache
 from app.sam.engine import SamEngine
 from app.sam.images import ImageData, load_image
@@ -20,13 +22,16 @@ from app.store.errors import StoreError
 from app.store.hashing import FileCheck, change_problem, check_file
 from app.store.project import Project
 
+if TYPE_CHECKING:
+    from app.sam2.engine import Sam2Engine
+
 
 @dataclass(frozen=True)
 class EngineSwitch:
     """A new engine: the adapter file it runs (None: the base model) and, when the wanted adapter could not be
     used, why (SAM then runs the base model)."""
 
-    engine: SamEngine
+    engine: SamEngine | Sam2Engine
     adapter: str | None
     adapter_problem: str | None = None
 
@@ -44,7 +49,7 @@ class ModelSession:
         self.precision = precision
         self.model: ModelLoad | None = None
         self.adapter: str | None = None
-        self.engine: SamEngine | None = None
+        self.engine: SamEngine | Sam2Engine | None = None
 
     def load(self, loader: Callable[[], ModelLoad]) -> EngineSwitch:
         """Load a base model with `loader` and run it with the wanted adapter. Raises what `loader` raises
@@ -81,7 +86,7 @@ class ModelSession:
                 problem = f"The adapter could not be used; SAM runs without it.\n\n{exc}"
                 adapter = None
         cache = EmbeddingCache(self._cache_dir) if self._disk_cache else EmbeddingCache(disk=False)
-        engine = SamEngine(sam, cache=cache, precision=precision)
+        engine = engine_for(sam, cache, precision)
         self.engine, self.adapter = engine, adapter
         return EngineSwitch(engine, adapter, problem)
 

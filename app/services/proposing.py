@@ -111,7 +111,7 @@ def proposal_engine(engine: SamEngine) -> SamEngine:
     """An engine of its own for proposing, on the same model weights (never changed in place: an adapter or a
     precision switch makes a new engine) and embedding cache as `engine`. Proposing sets its current image, so
     the annotator's engine keeps theirs; build it in the thread that proposes (it reads the weights once)."""
-    return SamEngine(engine.sam, cache=engine.cache, fast=engine.fast, precision=engine.precision)
+    return engine.sibling()
 
 
 def choose_images(project: Project, which: str = "unlabelled", skip_proposed: bool = False) -> list[Image]:
@@ -146,7 +146,7 @@ def propose_image(engine: SamEngine, rgb, accepted: Sequence[dict] = (), params:
     resolution and the pieces merged across tile borders (`tiles.proposals`; `progress` then counts tiles; the
     accepted RLEs are read per tile, never decoded whole). Raises app.autoseg.ProposalsCancelled when `cancel()`
     stopped it."""
-    side = engine.sam.image_encoder.img_size
+    side = engine.side
     height, width = rgb.shape[:2]
     if needs_tiles(height, width, side):
         grid = TileGrid(height, width, side, min(TILE_OVERLAP * side // 1024, side - 1))

@@ -113,7 +113,7 @@ class TiledPredictor:
     def _on_overview(self, points, labels, box, multimask: bool) -> TiledPrediction:
         """Prompts no tile holds, on the whole image downscaled to the model's input; the masks are scaled back to
         full resolution over the region the prompts and the masks cover."""
-        side = self.engine.sam.image_encoder.img_size
+        side = self.engine.side
         if self._overview is None:
             self._overview = self.source.overview(side)
         self.engine.set_image(self._overview)

@@ -28,8 +28,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--images-root", metavar="FOLDER", help="where a new shared project's images are (one "
                         "already made records it, or maps it per machine)")
     model = parser.add_mutually_exclusive_group()
-    model.add_argument("--checkpoint", metavar="PATH", help="SAM checkpoint file to load")
-    model.add_argument("--model", metavar="NAME", help="registered model: demo, vit_b, vit_l, vit_h")
+    model.add_argument("--checkpoint", metavar="PATH", help="SAM 1 or SAM 2.1 checkpoint file to load")
+    model.add_argument("--model", metavar="NAME", help="registered model: demo, vit_b, vit_l, vit_h, sam2.1_hiera_t, "
+                                                      "sam2.1_hiera_s, sam2.1_hiera_b+, sam2.1_hiera_l")
     parser.add_argument("--device", choices=("cuda", "mps", "cpu"), help="default: CUDA, then MPS, else CPU")
     parser.add_argument("--precision", choices=PRECISIONS,
                         help="SAM's precision for this run: auto (bf16 on GPUs that have it), fp32 or bf16; "

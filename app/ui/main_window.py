@@ -32,6 +32,7 @@ from app.ui.keymap import Keymap, load_keymap
 from app.ui.label_dock import LabelDock
 from app.ui.last_images import LastImages
 from app.ui.model_controller import ModelController
+from app.ui.model_menu import RegisteredModelMenu
 from app.ui.notices import Notices
 from app.ui.precision_setting import PrecisionSetting
 from app.ui.proposal_controller import ProposalController
@@ -84,6 +85,10 @@ class MainWindow(QMainWindow):
         self.proposing = ProposalController(self.model, self.proposal_view, self.proposal_status, self.notices,
                                             self._settings, self)
         self.actions, self.menus = build_actions(self, self.keymap)
+        model_menu = self.menus["&Model"]   # after "Load a SAM checkpoint…"
+        model_menu.insertMenu(model_menu.actions()[1],
+                              RegisteredModelMenu(self.use_model, lambda text: self.notices.error(text, "Model"),
+                                                  model_menu))
         self.proposing.use_actions(self.actions)
         self.label_dock.name_actions([self.actions[f"label_{n}"] for n in range(1, 10)])
         self.add_dock(self.image_dock, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -189,6 +194,10 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Load a SAM checkpoint", "", "Checkpoints (*.pth *.pt);;All (*)")
         if path:
             self.model.load_model(partial(load_model, ModelChoice(checkpoint=path, device=self.device)))
+
+    def use_model(self, name: str) -> None:
+        """Model > Registered model: run the registered model `name` (SAM 1 or SAM 2.1)."""
+        self.model.load_model(partial(load_model, ModelChoice(model=name, device=self.device)))
 
     def use_precision(self, precision: str) -> None:
         """Model > Precision: run SAM's encoder at `precision` from now on (the current image is embedded again)

@@ -6,6 +6,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from app.cli.main import main
 from app.coco.writer import write_coco
@@ -108,6 +109,21 @@ def test_ctrl_c_keeps_the_images_done_and_leaves_the_rest(project_dir, monkeypat
 def test_a_missing_project_exits_2(tmp_path, calls, capsys):
     code, _, err = auto(capsys, "--project", str(tmp_path))
     assert code == 2 and "no MoPEFT project" in err and calls == []
+
+
+def test_a_sam2_model_proposes_on_its_own_engine(project_dir, monkeypatch, capsys, tmp_path, tiny_sam2):
+    from app.sam2 import Sam2Engine
+
+    torch.save(tiny_sam2.state_dict(), tmp_path / "sam2.pt")
+    engines, real = [], proposing.propose_image
+    monkeypatch.setattr(proposing, "propose_image",
+                        lambda engine, *a, **k: engines.append(engine) or real(engine, *a, **k))
+    code = main(["auto", "--model", str(tmp_path / "sam2.pt"), "--device", "cpu", "--project", str(project_dir),
+                 "--points-per-side", "2"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"model {tmp_path / 'sam2.pt'}" in err and "1/1 a.png:" in err
+    assert len(engines) == 1 and isinstance(engines[0], Sam2Engine)
 
 
 @pytest.fixture

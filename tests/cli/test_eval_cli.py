@@ -93,3 +93,22 @@ def test_errors_name_the_file(files, capsys, tmp_path):
     assert code == 1 and "val.json: not a readable MoPEFT adapter file" in err
     with pytest.raises(SystemExit):
         main(["eval", "--model", "x", "--data", "y", "--max-clicks", "0"])
+
+
+def test_eval_a_sam2_model_with_its_adapter(files, capsys, tmp_path, tiny_sam2):
+    torch.save(tiny_sam2.state_dict(), tmp_path / "sam2.pt")
+    wrapped = wrap(copy.deepcopy(tiny_sam2), MoPEFTConfig(kinds=["lora", "adapter"], blocks="last:2"))
+    with torch.no_grad():
+        for p in wrapped.parameters():
+            if p.requires_grad:
+                p.normal_(0, 0.5)
+    save_adapter(wrapped, tmp_path / "adapter.safetensors")
+    common = ["--model", str(tmp_path / "sam2.pt"), "--data", str(files / "val.json"), "--max-clicks", "2",
+              "--json", "--device", "cpu"]
+    code, plain, err = run_eval(capsys, *common)
+    assert code == 0, err
+    assert f"model: sam2_tiny from {tmp_path / 'sam2.pt'}" in plain
+    assert json.loads(plain.splitlines()[-1])["instances"] == 3
+    code, adapted, err = run_eval(capsys, *common, "--adapter", str(tmp_path / "adapter.safetensors"))
+    assert code == 0, err
+    assert json.loads(adapted.splitlines()[-1]) != json.loads(plain.splitlines()[-1])

@@ -45,7 +45,7 @@ def test_embed_refuses_a_missing_folder_and_an_unknown_architecture(tmp_path, ca
     assert "not a folder" in capsys.readouterr().err
     folder, _ = make_folder(tmp_path)
     assert main(["embed", str(folder), "--model", "vit_z", "--random-weights"]) == 2
-    assert "needs an architecture name" in capsys.readouterr().err
+    assert "unknown SAM variant 'vit_z'" in capsys.readouterr().err
 
 
 def test_embed_checks_cached_files_and_embeds_damaged_ones_again(tmp_path, capsys):
@@ -73,3 +73,17 @@ def test_embed_checks_cached_files_and_embeds_damaged_ones_again(tmp_path, capsy
     assert torch.isfinite(engine.image_embedding).all()
     assert main(args) == 0
     assert "0 embedded, 2 already cached, 0 skipped" in capsys.readouterr().err
+
+
+def test_embed_with_a_sam2_model(tmp_path, capsys):
+    from app.sam.any_family import build_any_sam
+    from app.sam2 import Sam2Engine
+
+    folder, images = make_folder(tmp_path)
+    cache_dir = tmp_path / "cache"
+    args = ["embed", str(folder), "--model", "sam2_tiny", "--random-weights", "--cache-dir", str(cache_dir)]
+    assert main(args) == 1
+    assert "2 embedded, 0 already cached, 1 skipped" in capsys.readouterr().err
+    engine = Sam2Engine(build_any_sam("sam2_tiny"), cache=EmbeddingCache(cache_dir))
+    assert all(engine.set_image(rgb) for rgb in images.values())
+    assert engine.prefetch(list(images.values())).cached == 2

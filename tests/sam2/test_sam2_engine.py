@@ -5,18 +5,12 @@ import pytest
 import torch
 from transformers import Sam2ImageProcessor, Sam2Processor
 
-from app.sam2 import build_sam2
 from app.sam2.engine import Sam2Engine, pack_features, unpack_features
 
 
-@pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(1)
-    m = build_sam2("sam2_tiny")
-    with torch.no_grad():  # random weights give near-empty masks: move every tensor so the masks have edges
-        for p in m.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    return m
+@pytest.fixture
+def model(tiny_sam2):
+    return tiny_sam2
 
 
 def _reference(model, processor, rgb, points, labels, box, mask_input, multimask):
@@ -70,3 +64,31 @@ def test_features_are_cached_packed_exactly(model):
     with torch.no_grad():
         direct = model.get_image_embeddings(engine.pixel_values(rgb))
     assert all(torch.equal(a, b) for a, b in zip(direct, fresh))
+
+
+def test_point_logits_are_predicts_candidates_in_one_batch(model):
+    rng = np.random.default_rng(3)
+    rgb = (rng.random((97, 161, 3)) * 255).astype(np.uint8)
+    engine = Sam2Engine(model)
+    engine.set_image(rgb)
+    points = rng.random((5, 2)) * [161, 97]
+    out = engine.point_logits(points)
+    assert out.low_res.shape == (5, 3, 32, 32) and out.scores.shape == (5, 3) and out.original_size == (97, 161)
+    for point, low, scores in zip(points, out.low_res, out.scores):
+        one = engine.predict(point[None], np.array([1]))
+        assert np.abs(low.numpy() - one.low_res_logits).max() <= 1e-5
+        assert np.abs(scores.numpy() - one.scores).max() <= 1e-6
+        up = np.stack([engine.logits_at_image_size(plane, out) for plane in low.numpy()])
+        assert ((up > engine.mask_threshold) == one.masks).mean() >= 0.9999
+
+
+def test_prefetch_cache_key_and_sibling_share_the_cache(model):
+    engine = Sam2Engine(model)
+    images = [np.full((30, 40, 3), v, np.uint8) for v in (10, 200)]
+    report = engine.prefetch([*images, "no/such/file.png"])
+    assert (report.embedded, report.cached, len(report.failed)) == (2, 0, 1) and "no/such/file.png" in report.failed[0]
+    assert engine.prefetch(images).cached == 2
+    twin = engine.sibling()
+    assert twin.cache is engine.cache and twin.model is engine.model and twin.precision == engine.precision
+    assert twin.set_image(images[0]) is True
+    assert engine.cache_key(images[0]) == twin.cache_key(images[0]) != engine.cache_key(images[1])

@@ -117,3 +117,24 @@ def test_the_precision_switches_the_engine_and_an_unknown_one_is_refused(tmp_pat
     with pytest.raises(ValueError, match="unknown precision 'fp8'"):
         session.use_precision("fp8")
     assert session.engine is switch.engine and session.precision == "fp32"
+
+
+def test_a_sam2_model_runs_on_a_sam2_engine_with_its_adapter(tmp_path, tiny_sam2):
+    import copy
+
+    from app.sam2 import Sam2Engine
+
+    wrapped = wrap(copy.deepcopy(tiny_sam2), MoPEFTConfig(blocks="last:2"))
+    with torch.no_grad():
+        for param in wrapped.parameters():
+            if param.requires_grad:
+                param.add_(torch.randn_like(param) * 0.5)
+    save_adapter(wrapped, tmp_path / "v1.safetensors")
+    session = ModelSession(tmp_path / "cache", disk_cache=False)
+    switch = session.load(lambda: ModelLoad(LoadedSam(tiny_sam2, "sam2_tiny", None), "sam2_tiny", "cpu"))
+    assert isinstance(switch.engine, Sam2Engine)
+    rgb = np.random.default_rng(0).integers(0, 255, (128, 128, 3), dtype=np.uint8)
+    plain = _mask(session, rgb)
+    adapted = session.use_adapter(tmp_path / "v1.safetensors")
+    assert adapted.adapter_problem is None and isinstance(adapted.engine, Sam2Engine)
+    assert (plain != _mask(session, rgb)).any()

@@ -124,6 +124,18 @@ def test_the_proposal_engine_has_its_own_image_on_the_same_weights():
     assert other.model_signature == engine.model_signature
 
 
+def test_a_sam2_engine_proposes_on_its_own_engine_and_stores_the_proposals(project, tiny_sam2):
+    from app.sam2 import Sam2Engine
+
+    engine = Sam2Engine(tiny_sam2)
+    other = proposing.proposal_engine(engine)
+    assert isinstance(other, Sam2Engine) and other.model is engine.model and other.cache is engine.cache
+    params = proposing.AutoParams(points_per_side=3, pred_iou_thresh=0, stability_score_thresh=0)
+    summary = propose_images(project, Proposer(other, "sam2_tiny"), [project.images.find("a.png")], params)
+    stored = project.proposals.for_image(project.images.find("a.png").id)
+    assert summary.proposals == len(stored) > 0 and all(p.mask.shape == (H, W) for p in stored)
+
+
 def test_an_instance_accepted_while_the_image_is_proposed_on_leaves_its_proposals_out(project, monkeypatch):
     """The annotator draws an instance on the image while the proposals thread works on it: the proposal inside
     it is not stored, the other is; an instance accepted before was already given to the generator."""
