@@ -101,7 +101,9 @@ def _fail(message: str) -> int:
 
 def run(args) -> int:
     from app.device import choose_device
-    from app.sam.checkpoints import CHECKPOINTS, CheckpointError, load_sam
+    from app.mopeft.families import encoder_blocks
+    from app.sam.any_family import load_any_sam
+    from app.sam.checkpoints import CHECKPOINTS, CheckpointError
     from app.sam.variants import ARCHS
     from app.store.errors import StoreError
     from app.mopeft import mixture
@@ -127,8 +129,8 @@ def run(args) -> int:
         try:
             if model in CHECKPOINTS and CHECKPOINTS[model].arch in ARCHS:  # a registered model's depth is known before its weights are read
                 settings.check_depth(ARCHS[CHECKPOINTS[model].arch].depth)
-            loaded = load_sam(model, device=choose_device(args.device).device)
-            settings.check_depth(len(loaded.sam.image_encoder.blocks))
+            loaded = load_any_sam(model, device=choose_device(args.device).device)
+            settings.check_depth(len(encoder_blocks(loaded.sam)))
         except (CheckpointError, ValueError) as exc:
             return _fail(f"{model}: {exc}" if model not in str(exc) else str(exc))
         return _train(project, loaded.sam, model, settings, args)

@@ -24,7 +24,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from app.device import choose_device
-    from app.sam.checkpoints import load_sam
+    from app.sam.any_family import load_any_sam
     from app.services.jobs import work
     from app.store.claims import annotator_name
     from app.store.errors import StoreError
@@ -39,7 +39,7 @@ def run(args) -> int:
     with project:
         print(f"[worker] {name} serving {project.location} on {device}", file=sys.stderr)
         try:
-            done = work(project, name, lambda model: load_sam(model, device=device).sam, once=args.once,
+            done = work(project, name, lambda model: load_any_sam(model, device=device).sam, once=args.once,
                         poll_s=args.poll, log=lambda line: print(f"[worker] {line}", file=sys.stderr))
         except KeyboardInterrupt:
             print("[worker] stopped", file=sys.stderr)
