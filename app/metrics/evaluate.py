@@ -53,17 +53,22 @@ def evaluate(predictor: Predictor, images: Sequence[EvalImage], max_clicks: int 
 def evaluate_sam(sam: Sam, images: Sequence[EvalImage], max_clicks: int = 20,
                  progress: Callable[[int, int, str], None] | None = None,
                  cancel: Callable[[], bool] | None = None) -> EvalResult:
-    """`evaluate` with a SAM model (a MoPEFT-wrapped one included) as it is in memory, on its own device.
+    """`evaluate` with a SAM 1 or SAM 2.1 model (a MoPEFT-wrapped one included) as it is in memory, on its own
+    device, through its family's engine.
 
     Embeddings are kept in memory only, one image at a time. The model is put in eval mode for the run and
     given back in the train/eval mode it had, so a trainer can evaluate between steps.
     """
+    from app.mopeft.families import family
     from app.sam.embedding_cache import EmbeddingCache
-    from app.sam.engine import SamEngine
 
+    if family(sam) == "sam2":
+        from app.sam2.engine import Sam2Engine as Engine
+    else:
+        from app.sam.engine import SamEngine as Engine
     was_training = sam.training
     try:
-        engine = SamEngine(sam, cache=EmbeddingCache(disk=False, max_items=1))
+        engine = Engine(sam, cache=EmbeddingCache(disk=False, max_items=1))
         return evaluate(engine, images, max_clicks, progress, cancel)
     finally:
         sam.train(was_training)
