@@ -22,14 +22,27 @@ def start_model_bench(args) -> bool:
 
 
 def sam_by_name(name: str):
-    """(sam, label) on the CPU: the registered checkpoint `name` when its file is here, else the architecture `name`
-    with random weights (seeded 0), labelled so."""
+    """(model, label) on the CPU: the registered checkpoint `name` (SAM 1 or SAM 2.1) when its file is here, else the
+    architecture `name` (`app.sam.variants.ARCHS`, else `app.sam2.SAM2_ARCHS`) with random weights (seeded 0),
+    labelled so."""
     import torch
 
     from app.sam.checkpoints import CHECKPOINTS, load_sam
-    from app.sam.variants import build_sam
+    from app.sam.variants import ARCHS, build_sam
 
-    if name in CHECKPOINTS and CHECKPOINTS[name].path.is_file():
+    info = CHECKPOINTS.get(name)
+    here = info is not None and info.path.is_file()
+    sam2 = info.family == "sam2" if info is not None else name not in ARCHS
+    if sam2:
+        from app.sam2 import SAM2_ARCHS, build_sam2, load_sam2
+
+        if name not in SAM2_ARCHS:
+            raise ValueError(f"unknown model {name!r}; known: {', '.join([*ARCHS, *SAM2_ARCHS])}")
+        if here:
+            return load_sam2(name, device="cpu").model, name
+        torch.manual_seed(0)
+        return build_sam2(name), f"{name} (random weights)"
+    if here:
         return load_sam(name, device="cpu").sam, name
     torch.manual_seed(0)
     return build_sam(name), f"{name} (random weights)"
