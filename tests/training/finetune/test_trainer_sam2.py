@@ -72,12 +72,13 @@ def test_an_overfit_run_lifts_iou_and_its_adapter_gives_the_trained_models_masks
     for example in examples:
         ys, xs = np.nonzero(example.masks[0])
         click = np.array([[xs[len(xs) // 2], ys[len(ys) // 2]]], float)
-        want, got = (engine_for(m, example.rgb).predict(click, np.array([1])) for m in (trained, loaded))
+        want, got = (_engine(m, example.rgb).predict(click, np.array([1])) for m in (trained, loaded))
         assert np.array_equal(want.masks, got.masks)
         assert np.allclose(want.low_res_logits, got.low_res_logits, atol=1e-5)
 
 
-def engine_for(model, rgb):
+def _engine(model, rgb):
+    """A Sam2Engine on `model` with `rgb` set."""
     engine = Sam2Engine(model)
     engine.set_image(rgb)
     return engine
