@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import torch
 
@@ -10,8 +11,9 @@ from app.bench._timing import median
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="trainer steps per second: MoPEFT on all blocks vs the cached last:N path")
-    p.add_argument("--model", default="demo", help="SAM to train: demo (default), vit_b, ... or a checkpoint; "
-                                                   "a registered name whose file is missing runs on random weights")
+    p.add_argument("--model", default="demo", help="SAM to train: demo (default), vit_b, sam2.1_hiera_t, ... or a "
+                                                   "SAM 1 checkpoint file; a name whose file is missing runs on random "
+                                                   "weights")
     p.add_argument("--images", type=int, default=6, help="synthetic `cells` training images (default 6)")
     p.add_argument("--steps", type=int, default=5, help="steps per timed round (default 5)")
     p.add_argument("--repeat", type=int, default=3, help="timed rounds per path, interleaved (default 3)")
@@ -21,17 +23,19 @@ def register(sub) -> None:
 
 
 def _model(name: str, device: torch.device):
-    from app.sam.checkpoints import CHECKPOINTS, load_sam
-    from app.sam.variants import ARCHS, build_sam
+    from app.bench._models import sam_by_name
+    from app.sam.checkpoints import load_sam
 
-    if name in CHECKPOINTS and name in ARCHS and not CHECKPOINTS[name].path.is_file():
-        return build_sam(name).to(device), f"{name} (random weights)"
-    return load_sam(name, device=device).sam, name
+    if Path(name).is_file():
+        return load_sam(name, device=device).sam, name
+    model, label = sam_by_name(name)
+    return model.to(device), label
 
 
 def run(args) -> int:
     from app.device import choose_device
     from app.synth.scenes import eval_images, generate
+    from app.training.family import training_family
     from app.training.finetune.examples import model_inputs
     from app.training.finetune.loop import prepare, train_loop
     from app.training.finetune.run import start_model
@@ -40,7 +44,7 @@ def run(args) -> int:
 
     device = choose_device(args.device).device
     base, name = _model(args.model, device)
-    side = base.image_encoder.img_size
+    side = training_family(base).input_side(base)
     examples = eval_images(generate("cells", args.images, 7, min(side, 512)))
     paths = {"full": "all", "cached": f"last:{args.cached_blocks}"}
     ready = {}

@@ -54,7 +54,7 @@ def evaluate_sam(sam: Sam, images: Sequence[EvalImage], max_clicks: int = 20,
                  progress: Callable[[int, int, str], None] | None = None,
                  cancel: Callable[[], bool] | None = None) -> EvalResult:
     """`evaluate` with a SAM 1 or SAM 2.1 model (a MoPEFT-wrapped one included) as it is in memory, on its own
-    device.
+    device, through its family's engine.
 
     Embeddings are kept in memory only, one image at a time. The model is put in eval mode for the run and
     given back in the train/eval mode it had, so a trainer can evaluate between steps.

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from segment_anything.modeling import Sam
+from torch import nn
 
 from app.services.model_session import active_adapter
 from app.store.errors import StoreError
@@ -23,6 +23,7 @@ from app.training.finetune.events import WarningEvent
 from app.training.finetune.examples import collect_examples
 from app.training.finetune.run import TrainingOutcome, fine_tune, record_outcome
 from app.training.finetune.settings import TrainSettings
+from app.training.family import training_family
 from app.training.finetune.validation import update_split
 
 
@@ -73,13 +74,13 @@ class FineTuneRun:
         return cls(record.id, model_name, project.folder, project.adapters_dir, settings,
                    active_adapter(project, model_name), held_out, skip_unedited)
 
-    def run(self, base: Sam, on_event: Callable[[object], None] | None = None,
+    def run(self, base: nn.Module, on_event: Callable[[object], None] | None = None,
             cancel: Callable[[], bool] | None = None, project: Project | None = None) -> TrainingOutcome:
         """Read the annotated images (from `project`, else a read-only handle opened for the moment; a large one
         as crops around its instances at full resolution), fine-tune a copy of `base` and save the adapter file;
         each image left out is told as a WarningEvent and is one of the outcome's first warnings.
         Raises TrainingCancelled, TrainingError, StoreError, OSError, ValueError."""
-        side = base.image_encoder.img_size   # a large image trains on crops of this side at full resolution
+        side = training_family(base).input_side(base)   # a large image trains on crops of this side at full resolution
         if project is None:
             with Project.open(self.folder, readonly=True) as reader:
                 examples, warnings = collect_examples(reader, skip_unedited=self.skip_unedited, crop_side=side)

@@ -3,8 +3,8 @@
 For every target mask: a first prompt (a random point inside, or a jittered box), then correction
 clicks drawn from the error region, each iteration also given the previous low-res logits as mask
 input. Single-click predictions use the three multimask outputs and keep the loss of the best one;
-the IoU head learns the real IoU by MSE. Works on a plain or a MoPEFT-wrapped SAM: it only calls
-`prompt_encoder` and `mask_decoder.predict_masks`, on embeddings the caller computed.
+the IoU head learns the real IoU by MSE. Works on a plain or a MoPEFT-wrapped SAM 1 or SAM 2.1: the
+prompt encoding and mask decoding are its family's (`app.training.family`), on features the caller computed.
 """
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from segment_anything.modeling import Sam
+from torch import nn
 
+from app.training.family import training_family
 from app.training.losses import mask_iou, segmentation_loss
-from app.training.prompts import correction_clicks, jittered_boxes, sample_points
+from app.training.prompts import Prompts, correction_clicks, jittered_boxes, sample_points
+from app.training.sam_family import decode  # SAM 1's batched decoder, which lived here first
+
+__all__ = ["InteractiveConfig", "InteractiveLoss", "decode", "interactive_loss"]
 
 
 @dataclass(frozen=True)
@@ -49,60 +53,6 @@ class InteractiveLoss:
     last_iou: float  # mean IoU after the last correction click
 
 
-def decode(sam: Sam, embeddings: torch.Tensor, owners: torch.Tensor, sparse: torch.Tensor,
-           dense: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """All four mask outputs for prompts of several images: (N, 4, h, w) low-res logits, (N, 4) IoU.
-
-    embeddings (B, C, h, w); row n of `sparse`/`dense` prompts image `owners[n]`. This is
-    `MaskDecoder.predict_masks` with the image embedding picked per row instead of repeated for one
-    image, so the prompts of every image go through the decoder in one call (a loop over images
-    costs about a sixth more per training step on a 2-core CPU, in dispatch overhead).
-    """
-    decoder = sam.mask_decoder
-    n = len(owners)
-    output_tokens = torch.cat([decoder.iou_token.weight, decoder.mask_tokens.weight], dim=0)
-    tokens = torch.cat((output_tokens.unsqueeze(0).expand(n, -1, -1), sparse), dim=1)
-    src = embeddings[owners] + dense
-    pos = sam.prompt_encoder.get_dense_pe().expand(n, -1, -1, -1)
-    b, c, h, w = src.shape
-    hs, src = decoder.transformer(src, pos, tokens)
-    mask_tokens_out = hs[:, 1:1 + decoder.num_mask_tokens, :]
-    upscaled = decoder.output_upscaling(src.transpose(1, 2).reshape(b, c, h, w))
-    hyper_in = torch.stack([mlp(mask_tokens_out[:, i, :]) for i, mlp in enumerate(decoder.output_hypernetworks_mlps)],
-                           dim=1)
-    b, c, h, w = upscaled.shape
-    masks = (hyper_in @ upscaled.view(b, c, h * w)).view(b, -1, h, w)
-    return masks, decoder.iou_prediction_head(hs[:, 0, :])
-
-
-def _embed(sam: Sam, first_points: torch.Tensor, boxes: torch.Tensor, use_box: torch.Tensor,
-           clicks: torch.Tensor, click_labels: torch.Tensor,
-           mask_input: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sparse and dense embeddings of every row's prompts, in row order.
-
-    Box rows get their box plus the correction clicks, point rows their first point plus the clicks
-    (both give the same token count); the two groups are embedded apart and put back in place.
-    """
-    sparse = dense = None
-    for box_rows in (True, False):
-        idx = (use_box if box_rows else ~use_box).nonzero()[:, 0]
-        if not len(idx):
-            continue
-        masks = mask_input[idx] if mask_input is not None else None
-        if box_rows:
-            points = (clicks[idx], click_labels[idx]) if clicks.shape[1] else None
-            s, d = sam.prompt_encoder(points=points, boxes=boxes[idx], masks=masks)
-        else:
-            coords = torch.cat([first_points[idx, None], clicks[idx]], dim=1)
-            labels = torch.cat([click_labels.new_ones(len(idx), 1), click_labels[idx]], dim=1)
-            s, d = sam.prompt_encoder(points=(coords, labels), boxes=None, masks=masks)
-        if sparse is None:
-            sparse = s.new_zeros((len(use_box), *s.shape[1:]))
-            dense = d.new_zeros((len(use_box), *d.shape[1:]))
-        sparse, dense = sparse.index_copy(0, idx, s), dense.index_copy(0, idx, d)
-    return sparse, dense
-
-
 def _graded_terms(low: torch.Tensor, iou_pred: torch.Tensor, targets: torch.Tensor,
                   multi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-row mask loss of the best allowed candidate, and the summed IoU-head squared errors.
@@ -124,17 +74,19 @@ def _graded_terms(low: torch.Tensor, iou_pred: torch.Tensor, targets: torch.Tens
     return seg_rows, squared
 
 
-def interactive_loss(sam: Sam, embeddings: torch.Tensor, targets: list[torch.Tensor],
+def interactive_loss(sam: nn.Module, embeddings, targets: list[torch.Tensor],
                      config: InteractiveConfig = InteractiveConfig(),
                      generator: torch.Generator | None = None) -> InteractiveLoss:
     """Simulate prompting every target of every image and return SAM's loss over the session.
 
-    embeddings: (B, C, h, w) image embeddings, with gradient if the encoder trains.
-    targets: B bool tensors (P_b, H, W) of non-empty object masks in the model's input frame
-    (H = W = the encoder's input size for SAM). `generator` makes the prompts reproducible.
+    embeddings: the B images' features as the family's decoder reads them (SAM 1: (B, C, h, w) image embeddings;
+    SAM 2.1: [s0, s1, embedding]), with gradient if the encoder trains.
+    targets: B bool tensors (P_b, H, W) of non-empty object masks in the model's input frame, on the model's
+    device (H = W = the encoder's input size). `generator` makes the prompts reproducible.
     """
+    family = training_family(sam)
     gt = torch.cat(targets).bool()
-    n, device = len(gt), embeddings.device
+    n, device = len(gt), gt.device
     owners = torch.cat([torch.full((len(t),), b, device=device) for b, t in enumerate(targets)])
     use_box = (torch.rand(n, generator=generator) < config.box_probability).to(device)
     first_points = sample_points(gt, generator)
@@ -149,8 +101,8 @@ def interactive_loss(sam: Sam, embeddings: torch.Tensor, targets: list[torch.Ten
     for step in range(extra + 1):
         graded = step in (0, extra)
         with torch.set_grad_enabled(graded and torch.is_grad_enabled()):
-            sparse, dense = _embed(sam, first_points, boxes, use_box, clicks, click_labels, mask_input)
-            low, iou_pred = decode(sam, embeddings, owners, sparse, dense)
+            prompts = Prompts(first_points, boxes, use_box, clicks, click_labels)
+            low, iou_pred = family.decode_prompts(sam, embeddings, owners, prompts, mask_input)
             low, iou_pred = low.float(), iou_pred.float()
             multi = ~use_box if step == 0 else torch.zeros_like(use_box)
             allowed = torch.where(multi[:, None], ~single, single)

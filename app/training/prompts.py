@@ -6,7 +6,25 @@ what `PromptEncoder` expects. Random draws take an optional `torch.Generator` fo
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """The prompts of N rows (objects) at one iteration of a simulated session, in the model's input frame.
+
+    A row whose `use_box` is set is prompted with its box plus the correction clicks, any other row with its first
+    point plus the clicks. first_points (N, 2) and clicks (N, k, 2) are xy; boxes (N, 4) x0 y0 x1 y1; click_labels
+    (N, k) long, 1 positive, 0 negative.
+    """
+
+    first_points: torch.Tensor
+    boxes: torch.Tensor
+    use_box: torch.Tensor
+    clicks: torch.Tensor
+    click_labels: torch.Tensor
 
 
 def _uniform_pixel(where: torch.Tensor, width: int, generator: torch.Generator | None) -> torch.Tensor:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from segment_anything.modeling import Sam
-from segment_anything.utils.transforms import ResizeLongestSide
+from torch import nn
 
 from app.metrics.dataset import EvalImage
+from app.training.family import training_family
 from app.training.finetune.crops import as_crops_if_large
 from app.sam.images import ImageLoadError, load_image
 from app.store.hashing import FileCheck, check_file
@@ -99,22 +99,12 @@ def split_examples(examples: list[EvalImage], validation_fraction: float = 0.2, 
     return Split(order[n_val:], order[:n_val])
 
 
-def model_inputs(sam: Sam, example: EvalImage) -> tuple[torch.Tensor, torch.Tensor]:
+def model_inputs(model: nn.Module, example: EvalImage) -> tuple[torch.Tensor, torch.Tensor]:
     """The example in the model's input frame: the preprocessed image (1, 3, S, S) and masks (P, S, S) bool.
 
-    Same resize-longest-side and padding as SAM's predictor, so training sees what annotation sees.
+    The preprocessing of annotation (the family's `input_frame`: SAM 1 resizes the longest side and pads, SAM 2.1
+    stretches to the square), so training sees what annotation sees.
     """
-    side = sam.image_encoder.img_size
-    resize = ResizeLongestSide(side)
-    pixels = torch.as_tensor(resize.apply_image(example.rgb)).permute(2, 0, 1).float()
-    image = sam.preprocess(pixels[None].to(sam.device))
-    h, w = pixels.shape[-2:]
-    masks = []
-    for mask in example.masks:
-        small = resize.apply_image(np.repeat(mask[:, :, None].astype(np.uint8) * 255, 3, axis=2))[:, :, 0] > 127
-        padded = np.zeros((side, side), bool)
-        padded[:h, :w] = small
-        masks.append(padded)
-    targets = torch.as_tensor(np.stack(masks))
+    image, targets = training_family(model).input_frame(model, example)
     keep = targets.flatten(1).any(dim=1)  # an object smaller than a pixel at model scale cannot be trained on
-    return image, targets[keep].to(sam.device)
+    return image, targets[keep].to(image.device)

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from segment_anything.modeling import Sam
+from torch import nn
 
 from app.device import autocast, release_cached_memory
-from app.mopeft import (after_training, before_step, encode_from, encode_until, frozen_prefix_length, gate_values,
-                         peft_kinds)
+from app.mopeft import after_training, before_step, frozen_prefix_length, gate_values, peft_kinds
 from app.mopeft.gate import Gate
+from app.training.family import training_family
 from app.training.finetune.events import PhaseEvent, StepEvent, TrainingCancelled, TrainingError
 from app.training.finetune.selection import KeepBest
 from app.training.finetune.settings import TrainSettings
@@ -22,37 +22,36 @@ from app.training.schedule import warmup_cosine
 
 @dataclass(frozen=True)
 class Prepared:
-    """One training image ready for the loop: frozen-block output (or the image itself) and target masks."""
+    """One training image ready for the loop: frozen-block output (or the image itself; the family's `cache`) and
+    target masks."""
 
-    tokens: torch.Tensor
+    tokens: object
     targets: torch.Tensor
 
 
-def prepare(sam: Sam, inputs: list[tuple[torch.Tensor, torch.Tensor]],
+def prepare(sam: nn.Module, inputs: list[tuple[torch.Tensor, torch.Tensor]],
             precision: str | None = None) -> list[Prepared]:
     """Run the frozen first blocks once per image (the cached path) at `precision` (see `TrainSettings`); a
     no-op when every block trains."""
     start = frozen_prefix_length(sam)
+    family = training_family(sam)
     prepared = []
     with torch.no_grad(), _autocast(sam, precision):
         for image, targets in inputs:
-            tokens = encode_until(sam, image, start).float() if start else image
-            prepared.append(Prepared(tokens, targets))
+            prepared.append(Prepared(family.cache(sam, image, start), targets))
     return prepared
 
 
-def _autocast(sam: Sam, precision: str | None):
+def _autocast(sam: nn.Module, precision: str | None):
     """The training autocast of `app.device.choose_precision`; the losses are taken in float32 whatever it is."""
     return autocast(sam.device, training=True, precision=precision)
 
 
-def _embeddings(sam: Sam, batch: list[Prepared]) -> torch.Tensor:
-    start = frozen_prefix_length(sam)
-    x = torch.cat([p.tokens for p in batch])
-    return encode_from(sam, x, start) if start else sam.image_encoder(x)
+def _embeddings(sam: nn.Module, batch: list[Prepared]):
+    return training_family(sam).features(sam, [p.tokens for p in batch], frozen_prefix_length(sam))
 
 
-def _param_groups(sam: Sam, settings: TrainSettings) -> list[dict]:
+def _param_groups(sam: nn.Module, settings: TrainSettings) -> list[dict]:
     """The trainable parameters grouped by learning-rate scale: `settings.kind_lr` by PEFT kind, and its "gate"
     entry, when present, for every gate's parameters."""
     gates = {id(p) for m in sam.modules() if isinstance(m, Gate) for p in m.parameters()}
@@ -74,7 +73,7 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
 
 
-def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
+def train_loop(sam: nn.Module, data: list[Prepared], settings: TrainSettings,
                on_step: Callable[[object], None] | None = None,
                cancel: Callable[[], bool] | None = None, keep_best: KeepBest | None = None) -> int:
     """Train the PEFT parameters of a wrapped `sam` for `settings.steps` steps; returns the steps done.
@@ -96,7 +95,7 @@ def train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings,
         return _train_loop(sam, data, settings, on_step, cancel, keep_best)
 
 
-def _train_loop(sam: Sam, data: list[Prepared], settings: TrainSettings, on_step, cancel, keep_best) -> int:
+def _train_loop(sam: nn.Module, data: list[Prepared], settings: TrainSettings, on_step, cancel, keep_best) -> int:
     if not data:
         raise TrainingError("no training images: accept some instances first")
     params = [p for p in sam.parameters() if p.requires_grad]

@@ -1,4 +1,5 @@
 """A whole fine-tuning run: split, start model, validation before, training, validation after, adapter file.
+The model is a SAM 1 or SAM 2.1 (`app.training.family`); the adapter file records which.
 
 `fine_tune` never touches the project database, so it can run in a worker thread while the GUI keeps the
 project open for writing; `record_outcome` then stores the result from the thread that owns the project.
@@ -15,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
-from segment_anything.modeling import Sam
+from torch import nn
 
 from app.device import release_cached_memory
 from app.metrics.evaluate import evaluate_sam
@@ -62,13 +63,15 @@ def images_text(names: list[str], shown: int = 4) -> str:
     return f"{len(names)} image{'s' if len(names) != 1 else ''}: {listed}"
 
 
-def start_model(base: Sam, settings: TrainSettings, start_adapter: Path | None, warnings: list[str]) -> Sam:
+def start_model(base: nn.Module, settings: TrainSettings, start_adapter: Path | None,
+                warnings: list[str]) -> nn.Module:
     """A trainable copy of the base model: wrapped fresh, or continuing from `start_adapter` when it fits
     (when it does not, why goes to `warnings`). The base model is left as it was."""
     return _continued(base, settings, start_adapter, warnings) or _fresh(base, settings)
 
 
-def _continued(base: Sam, settings: TrainSettings, start_adapter: Path | None, warnings: list[str]) -> Sam | None:
+def _continued(base: nn.Module, settings: TrainSettings, start_adapter: Path | None,
+               warnings: list[str]) -> nn.Module | None:
     """A copy of `base` with `start_adapter` loaded when the settings continue from it and its config fits."""
     if wrap_info(base) is not None:
         raise ValueError("training needs the plain base SAM, not a wrapped one")
@@ -86,14 +89,14 @@ def _continued(base: Sam, settings: TrainSettings, start_adapter: Path | None, w
     return None
 
 
-def _fresh(base: Sam, settings: TrainSettings) -> Sam:
+def _fresh(base: nn.Module, settings: TrainSettings) -> nn.Module:
     sam = copy.deepcopy(base)
     with torch.random.fork_rng():
         torch.manual_seed(settings.seed)
         return wrap(sam, settings.mopeft)
 
 
-def _in_use(base: Sam, start_adapter: Path | None) -> Sam:
+def _in_use(base: nn.Module, start_adapter: Path | None) -> nn.Module:
     """The model the annotator runs now: `base` with the active adapter, or `base` when there is none or it
     cannot be used (the window then runs the base model too)."""
     if start_adapter is None:
@@ -104,7 +107,7 @@ def _in_use(base: Sam, start_adapter: Path | None) -> Sam:
         return base
 
 
-def adapt(sam: Sam, examples, settings: TrainSettings, on_event: Callable[[object], None] | None = None,
+def adapt(sam: nn.Module, examples, settings: TrainSettings, on_event: Callable[[object], None] | None = None,
           cancel: Callable[[], bool] | None = None, keep_best: KeepBest | None = None) -> int:
     """Train the PEFT parameters of a wrapped `sam` (see `start_model`) on every one of `examples` (EvalImages);
     returns the steps done. Raises TrainingCancelled or TrainingError."""
@@ -115,7 +118,7 @@ def adapt(sam: Sam, examples, settings: TrainSettings, on_event: Callable[[objec
     return train_loop(sam, data, settings, on_step=emit, cancel=cancel, keep_best=keep_best)
 
 
-def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
+def fine_tune(base: nn.Module, examples, settings: TrainSettings, adapters_dir: Path,
               start_adapter: Path | None = None, on_event: Callable[[object], None] | None = None,
               cancel: Callable[[], bool] | None = None, metadata: dict | None = None,
               held_out: Collection[str] | None = None) -> TrainingOutcome:
@@ -136,11 +139,11 @@ def fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
         traceback.clear_frames(exc.__traceback__)  # the frames would keep the run's model and data alive
         raise
     finally:
-        if isinstance(base, Sam):
+        if isinstance(base, nn.Module):
             release_cached_memory(base.device)
 
 
-def _fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path, start_adapter: Path | None,
+def _fine_tune(base: nn.Module, examples, settings: TrainSettings, adapters_dir: Path, start_adapter: Path | None,
                on_event: Callable[[object], None] | None, cancel: Callable[[], bool] | None,
                metadata: dict | None, held_out: Collection[str] | None) -> TrainingOutcome:
     emit = on_event or (lambda event: None)
@@ -157,7 +160,7 @@ def _fine_tune(base: Sam, examples, settings: TrainSettings, adapters_dir: Path,
     if not split.validation:
         warnings.append("only one annotated image: trained on it, no validation image to measure progress")
 
-    def validate(sam: Sam, when: str) -> dict | None:
+    def validate(sam: nn.Module, when: str) -> dict | None:
         if not split.validation:
             return None
         emit(PhaseEvent(f"validating ({when}) on {images_text(names)}"))
