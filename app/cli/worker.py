@@ -18,11 +18,15 @@ def register(sub) -> None:
     p.add_argument("--once", action="store_true", help="run the jobs queued now, then stop (default: keep waiting)")
     p.add_argument("--poll", type=float, default=5.0, help="seconds between looks at an empty queue (default 5)")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], help="default: CUDA, then MPS, else CPU")
+    p.add_argument("--processes", type=int,
+                   help="data-parallel training processes, one per GPU (default: every CUDA GPU, else 1)")
     p.add_argument("--name", help="this worker's name in the queue (default: the annotator name, user@host)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    import torch
+
     from app.device import choose_device
     from app.sam.any_family import load_any_sam
     from app.services.jobs import work
@@ -30,6 +34,11 @@ def run(args) -> int:
     from app.store.errors import StoreError
 
     device = choose_device(args.device).device
+    processes = args.processes or (torch.cuda.device_count() if device.type == "cuda" else 1)
+    if processes < 1 or (device.type == "cuda" and processes > torch.cuda.device_count()):
+        print(f"mopeft worker: --processes {processes}: give 1 to the number of GPUs here "
+              f"({torch.cuda.device_count()})", file=sys.stderr)
+        return 2
     try:
         project = open_project(args)
     except StoreError as exc:
@@ -37,10 +46,12 @@ def run(args) -> int:
         return 2
     name = args.name or annotator_name()
     with project:
-        print(f"[worker] {name} serving {project.location} on {device}", file=sys.stderr)
+        print(f"[worker] {name} serving {project.location} on {device}"
+              + (f", {processes} training processes" if processes > 1 else ""), file=sys.stderr)
         try:
             done = work(project, name, lambda model: load_any_sam(model, device=device).sam, once=args.once,
-                        poll_s=args.poll, log=lambda line: print(f"[worker] {line}", file=sys.stderr))
+                        poll_s=args.poll, log=lambda line: print(f"[worker] {line}", file=sys.stderr),
+                        processes=processes)
         except KeyboardInterrupt:
             print("[worker] stopped", file=sys.stderr)
             return 130

@@ -39,15 +39,16 @@ def progress_step(progress: dict) -> StepEvent:
 
 
 def run_job(project: Project, job: Job, load_model: Callable[[str], Sam],
-            log: Callable[[str], None] = lambda _line: None) -> Job:
+            log: Callable[[str], None] = lambda _line: None, processes: int = 1) -> Job:
     """Run a job `JobTable.take` gave this worker and end it: finished (the adapter version recorded, active when
-    the activation rule says so), failed (the reason) or cancelled. Returns the job as it ended."""
+    the activation rule says so), failed (the reason) or cancelled. Returns the job as it ended. `processes`: the
+    worker's data-parallel training processes (one per GPU), whatever the job asked."""
     request = job.request
     problem = cannot_train(project, request.get("skip_unedited", False))
     if problem:
         return project.jobs.finish(job.id, "failed", error=problem)
     try:
-        settings = TrainSettings.from_dict(request["settings"])
+        settings = dataclasses.replace(TrainSettings.from_dict(request["settings"]), processes=processes)
         sam = load_model(request["model"])
     except Exception as exc:  # noqa: BLE001 - a job that cannot start fails with its reason, the worker goes on
         return project.jobs.finish(job.id, "failed", error=f"could not start: {exc}")
@@ -76,8 +77,10 @@ def run_job(project: Project, job: Job, load_model: Callable[[str], Sam],
 
 
 def work(project: Project, worker: str, load_model: Callable[[str], Sam], once: bool = False, poll_s: float = 5.0,
-         stop: Callable[[], bool] = lambda: False, log: Callable[[str], None] = lambda _line: None) -> int:
-    """Take and run jobs until `stop()` (or, with `once`, until the queue is empty); how many were run."""
+         stop: Callable[[], bool] = lambda: False, log: Callable[[str], None] = lambda _line: None,
+         processes: int = 1) -> int:
+    """Take and run jobs until `stop()` (or, with `once`, until the queue is empty), each trained in `processes`
+    data-parallel processes; how many were run."""
     done = 0
     while not stop():
         job = project.jobs.take(worker)
@@ -87,7 +90,7 @@ def work(project: Project, worker: str, load_model: Callable[[str], Sam], once: 
             time.sleep(poll_s)
             continue
         log(f"job {job.id} from {job.requested_by}: fine-tuning {job.request['model']}")
-        ended = run_job(project, job, load_model, log)
+        ended = run_job(project, job, load_model, log, processes)
         log(f"job {job.id} {ended.state}" + (f": {ended.error}" if ended.error else ""))
         done += 1
     return done

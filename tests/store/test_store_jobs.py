@@ -97,3 +97,11 @@ def test_queue_and_worker_from_the_command_line(backend, project, capsys):
 def test_work_stops_when_asked(project):
     assert work(project, "gpu-box", lambda model: None, once=True) == 0
     assert work(project, "gpu-box", lambda model: None, stop=lambda: True) == 0
+
+
+@pytest.mark.slow
+def test_a_worker_with_two_processes_trains_each_job_data_parallel(project, tiny_sam):
+    project.jobs.queue(fine_tune_request("tiny-fixture", SETTINGS, activate="always"), "ana@lab")
+    ended = run_job(project, project.jobs.take("gpu-box"), lambda model: tiny_sam, processes=2)
+    assert ended.state == "finished", ended.error
+    assert project.training_runs.list()[-1].settings["processes"] == 2   # recorded with the run

@@ -13,6 +13,7 @@ from app.device import autocast, release_cached_memory
 from app.mopeft import after_training, before_step, frozen_prefix_length, gate_values, peft_kinds
 from app.mopeft.gate import Gate
 from app.training.family import training_family
+from app.training.finetune.data_parallel import Ranks
 from app.training.finetune.events import PhaseEvent, StepEvent, TrainingCancelled, TrainingError
 from app.training.finetune.selection import KeepBest
 from app.training.finetune.settings import TrainSettings
@@ -91,7 +92,7 @@ def train_loop(sam: nn.Module, data: list[Prepared], settings: TrainSettings,
     is retried with half the images, then half the objects.
     """
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(settings.seed)
+        torch.manual_seed(settings.seed + Ranks.current().rank)
         return _train_loop(sam, data, settings, on_step, cancel, keep_best)
 
 
@@ -100,34 +101,40 @@ def _train_loop(sam: nn.Module, data: list[Prepared], settings: TrainSettings, o
         raise TrainingError("no training images: accept some instances first")
     params = [p for p in sam.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(_param_groups(sam, settings), lr=settings.lr, weight_decay=1e-4)
-    generator = torch.Generator().manual_seed(settings.seed)
+    generator = torch.Generator().manual_seed(settings.seed)   # the same on every rank: the images they draw
+    ranks = Ranks.current()
+    prompts = generator if ranks.size == 1 else torch.Generator().manual_seed(settings.seed + 1 + ranks.rank)
     interactive = InteractiveConfig(max_clicks=settings.max_clicks)
     images, objects = min(settings.images_per_step, len(data)), settings.objects_per_image
     sam.train()
     started = time.perf_counter()
     step = 0
     while step < settings.steps:
-        if cancel is not None and cancel():
+        if ranks.any(cancel is not None and cancel(), params[0].device):
             raise TrainingCancelled(f"cancelled after {step} of {settings.steps} steps")
         for group in optimizer.param_groups:
             group["lr"] = settings.lr * group["lr_scale"] * _lr_factor(step, settings.steps)
         before_step(sam, settings.mopeft, step, settings.steps)
-        pick = torch.randperm(len(data), generator=generator)[:images].tolist()
-        batch = [data[i] for i in pick]
-        targets = [p.targets[torch.randperm(len(p.targets), generator=generator)[:objects]] for p in batch]
+        pick = torch.randperm(len(data), generator=generator)[:images * ranks.size].tolist()
+        batch = [data[i] for i in ranks.share(pick, images)]
+        targets = [p.targets[torch.randperm(len(p.targets), generator=prompts)[:objects]] for p in batch]
         try:
             with _autocast(sam, settings.precision):
-                result = interactive_loss(sam, _embeddings(sam, batch), targets, interactive, generator)
+                result = interactive_loss(sam, _embeddings(sam, batch), targets, interactive, prompts)
             loss = result.loss
-            if not torch.isfinite(loss):
-                raise TrainingError(f"the loss became {float(loss.detach())} at step {step + 1}; training stopped")
+            if ranks.any(not bool(torch.isfinite(loss)), loss.device):
+                raise TrainingError(f"the loss became {float(loss.detach())} at step {step + 1}"
+                                    f"{'' if ranks.size == 1 else ' on one of the training processes'}; "
+                                    "training stopped")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            ranks.average_gradients(params)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
+            ranks.take_first_ranks(params)
         except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:
-            if isinstance(exc, TrainingError) or not _is_out_of_memory(exc):
-                raise
+            if isinstance(exc, TrainingError) or not _is_out_of_memory(exc) or ranks.size > 1:
+                raise   # with several ranks the others wait at the next all-reduce: no smaller retry of one
             result = loss = None  # the failed step's graph and (in the frames that raised) tensors go before
             traceback.clear_frames(exc.__traceback__)  # the cache is emptied
             optimizer.zero_grad(set_to_none=True)

@@ -25,6 +25,7 @@ from app.store.project import Project
 from app.store.records import RunStatus
 from app.training.finetune.events import MetricsEvent, PhaseEvent, TrainingCancelled, TrainingError
 from app.training.finetune.examples import model_inputs, split_by_names, split_examples
+from app.training.finetune.data_parallel import train_data_parallel
 from app.training.finetune.loop import prepare, train_loop
 from app.training.finetune.saving import save_or_rescue
 from app.training.finetune.selection import KeepBest, one_click_score
@@ -114,6 +115,9 @@ def adapt(sam: nn.Module, examples, settings: TrainSettings, on_event: Callable[
     emit = on_event or (lambda event: None)
     emit(PhaseEvent("preparing training images"))
     data = prepare(sam, [model_inputs(sam, example) for example in examples], settings.precision)
+    if settings.processes > 1:
+        emit(PhaseEvent(f"training in {settings.processes} processes"))
+        return train_data_parallel(sam, data, settings, settings.processes, emit, cancel, keep_best)
     emit(PhaseEvent("training"))
     return train_loop(sam, data, settings, on_step=emit, cancel=cancel, keep_best=keep_best)
 

@@ -76,6 +76,8 @@ class TrainSettings:
         `app.device.choose_precision`); the losses are always float32.
     seed: makes the data order, the prompts, the adapters' dropout and the initial PEFT weights reproducible
         (and the split, when no fixed validation split is given; see `app.training.finetune.validation`).
+    processes: training processes, data-parallel (`app.training.finetune.data_parallel`): one per GPU, each
+        step then trains on `processes x images_per_step` images.
     """
 
     mopeft: MoPEFTConfig = field(default_factory=lambda: MoPEFTConfig(blocks=DEFAULT_BLOCKS))
@@ -89,6 +91,7 @@ class TrainSettings:
     continue_from_active: bool = True
     precision: str | None = None
     seed: int = 0
+    processes: int = 1
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -96,6 +99,8 @@ class TrainSettings:
         if not 0 < self.lr < math.inf:
             raise ValueError(f"the learning rate must be a finite number above 0, not {self.lr}")
         check_precision(self.precision)
+        if self.processes < 1:
+            raise ValueError(f"processes must be at least 1, not {self.processes}")
         if self.select_every < 0:
             raise ValueError(f"select_every must be 0 (keep the last weights) or a number of steps, "
                              f"not {self.select_every}")
@@ -110,6 +115,8 @@ class TrainSettings:
         run = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "mopeft"}
         if run["precision"] is None:  # not chosen: left out, so settings read as earlier versions wrote them
             del run["precision"]
+        if run["processes"] == 1:  # likewise
+            del run["processes"]
         return copy.deepcopy({**self.mopeft.to_dict(), **run})
 
     @classmethod
