@@ -5,7 +5,8 @@ Each simulated annotator is a process of its own with its own connection: it cla
 accept's latency and the id it got. Then the project must hold exactly those instances: none lost, none twice.
 Two faults follow, each with kill -9: a client killed inside an open transaction (its writes must vanish, its row
 locks go, its claim be taken over once the claim timeout has passed), and a worker killed in the middle of a
-fine-tuning job (the job goes back to the queue and a second worker finishes it). Without `--url` a throwaway
+fine-tuning job (the job goes back to the queue and a second worker finishes it; the accepts but two on each of
+three images are deleted first, so the job's validation does not click thousands of instances). Without `--url` a throwaway
 server is started (app/store/pg_throwaway.py).
 """
 from __future__ import annotations
@@ -154,14 +155,24 @@ def _worker(url: str, root: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen(command, stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
-def _killed_worker(url: str, root: Path, steps: int, work: Path) -> dict:
-    """kill -9 a worker in the middle of a fine-tuning job, put the job back, let a second worker finish it."""
+def _keep_few(project, images: list[int], per_image: int = 2) -> None:
+    """Delete all but `per_image` instances of each image, so the job's validation clicks a few, not thousands."""
+    for image in images:
+        for instance in project.instances.for_image(image)[per_image:]:
+            project.instances.delete(instance.id)
+
+
+def _killed_worker(url: str, root: Path, images: list[int], steps: int, work: Path) -> dict:
+    """kill -9 a worker in the middle of a fine-tuning job, put the job back, let a second worker finish it. The
+    job trains on three of the images, with two instances each."""
     from app.services.jobs import fine_tune_request
     from app.store import Project
     from app.training.finetune.settings import TrainSettings
 
     log = work / "workers.log"
     with Project.open(url, images_root=root) as project:
+        _keep_few(project, images[:3])
+        _keep_few(project, images[3:], per_image=0)
         job = project.jobs.queue(fine_tune_request("demo", TrainSettings(steps=steps, images_per_step=1)), "bench")
         first = _worker(url, root, log)
         deadline = time.monotonic() + 900   # a busy 2-core machine takes minutes to start a worker
@@ -225,7 +236,7 @@ def run(args) -> int:
         images, label_id = _project(url, root, args.annotators + 1)
         accepts = _accept_phase(url, root, images[:-1], label_id, args.accepts, work)
         client = _killed_client(url, root, images[-1], label_id)
-        worker = _killed_worker(url, root, args.job_steps, work) if args.job_steps > 0 else None
+        worker = _killed_worker(url, root, images, args.job_steps, work) if args.job_steps > 0 else None
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if server is not None:

@@ -13,6 +13,7 @@ Threads: as SamEngine (app/sam/engine.py): encoder runs are serialised, `set_ima
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -27,6 +28,18 @@ from app.sam.engine import PointLogits, Prediction, PrefetchReport, as_rgb, pref
 from app.sam.prompts import check_prompts
 from app.sam.signature import embedding_key, image_signature, model_signature
 from app.sam2.encoder import image_features
+
+
+@lru_cache(maxsize=4)
+def _processor(side: int) -> Sam2ImageProcessor:
+    return Sam2ImageProcessor(size={"height": side, "width": side})
+
+
+def pixel_values(rgb: np.ndarray, side: int, device: torch.device) -> torch.Tensor:
+    """An H x W x 3 uint8 image preprocessed for a SAM 2.1 model of input `side` (1, 3, side, side) on `device`:
+    Sam2ImageProcessor's resize and normalisation, from a writable copy of a read-only array (torch warns)."""
+    rgb = np.require(rgb, requirements="W")
+    return _processor(side)(images=rgb, return_tensors="pt")["pixel_values"].to(device)
 
 
 def pack_features(features: list[torch.Tensor]) -> torch.Tensor:
@@ -67,7 +80,6 @@ class Sam2Engine:
             model.to(device)
         self.model = model.eval()
         self.side = model.config.prompt_encoder_config.image_size
-        self.processor = Sam2ImageProcessor(size={"height": self.side, "width": self.side})
         self.precision_choice: PrecisionChoice = choose_precision(self.device, precision)
         self.cache = cache if cache is not None else EmbeddingCache(disk=False)
         self._encode_lock = threading.Lock()
@@ -128,8 +140,7 @@ class Sam2Engine:
     def pixel_values(self, rgb: np.ndarray) -> torch.Tensor:
         """The preprocessed image (1, 3, side, side), as Sam2ImageProcessor makes it (from a writable copy of a
         read-only array, which torch warns about)."""
-        rgb = np.require(rgb, requirements="W")
-        return self.processor(images=rgb, return_tensors="pt")["pixel_values"].to(self.device)
+        return pixel_values(rgb, self.side, self.device)
 
     @torch.no_grad()
     def predict(self, points=None, labels=None, box=None, mask_input=None, multimask: bool = True) -> Prediction:

@@ -3,16 +3,15 @@ input as `Sam2Engine` does it, the decoder's three maps [s0, s1, embedding], and
 encoding and mask decoding run for the prompts of several images at once, all four mask outputs kept."""
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import torch
 import torch.nn.functional as F
-from transformers import Sam2ImageProcessor, Sam2Model
+from transformers import Sam2Model
 
 from app.metrics.dataset import EvalImage
 from app.mopeft import encode_from, encode_until
 from app.sam2.encoder import image_features
+from app.sam2.engine import pixel_values
 from app.training.prompts import Prompts
 
 
@@ -21,16 +20,11 @@ def input_side(model: Sam2Model) -> int:
     return model.config.prompt_encoder_config.image_size
 
 
-@lru_cache(maxsize=4)
-def _processor(side: int) -> Sam2ImageProcessor:
-    return Sam2ImageProcessor(size={"height": side, "width": side})
-
-
 def input_frame(model: Sam2Model, example: EvalImage) -> tuple[torch.Tensor, torch.Tensor]:
     """The preprocessed image (1, 3, S, S) on the model's device, as `Sam2Engine.pixel_values` makes it, and the
     masks (P, S, S) bool, stretched to the same square as the image (antialiased bilinear) and cut at one half."""
     side = input_side(model)
-    image = _processor(side)(images=example.rgb, return_tensors="pt")["pixel_values"].to(model.device)
+    image = pixel_values(example.rgb, side, model.device)
     masks = torch.as_tensor(np.stack(example.masks))
     stretched = F.interpolate(masks[:, None].float(), size=(side, side), mode="bilinear", align_corners=False,
                               antialias=True)

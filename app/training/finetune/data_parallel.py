@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,63 +25,11 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from app.training.finetune.events import TrainingCancelled, TrainingError
+from app.training.finetune.loop import Prepared, train_loop
+
 TIMEOUT = timedelta(minutes=10)
 """How long a rank waits for the others at one step before the run fails (a rank that died)."""
-
-
-@dataclass(frozen=True)
-class Ranks:
-    """This process's place among the training processes: `rank` of `size` (0 of 1 without a process group)."""
-
-    rank: int = 0
-    size: int = 1
-
-    @classmethod
-    def current(cls) -> "Ranks":
-        """The ranks of the process group this process is in, 0 of 1 when there is none."""
-        if dist.is_available() and dist.is_initialized():
-            return cls(dist.get_rank(), dist.get_world_size())
-        return cls()
-
-    def share(self, picked: list[int], per_rank: int) -> list[int]:
-        """This rank's `per_rank` of the indices all ranks `picked` alike: its own slice, or, when fewer were
-        picked than the ranks need, the picks taken round (ranks then share images)."""
-        start = self.rank * per_rank
-        return [picked[(start + j) % len(picked)] for j in range(per_rank)]
-
-    def average_gradients(self, params: list[torch.nn.Parameter]) -> None:
-        """Replace every gradient by its mean over the ranks (one all-reduce of all of them, flattened)."""
-        if self.size == 1:
-            return
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        dist.all_reduce(flat)
-        flat /= self.size
-        offset = 0
-        for param, grad in zip(params, grads):
-            n = grad.numel()
-            param.grad = flat[offset: offset + n].view_as(grad).to(grad.dtype)
-            offset += n
-
-    def take_first_ranks(self, params: list[torch.nn.Parameter]) -> None:
-        """Give every rank rank 0's values of `params` (one broadcast of all of them, flattened)."""
-        if self.size == 1:
-            return
-        with torch.no_grad():
-            flat = torch.cat([p.detach().reshape(-1) for p in params])
-            dist.broadcast(flat, src=0)
-            offset = 0
-            for param in params:
-                param.copy_(flat[offset: offset + param.numel()].view_as(param))
-                offset += param.numel()
-
-    def any(self, flag: bool, device: torch.device) -> bool:
-        """True on every rank when `flag` is true on at least one."""
-        if self.size == 1:
-            return flag
-        value = torch.tensor([1.0 if flag else 0.0], device=device)
-        dist.all_reduce(value, op=dist.ReduceOp.MAX)
-        return bool(value.item())
 
 
 def backend_for(device: torch.device) -> str:
@@ -99,8 +46,6 @@ def train_data_parallel(sam: torch.nn.Module, data: list, settings, processes: i
                         keep_best=None) -> int:
     """`train_loop` on `processes` ranks; this process is rank 0 (its `sam` ends trained, as in `train_loop`),
     the others are started here and joined before returning. Returns the steps done."""
-    from app.training.finetune.loop import train_loop
-
     device = sam.device
     backend = backend_for(device)
     with tempfile.TemporaryDirectory(prefix="mopeft-ranks-") as folder:
@@ -137,8 +82,6 @@ def _join_group(backend: str, init_method: str, rank: int, size: int, device: to
 def _rank(index: int, size: int, backend: str, init_method: str, sam, data: list, settings) -> None:
     """A rank above 0: the same loop on its own copy, nothing reported, validated or saved; a cancel or a training
     error ends it quietly (rank 0 tells it)."""
-    from app.training.finetune.events import TrainingCancelled, TrainingError
-    from app.training.finetune.loop import Prepared, train_loop
 
     rank = index + 1
     device = rank_device(sam.device, rank)

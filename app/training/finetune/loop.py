@@ -13,8 +13,8 @@ from app.device import autocast, release_cached_memory
 from app.mopeft import after_training, before_step, frozen_prefix_length, gate_values, peft_kinds
 from app.mopeft.gate import Gate
 from app.training.family import training_family
-from app.training.finetune.data_parallel import Ranks
 from app.training.finetune.events import PhaseEvent, StepEvent, TrainingCancelled, TrainingError
+from app.training.finetune.ranks import Ranks
 from app.training.finetune.selection import KeepBest
 from app.training.finetune.settings import TrainSettings
 from app.training.interactive import InteractiveConfig, interactive_loss

@@ -7,8 +7,9 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from app.mopeft import MoPEFTConfig, peft_state_dict
-from app.training.finetune.data_parallel import Ranks, train_data_parallel
+from app.training.finetune.data_parallel import train_data_parallel
 from app.training.finetune.events import TrainingCancelled
+from app.training.finetune.ranks import Ranks
 from app.training.finetune.settings import TrainSettings
 from loop_setup import wrapped_and_prepared
 
