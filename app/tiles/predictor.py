@@ -12,21 +12,22 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.sam.engine import SamEngine
+from app.sam.engine import Prediction, SamEngine
 from app.tiles.grid import Tile, TileGrid
 from app.tiles.rle import crop_to_rle
 
 
 class ArraySource:
     """A large image held as one H x W x 3 uint8 array (tiled TIFFs read region by region implement the same
-    two calls)."""
+    calls); one level of detail, the full resolution."""
 
     def __init__(self, rgb: np.ndarray) -> None:
         self.rgb = rgb
         self.size = rgb.shape[:2]
+        self.level_sizes = [self.size]
 
-    def region(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
-        """The pixels of the region, end exclusive, C-contiguous."""
+    def region(self, x0: int, y0: int, x1: int, y1: int, level: int = 0) -> np.ndarray:
+        """The pixels of the region, end exclusive, C-contiguous (`level` 0, the only one)."""
         return np.ascontiguousarray(self.rgb[y0:y1, x0:x1])
 
     def overview(self, side: int) -> np.ndarray:
