@@ -60,6 +60,27 @@ class TiledPrediction:
         """Mask `index` as compressed COCO RLE at full resolution (never a dense array of the whole image)."""
         return crop_to_rle(self.masks[index], self.origin, self.image_size)
 
+    def dense(self) -> Prediction:
+        """As the engine's Prediction: the masks at the whole image's size (what the annotation session edits),
+        `frame` the tile that answered (None: the overview, whose logits refine nothing)."""
+        n, h, w = self.masks.shape
+        x, y = self.origin
+        masks = np.zeros((n, *self.image_size), bool)
+        masks[:, y:y + h, x:x + w] = self.masks
+        tile = self.tile
+        frame = None if tile is None else (tile.x0, tile.y0, tile.x1, tile.y1)
+        return Prediction(masks, self.scores, self.low_res_logits, frame)
+
+
+def _anchors(points, labels, box) -> list[tuple[float, float]]:
+    """Where prompts lie: the positive points and the box's corners."""
+    anchors = [] if box is None else [(box[0], box[1]), (box[2], box[3])]
+    if points is not None:
+        anchors += [tuple(p) for p, label in zip(np.asarray(points), np.asarray(labels)) if label == 1]
+    if not anchors:
+        raise ValueError("give a positive point or a box: negative points alone say nothing about where to look")
+    return anchors
+
 
 class TiledPredictor:
     """Answers prompts on `source` (ArraySource or alike) with `engine`, tile by tile of `grid`."""
@@ -72,12 +93,14 @@ class TiledPredictor:
         """The tile that answers these prompts: the one in which the positive points and the box's corners lie
         most centrally (negative points need not lie in it: those outside are left out); None when no tile holds
         them all."""
-        anchors = [] if box is None else [(box[0], box[1]), (box[2], box[3])]
-        if points is not None:
-            anchors += [tuple(p) for p, label in zip(np.asarray(points), np.asarray(labels)) if label == 1]
-        if not anchors:
-            raise ValueError("give a positive point or a box: negative points alone say nothing about where to look")
-        return self.grid.for_points(anchors)
+        return self.grid.for_points(_anchors(points, labels, box))
+
+    def tile_of(self, frame, points=None, labels=None, box=None) -> Tile | None:
+        """The tile whose region is `frame` (x0, y0, x1, y1: an earlier prediction's, whose logits refine) when it
+        holds the positive points and the box's corners; None otherwise (the prompts are answered afresh)."""
+        anchors = _anchors(points, labels, box)
+        return next((t for t in self.grid.tiles if (t.x0, t.y0, t.x1, t.y1) == tuple(frame)
+                     and all(t.contains(x, y) for x, y in anchors)), None)
 
     def predict(self, points=None, labels=None, box=None, mask_input=None, multimask: bool = True,
                 tile: Tile | None = None) -> TiledPrediction:
