@@ -11,6 +11,7 @@ from app.annotate.image_state import candidate_order
 from app.store import Image
 from app.ui.candidate_chooser import CandidateChooser
 from app.ui.canvas_view import PROMPT, CanvasView
+from app.ui.tiled_image import LargePixels
 
 DRAFT_COLOUR = "#ffeb3b"
 """Draft fill colour before the project has any label."""
@@ -54,7 +55,7 @@ class CanvasController(QObject):
             session.labels.changed.connect(self.draw_instances)
             session.labels.changed.connect(self.draw_draft)
 
-    def show_pixels(self, image_id: int, image: QImage) -> None:
+    def show_pixels(self, image_id: int, image: QImage | LargePixels) -> None:
         """Show an image's pixels once loaded (ignored if the annotator has moved on)."""
         if self._session is None or self._session.image is None or self._session.image.id != image_id:
             return
@@ -129,7 +130,7 @@ class CanvasController(QObject):
         self.view.layers.set_prompts(session.draft.prompts)
         self.view.set_hud(self._hud_text())
         found = None if session.pending else session.candidates
-        self.chooser.show_candidates(self.view.layers.image.pixmap(), found[0] if found else None,
+        self.chooser.show_candidates(self.view.layers.image_crop, found[0] if found else None,
                                      found[1] if found else 0, label.colour if label else DRAFT_COLOUR)
 
     def _hud_text(self) -> str:
