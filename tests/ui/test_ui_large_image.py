@@ -1,7 +1,9 @@
-"""A large image in the real window: a tiled TIFF is shown tile by tile (never one full-resolution pixmap), and a
-click is answered on a tile at full resolution and stored as full-resolution RLE."""
+"""A large image in the real window: a tiled TIFF (read region by region) or a PNG (decoded whole) is shown tile by
+tile (never one full-resolution pixmap), and a click is answered on a tile at full resolution and stored as
+full-resolution RLE."""
 import cv2
 import numpy as np
+import pytest
 import tifffile
 from PySide6.QtCore import QPointF, Qt
 
@@ -14,14 +16,17 @@ DISC = (2210, 1330, 40)   # centre x, centre y, radius: far from the image's cen
 COLOUR = (230, 200, 60)
 
 
-def _large_tiff(folder):
+def _large_image(folder, name):
     rng = np.random.default_rng(3)
     image = np.clip(rng.normal(50, 8, (HEIGHT, WIDTH, 3)), 0, 255).astype(np.uint8)
     disc = np.zeros((HEIGHT, WIDTH), np.uint8)
     cv2.circle(disc, DISC[:2], DISC[2], 1, -1)
     image[disc.astype(bool)] = COLOUR
     folder.mkdir()
-    tifffile.imwrite(folder / "slide.tif", image, tile=(256, 256), compression="zlib")
+    if name.endswith(".tif"):
+        tifffile.imwrite(folder / name, image, tile=(256, 256), compression="zlib")
+    else:
+        cv2.imwrite(str(folder / name), image[..., ::-1])
     return disc.astype(bool)
 
 
@@ -32,8 +37,9 @@ def _shown_at(window, x, y):
     return colour.red(), colour.green(), colour.blue()
 
 
-def test_a_click_on_a_large_tiff_gives_a_full_resolution_mask_from_a_tile(qtbot, make_window, tmp_path):
-    disc = _large_tiff(tmp_path / "images")
+@pytest.mark.parametrize("name", ["slide.tif", "slide.png"])
+def test_a_click_on_a_large_image_gives_a_full_resolution_mask_from_a_tile(qtbot, make_window, tmp_path, name):
+    disc = _large_image(tmp_path / "images", name)
     window = make_window(tmp_path / "images")
     assert needs_tiles(HEIGHT, WIDTH, window.model.engine.side)
     layers = window.canvas.layers
