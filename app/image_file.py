@@ -29,6 +29,10 @@ MAX_IMAGE_PIXELS = 16384 * 16384
 
 MAX_PIXELS_ENV = "MOPEFT_MAX_IMAGE_PIXELS"
 
+LARGE_SIDE = 2048
+"""An image whose long side is above this is large: the canvas shows it tile by tile, and a TIFF that can be read
+region by region (`tiff_region_problem` None) is, never decoded whole, so the pixel limit does not apply to it."""
+
 _PIL_LIMIT_LOCK = threading.Lock()
 
 
@@ -65,6 +69,23 @@ def too_many_pixels(width: int, height: int, limit: int) -> str | None:
     return (f"{width} x {height} pixels ({width * height / 1e6:.0f} MP) is above the limit of "
             f"{limit / 1e6:.0f} MP; tile the image into smaller files (e.g. 4096 x 4096 pieces), or raise "
             f"the limit with {MAX_PIXELS_ENV} if this machine has the memory")
+
+
+def is_large(width: int, height: int) -> bool:
+    """True when an image of this size is large (LARGE_SIDE)."""
+    return max(width, height) > LARGE_SIDE
+
+
+def tiff_region_problem(series) -> str | None:
+    """Why the image of a tifffile series cannot be read region by region (app.tiles.tiff_source), or None when
+    it can: one plane of 8-bit grey, RGB or RGBA, its samples stored together."""
+    page = series.levels[0].keyframe
+    if tuple(series.levels[0].shape) != tuple(page.shape):
+        return f"a stack of {len(series.levels[0].pages)} planes (axes {series.axes}), not one image"
+    if page.dtype != "uint8" or page.samplesperpixel not in (1, 3, 4) or page.planarconfig == 2:
+        return (f"{page.samplesperpixel} sample(s) of {page.dtype}"
+                f"{', stored plane by plane' if page.planarconfig == 2 else ''}, not 8-bit grey, RGB or RGBA")
+    return None
 
 
 @contextmanager

@@ -113,11 +113,13 @@ class Draft:
 
 @dataclass(frozen=True, eq=False)
 class PromptRequest:
-    """A prediction for the session to ask of SAM: prompts on one image, with the logits to refine from, and
-    `model`, which model it was asked of (the image state's count of model changes)."""
+    """A prediction for the session to ask of SAM: prompts on one image, with the logits to refine from and the
+    `frame` they belong to (the earlier prediction's), and `model`, which model it was asked of (the image
+    state's count of model changes)."""
 
     image_id: int
     prompts: Prompts
     mask_input: np.ndarray | None
     multimask: bool
     model: int = 0
+    frame: tuple[int, int, int, int] | None = None

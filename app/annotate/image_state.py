@@ -121,9 +121,9 @@ class ImageState:
         if not self.pending:
             return None
         prompts = self.draft.prompts
-        mask_input = None
+        mask_input = frame = None
         if self._base is not None and self._base_current and prompts.refines(self._base[0]):
             shown_prompts, prediction, index = self._base
             if shown_prompts != prompts and prediction.low_res_logits.size:
-                mask_input = prediction.low_res_logits[index]
-        return PromptRequest(self.image.id, prompts, mask_input, prompts.multimask, self._model)
+                mask_input, frame = prediction.low_res_logits[index], prediction.frame
+        return PromptRequest(self.image.id, prompts, mask_input, prompts.multimask, self._model, frame)

@@ -19,12 +19,14 @@ SELECTED_FILL_ALPHA = 150
 
 @dataclass(frozen=True)
 class OverlayMask:
-    """One mask to draw: HxW bool, '#rrggbb' colour, bbox (x, y, w, h) or None for the whole image."""
+    """One mask to draw: bool pixels whose top-left is image pixel `origin` (the whole image's HxW, or a crop
+    holding the bbox and a pixel around it), '#rrggbb' colour, bbox (x, y, w, h) or None for the whole mask."""
 
     mask: np.ndarray
     colour: str
     bbox: tuple[int, int, int, int] | None = None
     selected: bool = False
+    origin: tuple[int, int] = (0, 0)
 
 
 def rgb(colour: str) -> tuple[int, int, int]:
@@ -44,7 +46,9 @@ def _rgba(pixels: np.ndarray) -> np.ndarray:
 
 def _box(item: OverlayMask) -> tuple[int, int, int, int] | None:
     if item.bbox is None:
-        return mask_bounds(item.mask)
+        box = mask_bounds(item.mask)
+        ox, oy = item.origin
+        return None if box is None else (box[0] + ox, box[1] + oy, box[2] + ox, box[3] + oy)
     x, y, w, h = item.bbox
     return (x, y, x + w, y + h) if w > 0 and h > 0 else None
 
@@ -73,7 +77,8 @@ def compose(shape: tuple[int, int], masks: list[OverlayMask],
     out = np.zeros((ey - oy, ex - ox), dtype=np.uint32)
     for item, (x0, y0, x1, y1) in drawn:
         x0, y0, x1, y1 = max(0, x0 - 1), max(0, y0 - 1), min(width, x1 + 1), min(height, y1 + 1)
-        sub = np.ascontiguousarray(item.mask[y0:y1, x0:x1])
+        mx, my = item.origin
+        sub = np.ascontiguousarray(item.mask[y0 - my:y1 - my, x0 - mx:x1 - mx])
         inner = cv2.erode(sub.view(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
                           borderValue=0).view(bool)
         region = out[y0 - oy:y1 - oy, x0 - ox:x1 - ox]

@@ -14,6 +14,7 @@ import numpy as np
 
 from app.annotate.overlay import outlines, tint
 from app.store import Proposal
+from app.tiles import rle_crop
 
 RAGGED_POINTS = 4000
 """An outline of more points than this is drawn as edge pixels, not as a path (a smooth cell has tens)."""
@@ -41,7 +42,7 @@ def outline_of(mask: np.ndarray, origin: tuple[int, int] = (0, 0)) -> Outline:
 def outlines_of(proposal: Proposal) -> Outline:
     """The outline of a proposal's mask (`outline_of`)."""
     x, y, w, h = proposal.bbox
-    return outline_of(np.ascontiguousarray(proposal.mask[y:y + h, x:x + w]), (x, y))
+    return outline_of(rle_crop(proposal.rle, (x, y, x + w, y + h)), (x, y))
 
 
 def edge_pixels(mask: np.ndarray) -> np.ndarray:
@@ -107,7 +108,7 @@ class ProposalShapes:
             if not (bx <= px < bx + bw and by <= py < by + bh) or (found is not None and p.area >= found.area):
                 continue
             if p.id not in self._masks:   # the mask inside its box: a small image's worth per proposal
-                self._masks[p.id] = np.ascontiguousarray(p.mask[by:by + bh, bx:bx + bw])
+                self._masks[p.id] = rle_crop(p.rle, (bx, by, bx + bw, by + bh))
             if self._masks[p.id][py - by, px - bx]:
                 found = p
         return found

@@ -1,4 +1,5 @@
-"""The phases `mopeft bench ui-stall` times in the real window (offscreen): embed, click, propose, fine-tune.
+"""The phases `mopeft bench ui-stall` times in the real window (offscreen): embed, click, propose, fine-tune, and
+panning a large tiled TIFF at 100 %.
 
 Imported only when that benchmark runs, so the CLI starts without Qt.
 """
@@ -9,9 +10,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import tifffile
 import torch
 from PIL import Image
-from PySide6.QtCore import QEventLoop, QPointF, Qt
+from PySide6.QtCore import QEventLoop, QPointF, Qt, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -58,15 +60,55 @@ def _propose(beat: Heartbeat, window: MainWindow, args) -> tuple[str, float, lis
     return (f"{args.arch}: propose on the image, {args.propose_points}² points ({ended[0]})", seconds, gaps)
 
 
+PAN_STEPS = 200
+"""Pans of a tenth of the canvas across and a twentieth down, one every 20 ms."""
+
+
+def _slide_tiles(side: int):
+    """The 256 px tiles, row by row, of a side x side slide: blobs of colour over noise (compresses as slides do)."""
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 40, (256, 256, 3), dtype=np.uint8)
+    for y in range(0, side, 256):
+        for x in range(0, side, 256):
+            yield noise + np.array([(x // 7) % 200, (y // 5) % 200, ((x + y) // 11) % 200], np.uint8)
+
+
+def _pan(beat: Heartbeat, tmp: Path, paths: AppPaths, side: int) -> tuple[str, float, list[float]]:
+    """Open a side x side tiled TIFF (no pyramid), zoom to 100 % and pan across it: tiles decoded in the paints."""
+    folder = tmp / "large"
+    folder.mkdir()
+    tifffile.imwrite(folder / "slide.tif", _slide_tiles(side), shape=(side, side, 3), dtype=np.uint8,
+                     tile=(256, 256), compression="zlib")
+    window = _window("demo", folder, paths)
+    measure(beat, lambda: None, lambda: window.status.embedding.text().startswith("Embedding ready"), 1800)
+    window.canvas.actual_size()
+    moves = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: (window.canvas.pan(0.1, 0.05), moves.append(1)))
+    seconds, gaps = measure(beat, timer.start, lambda: len(moves) >= PAN_STEPS, 600)
+    timer.stop()
+    window.shutdown()
+    window.close()
+    return f"pan a {side}² tiled TIFF at 100 %, {PAN_STEPS} steps", seconds, gaps
+
+
 def phases(args) -> list[tuple[str, float, list[float]]]:
-    """Run the four phases in the real window; (name, seconds, heartbeat gaps) for each."""
+    """Run the phases in the real window (only the pan with `pan_only`); (name, seconds, heartbeat gaps) for
+    each."""
     tmp = Path(tempfile.mkdtemp(prefix="mopeft-stall-"))
+    paths = AppPaths(tmp / "config", tmp / "data", tmp / "cache")
+    beat = Heartbeat()
+    pan = [_pan(beat, tmp, paths, args.pan_side)] if args.pan_side else []
+    return pan if args.pan_only else _model_phases(beat, tmp, paths, args) + pan
+
+
+def _model_phases(beat: Heartbeat, tmp: Path, paths: AppPaths, args) -> list[tuple[str, float, list[float]]]:
+    """Embed, click, propose and fine-tune on a random args.size image."""
     folder = tmp / "images"
     folder.mkdir()
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 255, (args.size, args.size, 3), dtype=np.uint8)).save(folder / "a.png")
-    paths = AppPaths(tmp / "config", tmp / "data", tmp / "cache")
-    beat = Heartbeat()
     rows = []
 
     window = _window(args.arch, folder, paths)

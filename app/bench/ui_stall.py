@@ -1,7 +1,8 @@
 """`mopeft bench ui-stall`: how long the annotator's event loop stalls while the model works.
 
 A 10 ms heartbeat timer in the real window (offscreen), timed across an embedding, a click's prediction, automatic
-proposals on the image in the background and a fine-tuning run, on random weights (speed does not depend on them).
+proposals on the image in the background, a fine-tuning run, and panning a large tiled TIFF at 100 % (its tiles
+decoded as they come into view), on random weights (speed does not depend on them).
 One table row per phase: how long it took, how many heartbeats arrived, and the longest and 99th-percentile gap
 between two beats (goal: longest < 100 ms).
 """
@@ -20,6 +21,9 @@ def register(sub) -> None:
     p.add_argument("--size", type=int, default=1024, help="image side in pixels (default 1024)")
     p.add_argument("--propose-points", type=int, default=16,
                    help="prompt points per side of the proposals phase (default 16)")
+    p.add_argument("--pan-side", type=int, default=20000,
+                   help="side of the tiled TIFF the pan phase pans across (default 20000; 0: no pan phase)")
+    p.add_argument("--pan-only", action="store_true", help="run the pan phase alone")
     p.set_defaults(run=run)
 
 
@@ -50,7 +54,8 @@ def run(args) -> int:
     with collect_on_gui_thread():  # as the app does
         rows = phases(args)
     print(f"mopeft bench ui-stall --arch {args.arch} --train-arch {args.train_arch} --steps {args.steps} "
-          f"--size {args.size} --propose-points {args.propose_points} (torch {torch.__version__}, "
+          f"--size {args.size} --propose-points {args.propose_points} --pan-side {args.pan_side}"
+          f"{' --pan-only' if args.pan_only else ''} (torch {torch.__version__}, "
           f"{os.cpu_count()} CPUs)")
     print("| phase | seconds | heartbeats | longest gap (ms) | p99 gap (ms) |")
     print("|---|---|---|---|---|")

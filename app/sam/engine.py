@@ -41,11 +41,14 @@ class Prediction:
     scores: (N,) float32, the model's predicted IoU of each mask.
     low_res_logits: (N, S, S) float32 (S = 4 x embedding side, 256 for ViT models); pass a row
       back as `mask_input` to refine with more clicks.
+    frame: the region (x0, y0, x1, y1) of a large image whose embedding the logits come from (the tile that
+      answered, `app.tiles`); None: the whole image.
     """
 
     masks: np.ndarray
     scores: np.ndarray
     low_res_logits: np.ndarray
+    frame: tuple[int, int, int, int] | None = None
 
     @property
     def best(self) -> int:

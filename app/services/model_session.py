@@ -21,6 +21,8 @@ from app.sam.images import ImageData, load_image
 from app.store.errors import StoreError
 from app.store.hashing import FileCheck, change_problem, check_file
 from app.store.project import Project
+from app.tiles.predictor import ArraySource
+from app.tiles.tiff_source import TiffSource, open_large
 
 if TYPE_CHECKING:
     from app.sam2.engine import Sam2Engine
@@ -120,18 +122,38 @@ def use_version(project: Project, version_id: int | None) -> Path | None:
 @dataclass(frozen=True)
 class CheckedImage:
     """An image file read for annotation: its pixels, how it compares with the project's record (`FileCheck`)
-    and, when it is no longer the annotated file, what to tell the annotator (`problem`)."""
+    and, when it is no longer the annotated file, what to tell the annotator (`problem`).
 
-    data: ImageData
+    `data` is the whole image decoded, None for a large TIFF read region by region (`tiff`, docs/images.md)."""
+
+    data: ImageData | None
     check: FileCheck
     problem: str | None
+    tiff: TiffSource | None = None
+
+    @property
+    def source(self) -> TiffSource | ArraySource:
+        """The pixels, read region by region (`app.tiles`): the TIFF's, or those decoded."""
+        return self.tiff if self.tiff is not None else ArraySource(self.data.rgb)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of the image grid."""
+        return self.source.size
+
+    @property
+    def path(self) -> Path:
+        """The file read."""
+        return self.tiff.path if self.tiff is not None else self.data.path
 
 
 def read_checked(path: str | Path, recorded=None) -> CheckedImage:
-    """Read an image file and compare it with what the project recorded of it (an `Image` record, or anything
-    with `content_hash`, `width`, `height`; None: no comparison). Raises ImageLoadError, OSError, ValueError."""
-    data = load_image(path)
-    h, w = data.rgb.shape[:2]
+    """Read an image file (a large TIFF that can be: region by region, `tiles.tiff_source.open_large`; any other
+    whole) and compare it with what the project recorded of it (an `Image` record, or anything with
+    `content_hash`, `width`, `height`; None: no comparison). Raises ImageLoadError, OSError, ValueError."""
+    tiff = open_large(path)
+    data = None if tiff is not None else load_image(path)
+    h, w = tiff.size if tiff is not None else data.rgb.shape[:2]
     check = FileCheck.SAME if recorded is None else check_file(Path(path), (w, h), recorded)
-    return CheckedImage(data, check, change_problem(path, check, recorded, (w, h)))
+    return CheckedImage(data, check, change_problem(path, check, recorded, (w, h)), tiff)
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from app.autoseg import AutoParams, ProposalsCancelled, outside_accepted, propose_instances
 from app.sam.engine import SamEngine
 from app.tiles import TileGrid, needs_tiles
@@ -133,27 +135,24 @@ def choose_images(project: Project, which: str = "unlabelled", skip_proposed: bo
     return images
 
 
-TILE_OVERLAP = 256
-"""Pixels that neighbouring tiles of a large image share (a 1024 model: a quarter of a tile)."""
-
-
-def propose_image(engine: SamEngine, rgb, accepted: Sequence[dict] = (), params: AutoParams | None = None,
+def propose_image(engine: SamEngine, pixels, accepted: Sequence[dict] = (), params: AutoParams | None = None,
                   progress: Callable[[int, int], None] | None = None,
                   cancel: Callable[[], bool] | None = None) -> list:
-    """`app.autoseg.propose_instances` on one image (`params`: an AutoParams, None: the defaults), leaving out
+    """`app.autoseg.propose_instances` on one image (`pixels`: an RGB array, or a source read region by region such
+    as `tiles.tiff_source.TiffSource`; `params`: an AutoParams, None: the defaults), leaving out
     what lies in the `accepted` instances (full-resolution RLEs): its ProposedMask list, best predicted IoU first.
     An image large enough to be tiled at the model's input (`tiles.needs_tiles`) is proposed on tile by tile at full
     resolution and the pieces merged across tile borders (`tiles.proposals`; `progress` then counts tiles; the
     accepted RLEs are read per tile, never decoded whole). Raises app.autoseg.ProposalsCancelled when `cancel()`
     stopped it."""
-    side = engine.side
-    height, width = rgb.shape[:2]
-    if needs_tiles(height, width, side):
-        grid = TileGrid(height, width, side, min(TILE_OVERLAP * side // 1024, side - 1))
-        return propose_on_tiles(engine, ArraySource(rgb), grid, params or AutoParams(), accepted=tuple(accepted),
+    source = ArraySource(pixels) if isinstance(pixels, np.ndarray) else pixels
+    height, width = source.size
+    if needs_tiles(height, width, engine.side):
+        grid = TileGrid.for_model(height, width, engine.side)
+        return propose_on_tiles(engine, source, grid, params or AutoParams(), accepted=tuple(accepted),
                                 progress=progress, cancel=cancel)
-    return propose_instances(engine, rgb, params or AutoParams(), accepted=[rle_to_mask(r) for r in accepted],
-                             progress=progress, cancel=cancel)
+    return propose_instances(engine, source.region(0, 0, width, height), params or AutoParams(),
+                             accepted=[rle_to_mask(r) for r in accepted], progress=progress, cancel=cancel)
 
 
 def propose_images(project: Project, proposer: Proposer, images: Sequence[Image], params: AutoParams | None = None,
@@ -173,14 +172,14 @@ def propose_images(project: Project, proposer: Proposer, images: Sequence[Image]
             if cancel is not None and cancel():
                 raise ProposingCancelled(summary)
             began = time.perf_counter()
-            rgb, problem = _read(project, image)
+            pixels, problem = _read(project, image)
             if problem is not None:
                 summary.skipped.append((image.path, problem))
                 emit(ImageSkipped(n, total, image, problem))
                 continue
             before = project.instances.for_image(image.id)
             try:
-                found = propose_image(proposer.engine, rgb, [i.rle for i in before], params, cancel=cancel,
+                found = propose_image(proposer.engine, pixels, [i.rle for i in before], params, cancel=cancel,
                                       progress=lambda done, batches: emit(BatchDone(n, total, image, done, batches)))
             except ProposalsCancelled:
                 raise ProposingCancelled(summary) from None
@@ -206,11 +205,12 @@ def _outside_new_instances(project: Project, image: Image, seen: set[int], found
 
 
 def _read(project: Project, image: Image):
-    """(pixels, None), or (None, why it is skipped)."""
+    """(its pixels: an array, or a large TIFF's source read region by region; None), or (None, why it is
+    skipped)."""
     try:
         checked = read_checked(project.path_of(image.path), image)
     except (ValueError, OSError) as exc:          # ImageLoadError is a ValueError
         return None, f"cannot be read ({exc})"
     if checked.problem:
         return None, checked.problem
-    return checked.data.rgb, None
+    return (checked.data.rgb if checked.data is not None else checked.tiff), None

@@ -5,8 +5,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.image_file import (TRANSPOSING_ORIENTATIONS, exif_orientation, is_image_file, is_tiff, max_image_pixels,
-                            pillow_open, too_many_pixels)
+from app.image_file import (TRANSPOSING_ORIENTATIONS, exif_orientation, is_image_file, is_large, is_tiff,
+                            max_image_pixels, pillow_open, tiff_region_problem, too_many_pixels)
 from app.store.errors import ImageFileError
 
 # A folder holding this file is a PNG mask export (app.coco.png_export); its PNGs are not images to annotate.
@@ -102,13 +102,14 @@ def read_image_size(path: Path) -> tuple[int, int]:
     TIFF files (known by their first bytes, app.image_file.is_tiff) are read with tifffile (any axis order,
     e.g. YXS or ZYX stacks); other types with Pillow, with width and height swapped when the EXIF
     orientation turns the picture by 90 degrees, as the image loader shows it. An image above the loader's
-    pixel limit (app.image_file, $MOPEFT_MAX_IMAGE_PIXELS) is refused with the loader's reason.
+    pixel limit (app.image_file, $MOPEFT_MAX_IMAGE_PIXELS) is refused with the loader's reason, unless it is a
+    large TIFF read region by region (`app.image_file.tiff_region_problem`), which is never decoded whole.
     """
     try:
         with open(path, "rb") as f:
             head = f.read(4)
-        width, height = _tiff_size(path) if is_tiff(head) else _pillow_size(path)
-        problem = too_many_pixels(width, height, max_image_pixels())
+        width, height, by_regions = _tiff_size(path) if is_tiff(head) else (*_pillow_size(path), False)
+        problem = None if by_regions else too_many_pixels(width, height, max_image_pixels())
     except ImageFileError:
         raise
     except Exception as exc:  # the readers raise many kinds on a broken file
@@ -118,14 +119,17 @@ def read_image_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-def _tiff_size(path: Path) -> tuple[int, int]:
+def _tiff_size(path: Path) -> tuple[int, int, bool]:
+    """(width, height, whether it is a large TIFF read region by region)."""
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
         series = tif.series[0]
         axes, shape = series.axes, series.shape
+        readable = tiff_region_problem(series) is None
     if "Y" in axes and "X" in axes:
-        return int(shape[axes.index("X")]), int(shape[axes.index("Y")])
+        width, height = int(shape[axes.index("X")]), int(shape[axes.index("Y")])
+        return width, height, readable and is_large(width, height)
     raise ImageFileError(path, f"a TIFF without Y and X axes (axes {axes}, shape {shape})")
 
 

@@ -68,6 +68,11 @@ class TileGrid:
             raise ValueError(f"tiles of {tile} px need an overlap from 0 to {tile - 1} px, not {overlap}")
         self.height, self.width, self.tile, self.overlap = height, width, tile, overlap
 
+    @classmethod
+    def for_model(cls, height: int, width: int, side: int) -> TileGrid:
+        """The tiles a model of input `side` sees the image as: its side, neighbours sharing a quarter of it."""
+        return cls(height, width, side, side // 4)
+
     @cached_property
     def tiles(self) -> list[Tile]:
         """Every tile, row by row."""

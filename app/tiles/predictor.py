@@ -12,21 +12,22 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.sam.engine import SamEngine
+from app.sam.engine import Prediction, SamEngine
 from app.tiles.grid import Tile, TileGrid
 from app.tiles.rle import crop_to_rle
 
 
 class ArraySource:
     """A large image held as one H x W x 3 uint8 array (tiled TIFFs read region by region implement the same
-    two calls)."""
+    calls); one level of detail, the full resolution."""
 
     def __init__(self, rgb: np.ndarray) -> None:
         self.rgb = rgb
         self.size = rgb.shape[:2]
+        self.level_sizes = [self.size]
 
-    def region(self, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
-        """The pixels of the region, end exclusive, C-contiguous."""
+    def region(self, x0: int, y0: int, x1: int, y1: int, level: int = 0) -> np.ndarray:
+        """The pixels of the region, end exclusive, C-contiguous (`level` 0, the only one)."""
         return np.ascontiguousarray(self.rgb[y0:y1, x0:x1])
 
     def overview(self, side: int) -> np.ndarray:
@@ -59,6 +60,27 @@ class TiledPrediction:
         """Mask `index` as compressed COCO RLE at full resolution (never a dense array of the whole image)."""
         return crop_to_rle(self.masks[index], self.origin, self.image_size)
 
+    def dense(self) -> Prediction:
+        """As the engine's Prediction: the masks at the whole image's size (what the annotation session edits),
+        `frame` the tile that answered (None: the overview, whose logits refine nothing)."""
+        n, h, w = self.masks.shape
+        x, y = self.origin
+        masks = np.zeros((n, *self.image_size), bool)
+        masks[:, y:y + h, x:x + w] = self.masks
+        tile = self.tile
+        frame = None if tile is None else (tile.x0, tile.y0, tile.x1, tile.y1)
+        return Prediction(masks, self.scores, self.low_res_logits, frame)
+
+
+def _anchors(points, labels, box) -> list[tuple[float, float]]:
+    """Where prompts lie: the positive points and the box's corners."""
+    anchors = [] if box is None else [(box[0], box[1]), (box[2], box[3])]
+    if points is not None:
+        anchors += [tuple(p) for p, label in zip(np.asarray(points), np.asarray(labels)) if label == 1]
+    if not anchors:
+        raise ValueError("give a positive point or a box: negative points alone say nothing about where to look")
+    return anchors
+
 
 class TiledPredictor:
     """Answers prompts on `source` (ArraySource or alike) with `engine`, tile by tile of `grid`."""
@@ -71,12 +93,14 @@ class TiledPredictor:
         """The tile that answers these prompts: the one in which the positive points and the box's corners lie
         most centrally (negative points need not lie in it: those outside are left out); None when no tile holds
         them all."""
-        anchors = [] if box is None else [(box[0], box[1]), (box[2], box[3])]
-        if points is not None:
-            anchors += [tuple(p) for p, label in zip(np.asarray(points), np.asarray(labels)) if label == 1]
-        if not anchors:
-            raise ValueError("give a positive point or a box: negative points alone say nothing about where to look")
-        return self.grid.for_points(anchors)
+        return self.grid.for_points(_anchors(points, labels, box))
+
+    def tile_of(self, frame, points=None, labels=None, box=None) -> Tile | None:
+        """The tile whose region is `frame` (x0, y0, x1, y1: an earlier prediction's, whose logits refine) when it
+        holds the positive points and the box's corners; None otherwise (the prompts are answered afresh)."""
+        anchors = _anchors(points, labels, box)
+        return next((t for t in self.grid.tiles if (t.x0, t.y0, t.x1, t.y1) == tuple(frame)
+                     and all(t.contains(x, y) for x, y in anchors)), None)
 
     def predict(self, points=None, labels=None, box=None, mask_input=None, multimask: bool = True,
                 tile: Tile | None = None) -> TiledPrediction:

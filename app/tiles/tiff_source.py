@@ -1,8 +1,9 @@
 """A large TIFF (tiled or in strips, BigTIFF included, pyramidal or not) read region by region: only the segments
 a region touches are read and decoded, so a 20,000 x 20,000 slide never lies whole in memory.
 
-The same two calls as `predictor.ArraySource`: `region(x0, y0, x1, y1)` and `overview(side)`. 8-bit grey, RGB and
-RGBA images (the alpha dropped); other sample formats are refused with a message that names the file.
+The same calls as `predictor.ArraySource`: `region(x0, y0, x1, y1, level)`, `overview(side)`, `size` and
+`level_sizes`. 8-bit grey, RGB and RGBA images (the alpha dropped); other sample formats are refused with a
+message that names the file (`app.image_file.tiff_region_problem`).
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import tifffile
+
+from app.image_file import is_large, is_tiff, tiff_region_problem
 
 
 class TiffSource:
@@ -23,13 +26,18 @@ class TiffSource:
         self._lock = threading.Lock()
         series = self._tif.series[0]
         self._levels = [level.keyframe for level in series.levels]
-        page = self._levels[0]
-        if page.dtype != np.uint8 or page.samplesperpixel not in (1, 3, 4) or page.planarconfig == 2:
+        problem = tiff_region_problem(series)
+        if problem:
             self._tif.close()
             raise ValueError(f"{self.path}: only 8-bit grey, RGB or RGBA TIFFs are read region by region (this one "
-                             f"has {page.samplesperpixel} sample(s) of {page.dtype}"
-                             f"{', stored plane by plane' if page.planarconfig == 2 else ''})")
+                             f"is {problem})")
+        page = self._levels[0]
         self.size = (page.imagelength, page.imagewidth)
+
+    @property
+    def level_sizes(self) -> list[tuple[int, int]]:
+        """(height, width) of each pyramid level, the full resolution first."""
+        return [(p.imagelength, p.imagewidth) for p in self._levels]
 
     def close(self) -> None:
         """Close the file."""
@@ -79,3 +87,20 @@ class TiffSource:
             return
         part = segment[ay0 - sy:ay1 - sy, ax0 - sx:ax1 - sx]
         out[ay0 - y0:ay1 - y0, ax0 - x0:ax1 - x0] = part[..., :3] if part.shape[-1] >= 3 else part[..., :1]
+
+
+def open_large(path: str | Path) -> TiffSource | None:
+    """A TiffSource for a large TIFF (`app.image_file.is_large`) that can be read region by region; None for any
+    other file, which is decoded whole (and a broken one, which the whole-image loader then names)."""
+    try:
+        with open(path, "rb") as f:
+            if not is_tiff(f.read(4)):
+                return None
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0] if tif.series else None
+            page = None if series is None else series.levels[0].keyframe
+            if page is None or tiff_region_problem(series) or not is_large(page.imagewidth, page.imagelength):
+                return None
+    except Exception:  # noqa: BLE001 - tifffile raises many kinds on a broken file; load_image reports it
+        return None
+    return TiffSource(path)

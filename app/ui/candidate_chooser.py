@@ -5,10 +5,11 @@ and clicking another shows that one (Tab does the same in the same order).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap, QPolygon
 from PySide6.QtWidgets import QAbstractScrollArea, QHBoxLayout, QToolButton, QWidget
 
@@ -21,10 +22,10 @@ THUMBNAIL = 96      # screen pixels, the longer side
 TINT_ALPHA = 120
 
 
-def thumbnail(image: QPixmap, mask: np.ndarray, box: tuple[int, int, int, int], colour: str) -> QPixmap:
-    """The part `box` (x0, y0, x1, y1) of `image` with `mask` tinted in `colour` and outlined, THUMBNAIL wide."""
+def thumbnail(crop: QPixmap, mask: np.ndarray, box: tuple[int, int, int, int], colour: str) -> QPixmap:
+    """`crop`, the image's pixels in `box` (x0, y0, x1, y1), with `mask` tinted in `colour` and outlined,
+    THUMBNAIL wide."""
     x0, y0, x1, y1 = box
-    crop = image.copy(QRect(x0, y0, x1 - x0, y1 - y0))
     part = np.ascontiguousarray(mask[y0:y1, x0:x1])
     drawn = tint(part, colour, TINT_ALPHA)
     scale = THUMBNAIL / max(x1 - x0, y1 - y0)
@@ -63,14 +64,16 @@ class CandidateChooser(QWidget):
         view.installEventFilter(self)
         self.hide()
 
-    def show_candidates(self, image: QPixmap, prediction: Prediction | None, shown: int, colour: str) -> None:
-        """Show `prediction`'s candidates over `image` with candidate `shown` framed; hide without several."""
-        if prediction is None or len(prediction.scores) < 2 or image.isNull():
+    def show_candidates(self, crop: Callable[[tuple[int, int, int, int]], QPixmap], prediction: Prediction | None,
+                        shown: int, colour: str) -> None:
+        """Show `prediction`'s candidates, on the image's pixels `crop(box)` gives, with candidate `shown` framed;
+        hide without several."""
+        if prediction is None or len(prediction.scores) < 2:
             self.clear()
             return
-        if self._drawn != (id(prediction), colour, image.cacheKey()):
-            self._build(image, prediction, colour)
-            self._drawn = (id(prediction), colour, image.cacheKey())
+        if self._drawn is None or self._drawn[0] is not prediction or self._drawn[1] != colour:
+            self._build(crop, prediction, colour)
+            self._drawn = (prediction, colour)
         self._shown = shown
         self._frame()
         self.adjustSize()
@@ -88,19 +91,21 @@ class CandidateChooser(QWidget):
             self._place()
         return False
 
-    def _build(self, image: QPixmap, prediction: Prediction, colour: str) -> None:
+    def _build(self, crop: Callable[[tuple[int, int, int, int]], QPixmap], prediction: Prediction,
+               colour: str) -> None:
         for button in self.buttons:
             self.row.removeWidget(button)
             button.deleteLater()
         self.buttons = []
         masks = list(prediction.masks)
         box = around(masks)
+        pixels = crop(box)
         for rank, index in enumerate(candidate_order(prediction), start=1):
             button = QToolButton(self)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)    # keys stay with the canvas
             button.setCheckable(True)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-            picture = thumbnail(image, masks[index], box, colour)
+            picture = thumbnail(pixels, masks[index], box, colour)
             button.setIcon(QIcon(picture))
             button.setIconSize(picture.size())
             best = " best" if rank == 1 else ""

@@ -8,14 +8,23 @@ from PySide6.QtGui import QImage
 from app.annotate import AnnotationSession
 from app.annotate.overlay import FILL_ALPHA, OverlayMask, compose
 from app.annotate.image_state import candidate_order
-from app.store import Image
+from app.store import Image, Instance
+from app.tiles import rle_crop
 from app.ui.candidate_chooser import CandidateChooser
 from app.ui.canvas_view import PROMPT, CanvasView
+from app.ui.tiled_image import LargePixels
 
 DRAFT_COLOUR = "#ffeb3b"
 """Draft fill colour before the project has any label."""
 FILL_STEPS = (0, 45, FILL_ALPHA, 135, 180, 225)
 """Alphas of the masks' fill, from outlines only to nearly opaque, that "more opaque/transparent" step through."""
+
+
+def _around_bbox(instance: Instance, image: Image) -> tuple[np.ndarray, tuple[int, int]]:
+    """An instance's mask decoded over its bbox and a pixel around it (all compose draws), and the crop's origin."""
+    x, y, w, h = instance.bbox
+    x0, y0 = max(0, x - 1), max(0, y - 1)
+    return rle_crop(instance.rle, (x0, y0, min(image.width, x + w + 1), min(image.height, y + h + 1))), (x0, y0)
 
 
 class CanvasController(QObject):
@@ -32,7 +41,8 @@ class CanvasController(QObject):
         self.view = view
         self._session: AnnotationSession | None = None
         self._shown: int | None = None
-        self._masks: dict[tuple[int, str], np.ndarray] = {}  # decoded masks of the image shown, by (id, updated_at)
+        self._masks: dict[tuple[int, str], tuple[np.ndarray, tuple[int, int]]] = {}
+        """Decoded masks of the image shown (`_around_bbox`), by (id, updated_at)."""
         self.fill_alpha, self.instances_shown = FILL_ALPHA, True
         self.chooser = CandidateChooser(view)
         self.chooser.chosen.connect(self._choose)
@@ -54,7 +64,7 @@ class CanvasController(QObject):
             session.labels.changed.connect(self.draw_instances)
             session.labels.changed.connect(self.draw_draft)
 
-    def show_pixels(self, image_id: int, image: QImage) -> None:
+    def show_pixels(self, image_id: int, image: QImage | LargePixels) -> None:
         """Show an image's pixels once loaded (ignored if the annotator has moved on)."""
         if self._session is None or self._session.image is None or self._session.image.id != image_id:
             return
@@ -109,13 +119,13 @@ class CanvasController(QObject):
         if session is None or self._shown is None or session.image is None:
             return
         colours = {label.id: label.colour for label in session.labels.list()}
+        image = session.image
         known, self._masks, masks = self._masks, {}, []
         for i in session.instances():
             key = (i.id, i.updated_at)
-            mask = self._masks[key] = known[key] if key in known else i.mask
+            crop, origin = self._masks[key] = known[key] if key in known else _around_bbox(i, image)
             if i.id not in session.hidden:
-                masks.append(OverlayMask(mask, colours[i.label_id], i.bbox, i.id == session.selected))
-        image = session.image
+                masks.append(OverlayMask(crop, colours[i.label_id], i.bbox, i.id == session.selected, origin))
         self.view.layers.set_instances(compose((image.height, image.width), masks, self.fill_alpha))
 
     def draw_draft(self) -> None:
@@ -129,7 +139,7 @@ class CanvasController(QObject):
         self.view.layers.set_prompts(session.draft.prompts)
         self.view.set_hud(self._hud_text())
         found = None if session.pending else session.candidates
-        self.chooser.show_candidates(self.view.layers.image.pixmap(), found[0] if found else None,
+        self.chooser.show_candidates(self.view.layers.image_crop, found[0] if found else None,
                                      found[1] if found else 0, label.colour if label else DRAFT_COLOUR)
 
     def _hud_text(self) -> str:

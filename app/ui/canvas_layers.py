@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPixmapItem, QGraphicsScene
 
@@ -15,6 +15,7 @@ from app.annotate.draft import Prompts
 from app.annotate.overlay import FILL_ALPHA, scaled_alpha, tint
 from app.annotate.proposal_shapes import Outline, edge_image, outline_of
 from app.ui.qt_images import to_pixmap
+from app.ui.tiled_image import LargePixels, TiledImageItem
 
 DRAFT_ALPHA = 110
 DRAFT_OUTLINE = QColor("#ffeb3b")
@@ -50,9 +51,9 @@ def _show(item: QGraphicsPixmapItem, drawn: tuple[np.ndarray, tuple[int, int]] |
 
 
 class CanvasLayers:
-    """Image, instance overlay, pending proposals (outlines: dashed on a dark halo, stale ones dotted and dimmer,
-    the one under the cursor solid; ragged ones as edge pixels, `proposal_shapes.Outline`), draft (fill and dashed
-    outline), prompt points and box, in z order."""
+    """Image (one pixmap; a large image's `TiledImageItem`), instance overlay, pending proposals (outlines: dashed
+    on a dark halo, stale ones dotted and dimmer, the one under the cursor solid; ragged ones as edge pixels,
+    `proposal_shapes.Outline`), draft (fill and dashed outline), prompt points and box, in z order."""
 
     def __init__(self, scene: QGraphicsScene) -> None:
         self.image = scene.addPixmap(QPixmap())
@@ -78,15 +79,35 @@ class CanvasLayers:
             item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._scene = scene
         self._points: list[QGraphicsEllipseItem] = []
+        self.tiled: TiledImageItem | None = None   # a large image's, in place of the `image` pixmap
 
-    def set_image(self, image: QImage | None) -> None:
-        """Show an image (None: nothing) and clear everything drawn over the previous one."""
-        self.image.setPixmap(QPixmap.fromImage(image) if image is not None else QPixmap())
+    def set_image(self, image: QImage | LargePixels | None) -> tuple[int, int] | None:
+        """Show an image (a large one tile by tile; None: nothing), clear everything drawn over the previous one;
+        the image's (width, height)."""
+        if self.tiled is not None:
+            self._scene.removeItem(self.tiled)
+            self.tiled = None
+        large = isinstance(image, LargePixels)
+        self.image.setPixmap(QPixmap.fromImage(image) if image is not None and not large else QPixmap())
+        if large:
+            self.tiled = TiledImageItem(image)
+            self.tiled.setZValue(self.image.zValue())
+            self._scene.addItem(self.tiled)
         self.set_instances(None)
         self.set_proposals([], [])
         self.set_hovered_proposal(None)
         self.set_draft(None, "#ffffff")
         self.set_prompts(Prompts())
+        if image is None:
+            return None
+        return (image.size[1], image.size[0]) if large else (image.width(), image.height())
+
+    def image_crop(self, box: tuple[int, int, int, int]) -> QPixmap:
+        """The image's pixels in box (x0, y0, x1, y1), end exclusive (of a large image: possibly downscaled)."""
+        if self.tiled is not None:
+            return self.tiled.crop(box)
+        x0, y0, x1, y1 = box
+        return self.image.pixmap().copy(QRect(x0, y0, x1 - x0, y1 - y0))
 
     def set_instances(self, drawn: tuple[np.ndarray, tuple[int, int]] | None) -> None:
         """Show the accepted instances: an RGBA image and its top-left corner, as `compose` makes (None: none)."""

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QLabel
 
 from app.annotate.draft import Stroke
 from app.ui.canvas_layers import CanvasLayers
+from app.ui.tiled_image import LargePixels
 
 PROMPT, BRUSH, ERASER = "prompt", "brush", "eraser"
 DRAG_THRESHOLD = 4  # screen pixels a press must move to be a box rather than a click
@@ -68,11 +69,11 @@ class CanvasView(QGraphicsView):
         self.hud.hide()
 
     # Display ----------------------------------------------------------------------------------------
-    def show_image(self, image: QImage | None) -> None:
-        """Show an image (None: an empty canvas) and fit it to the window."""
-        self.layers.set_image(image)
-        self.has_image = image is not None
-        self.setSceneRect(QRectF(0, 0, image.width(), image.height()) if image is not None else QRectF())
+    def show_image(self, image: QImage | LargePixels | None) -> None:
+        """Show an image (a large one tile by tile; None: an empty canvas) and fit it to the window."""
+        size = self.layers.set_image(image)
+        self.has_image = size is not None
+        self.setSceneRect(QRectF(0, 0, *size) if size is not None else QRectF())
         self.fit()
 
     def fit(self) -> None:

@@ -9,13 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
-from PySide6.QtGui import QImage
 
 from app.annotate.draft import PromptRequest
 from app.app_env import sam_threads
 from app.annotate.model_choice import ModelLoad
 from app.sam.engine import SamEngine
-from app.sam.images import ImageData
+from app.services.model_session import CheckedImage
 from app.store.records import Image
 from app.ui.model_workers import ImageLoader, ModelWorker, Prefetcher, Tickets
 
@@ -27,8 +26,8 @@ class ModelController(QObject):
     """Starts the workers, routes tasks to them and reports what they do.
 
     Signals: model_ready(ModelLoad), adapter_changed(adapter path or None), adapter_failed(message), embedded(image
-    id), image_loaded(id, QImage), image_failed(id, message), image_changed(id, message), predicted(request,
-    prediction), error(message), embedding_state(text, busy), prefetch_state(text).
+    id), image_loaded(id, QImage or LargePixels), image_failed(id, message), image_changed(id, message),
+    predicted(request, prediction), error(message), embedding_state(text, busy), prefetch_state(text).
     """
 
     model_ready = Signal(object)
@@ -64,7 +63,7 @@ class ModelController(QObject):
         self.embedding_stale = False
         """True while the current image's embedding is not yet the one of the engine in use (after a switch)."""
         self._images, self._prompts, self._prefetches = Tickets(), Tickets(), Tickets()
-        self._current: tuple[int, ImageData] | None = None
+        self._current: tuple[int, CheckedImage] | None = None
         self._ahead: list[str] = []
         self._threads: list[QThread] = []
         self._loader = self._start(ImageLoader(self._images), "image loader")
@@ -182,11 +181,11 @@ class ModelController(QObject):
             self.embedding_state.emit("", False)
 
     @Slot(int, int, object, object)
-    def _on_image_loaded(self, ticket: int, image_id: int, data: ImageData, image: QImage) -> None:
+    def _on_image_loaded(self, ticket: int, image_id: int, image: CheckedImage, shown) -> None:
         if self._images.is_latest(ticket):
-            self._current = (image_id, data)
-            self.image_loaded.emit(image_id, image)
-            self._embed.emit(ticket, image_id, data)
+            self._current = (image_id, image)
+            self.image_loaded.emit(image_id, shown)
+            self._embed.emit(ticket, image_id, image)
 
     @Slot(int, int, str)
     def _on_image_failed(self, ticket: int, image_id: int, message: str) -> None:

@@ -15,11 +15,15 @@ from PySide6.QtCore import QObject, Signal, Slot
 from app.annotate.draft import PromptRequest
 from app.annotate.model_choice import ModelLoad
 from app.sam.engine import SamEngine
-from app.sam.images import ImageData, ImageLoadError
-from app.services.model_session import EngineSwitch, ModelSession, read_checked
+from app.image_file import is_large
+from app.sam.images import ImageLoadError
+from app.services.model_session import CheckedImage, EngineSwitch, ModelSession, read_checked
 from app.store.hashing import FileCheck
 from app.store.records import Image
+from app.tiles import TileGrid, needs_tiles
+from app.tiles.predictor import TiledPredictor
 from app.ui.qt_images import to_qimage
+from app.ui.tiled_image import LargePixels
 
 
 class Tickets:
@@ -53,10 +57,10 @@ class _Worker(QObject):
 
 
 class ImageLoader(QObject):
-    """Reads image files and checks them against the project's record (`read_checked`), and makes their QImage,
-    all off the GUI thread."""
+    """Reads image files and checks them against the project's record (`read_checked`), and makes what the canvas
+    shows (a QImage; for a large image its `LargePixels`, with an overview), all off the GUI thread."""
 
-    loaded = Signal(int, int, object, object)   # ticket, image id, ImageData, QImage of its pixels
+    loaded = Signal(int, int, object, object)   # ticket, image id, CheckedImage, QImage or LargePixels
     failed = Signal(int, int, str)      # ticket, image id, message naming the file
     changed = Signal(int, str)          # image id, message: same size, other content than recorded
 
@@ -78,12 +82,16 @@ class ImageLoader(QObject):
             return
         if image.check is FileCheck.CHANGED:
             self.changed.emit(image_id, image.problem)
-        self.loaded.emit(ticket, image_id, image.data, to_qimage(image.data.rgb))
+        height, width = image.size
+        shown = LargePixels.of(image.source) if is_large(width, height) else to_qimage(image.data.rgb)
+        self.loaded.emit(ticket, image_id, image, shown)
 
 
 class ModelWorker(_Worker):
     """Runs the model session (`ModelSession`: base model, adapter in use, engine) in its own thread: loads the
-    model, applies the adapter, embeds the current image, answers prompts."""
+    model, applies the adapter, embeds the current image, answers prompts. An image large enough for tiles at the
+    model's input (`tiles.needs_tiles`), or read region by region, is answered tile by tile (`TiledPredictor`):
+    "embedding" it embeds the tile at its centre, a click elsewhere embeds the tile that answers it."""
 
     model_ready = Signal(object, object, object)  # ModelLoad, SamEngine, adapter path in use or None
     model_failed = Signal(str)
@@ -100,7 +108,8 @@ class ModelWorker(_Worker):
         self._session = ModelSession(cache_dir, precision=precision)
         self._images, self._prompts = images, prompts
         self._image_id: int | None = None
-        self._data: ImageData | None = None
+        self._image: CheckedImage | None = None
+        self._tiled: TiledPredictor | None = None   # the current image's, when it is answered tile by tile
 
     @Slot(object)
     def load_model(self, loader: Callable[[], ModelLoad]) -> None:
@@ -137,7 +146,7 @@ class ModelWorker(_Worker):
 
     def _installed(self, switch: EngineSwitch) -> None:
         """A new engine is in: nothing is embedded with it yet; an adapter it could not use is reported."""
-        self._image_id, self._data = None, None
+        self._image_id, self._image, self._tiled = None, None, None
         if switch.adapter_problem:
             self.adapter_failed.emit(switch.adapter_problem)
 
@@ -146,19 +155,31 @@ class ModelWorker(_Worker):
         return self._session.engine
 
     @Slot(int, int, object)
-    def embed(self, ticket: int, image_id: int, data: ImageData) -> None:
-        if self._engine is None or not self._images.is_latest(ticket) or data is self._data:
+    def embed(self, ticket: int, image_id: int, image: CheckedImage) -> None:
+        if self._engine is None or not self._images.is_latest(ticket) or image is self._image:
             return  # a stale request, or the same pixels already embedded by this engine
         self._start()
         self.embedding_started.emit(image_id)
         started = time.perf_counter()
         try:
-            cached = self._engine.set_image(data)
+            cached, tiled = self._embed(image)
         except (RuntimeError, ValueError, OSError) as exc:
-            self.failed.emit(f"Could not embed {data.path}: {exc}")
+            self.failed.emit(f"Could not embed {image.path}: {exc}")
             return
-        self._image_id, self._data = image_id, data
+        self._image_id, self._image, self._tiled = image_id, image, tiled
         self.embedding_ready.emit(image_id, cached, time.perf_counter() - started)
+
+    def _embed(self, image: CheckedImage) -> tuple[bool, TiledPredictor | None]:
+        """Embed the image whole, or its centre tile; (whether the cache had it, the tiles' predictor or None)."""
+        height, width = image.size
+        side = self._engine.side
+        if image.data is not None and not needs_tiles(height, width, side):
+            return self._engine.set_image(image.data), None
+        tiled = TiledPredictor(self._engine, image.source, TileGrid.for_model(height, width, side))
+        report = tiled.prefetch_around(width / 2, height / 2, tiles=1)
+        if report.failed:
+            raise ValueError(report.failed[0])
+        return report.cached == 1, tiled
 
     @Slot(object, int)
     def predict(self, request: PromptRequest, ticket: int) -> None:
@@ -166,11 +187,24 @@ class ModelWorker(_Worker):
             return
         points, labels, box = request.prompts.arrays()
         try:
-            prediction = self._engine.predict(points, labels, box, request.mask_input, request.multimask)
+            if self._tiled is None:
+                prediction = self._engine.predict(points, labels, box, request.mask_input, request.multimask)
+            else:
+                prediction = self._on_tiles(request, points, labels, box)
         except (RuntimeError, ValueError) as exc:
             self.failed.emit(f"SAM could not predict a mask: {exc}")
             return
         self.predicted.emit(request, prediction)
+
+    def _on_tiles(self, request: PromptRequest, points, labels, box):
+        """The prompts answered on the tile of the logits they refine when it still holds them, else on the tile
+        (or overview) `TiledPredictor` picks."""
+        tiled = self._tiled
+        tile = None
+        if request.mask_input is not None and request.frame is not None:
+            tile = tiled.tile_of(request.frame, points, labels, box)
+        return tiled.predict(points, labels, box, request.mask_input if tile else None, request.multimask,
+                             tile=tile).dense()
 
 
 class Prefetcher(_Worker):

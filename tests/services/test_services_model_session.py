@@ -3,6 +3,7 @@ import shutil
 
 import numpy as np
 import pytest
+import tifffile
 import torch
 from PIL import Image as PILImage
 
@@ -138,3 +139,14 @@ def test_a_sam2_model_runs_on_a_sam2_engine_with_its_adapter(tmp_path, tiny_sam2
     adapted = session.use_adapter(tmp_path / "v1.safetensors")
     assert adapted.adapter_problem is None and isinstance(adapted.engine, Sam2Engine)
     assert (plain != _mask(session, rgb)).any()
+
+
+def test_read_checked_reads_a_large_tiff_region_by_region_and_decodes_the_rest_whole(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 255, (2000, 3000, 3), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "slide.tif", pixels, tile=(256, 256))
+    tifffile.imwrite(tmp_path / "small.tif", pixels[:500, :700], tile=(256, 256))
+    large, small = read_checked(tmp_path / "slide.tif"), read_checked(tmp_path / "small.tif")
+    assert large.data is None and large.size == (2000, 3000) and large.path == tmp_path / "slide.tif"
+    assert np.array_equal(large.source.region(100, 1500, 2900, 1900), pixels[1500:1900, 100:2900])
+    assert small.tiff is None and small.size == (500, 700)
+    assert np.array_equal(small.source.region(0, 0, 700, 500), pixels[:500, :700])

@@ -86,3 +86,15 @@ def test_changed_missing_and_moved_images_are_reported_not_matched(backend, tmp_
         assert ([i.path for i in check.changed], check.moved, check.missing) == (["c.png"], [], [])
         with pytest.raises(ImageFileError, match="is now 8x8 pixels, no longer 5x4"):
             project.images.accept_change(check.changed[0].id)
+
+
+def test_a_large_tiff_read_region_by_region_is_not_held_to_the_pixel_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOPEFT_MAX_IMAGE_PIXELS", str(1000 * 1000))
+    tifffile.imwrite(tmp_path / "slide.tif", np.zeros((2000, 3000, 3), np.uint8), tile=(256, 256))
+    tifffile.imwrite(tmp_path / "stack.tif", np.zeros((3, 2000, 3000), np.uint8), tile=(256, 256),
+                     photometric="minisblack")
+    write_png(tmp_path / "big.png", 2000, 3000)
+    assert read_image_size(tmp_path / "slide.tif") == (3000, 2000)
+    for name in ("stack.tif", "big.png"):           # decoded whole: the limit holds
+        with pytest.raises(ImageFileError, match="above the limit"):
+            read_image_size(tmp_path / name)
