@@ -13,7 +13,7 @@ SCRIPT = """
     import numpy as np
     import app.cli.main, app.services.proposing, app.ui.main_window
     from app.annotate.model_choice import ModelChoice, load_model, registered_models
-    from app.sam.any_family import engine_for, load_any_sam
+    from app.models.any_family import engine_for, load_any_sam
 
     registered_models()
     load_model(ModelChoice(device="cpu"))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import torch
 
 from app.device import choose_device
-from app.sam.any_family import load_any_sam
+from app.models.any_family import load_any_sam
 from app.sam.checkpoints import CHECKPOINTS, CheckpointError, LoadedSam, load_sam, resolve_checkpoint
 from app.sam.variants import build_sam
 

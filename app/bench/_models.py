@@ -25,7 +25,7 @@ def start_model_bench(args) -> bool:
 def sam_by_name(name: str):
     """(model, label) on the CPU, SAM 1 or SAM 2.1: the registered checkpoint `name` when its file is here, else the
     architecture `name` with random weights (seeded 0), labelled so."""
-    from app.sam.any_family import build_any_sam, load_any_sam
+    from app.models.any_family import build_any_sam, load_any_sam
     from app.sam.checkpoints import CHECKPOINTS
 
     if name in CHECKPOINTS and CHECKPOINTS[name].path.is_file():

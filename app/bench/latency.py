@@ -74,7 +74,7 @@ def measure(arch: str, image: np.ndarray, n_prompts: int) -> list[tuple[str, str
     """Rows (measure, p50, p95, note) of the latency table for one architecture (random weights): the embedding
     and its cache hits, then the prompts (SAM 1 beside SamPredictor, SAM 2.1 its engine alone)."""
     from app.mopeft.families import family
-    from app.sam.any_family import build_any_sam
+    from app.models.any_family import build_any_sam
 
     model = build_any_sam(arch)
     rows, engine = _embedding_rows(model, image)
@@ -87,7 +87,7 @@ def measure(arch: str, image: np.ndarray, n_prompts: int) -> list[tuple[str, str
 def _embedding_rows(model, image: np.ndarray) -> tuple[list[tuple[str, str, str, str]], object]:
     """The embedding (cache miss), cache hits in memory and on disk, the model signature; and the engine, its
     image set."""
-    from app.sam.any_family import engine_for
+    from app.models.any_family import engine_for
     from app.sam.embedding_cache import EmbeddingCache
     from app.sam.signature import model_signature
 
@@ -160,7 +160,7 @@ def _sam_prompt_rows(fast, image: np.ndarray, prompts: list[dict]) -> list[tuple
 def run(args) -> int:
     import torch
 
-    from app.sam.any_family import check_arch
+    from app.models.any_family import check_arch
 
     try:
         for arch in args.archs:

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from app.bench._timing import median, time_interleaved
 from app.mopeft import MoPEFTConfig, encode_from, encode_until, frozen_prefix_length, trainable_parameters, wrap
 from app.mopeft.families import family
-from app.sam.any_family import build_any_sam, check_arch
+from app.models.any_family import build_any_sam, check_arch
 
 
 def register(sub) -> None:

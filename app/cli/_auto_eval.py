@@ -15,7 +15,7 @@ def run_auto(args) -> int:
     from app.cli._eval_inputs import load_dataset_and_model
     from app.coco.errors import CocoError
     from app.metrics.automatic import ImageMasks, coco_mask_ap, mean_segmentation_accuracy
-    from app.sam.any_family import engine_for
+    from app.models.any_family import engine_for
     from app.sam.embedding_cache import EmbeddingCache
     from app.services import proposing
     from app.store.masks import mask_to_rle

@@ -13,7 +13,7 @@ def load_dataset_and_model(args):
     from app.device import choose_device
     from app.metrics import load_coco_dataset
     from app.mopeft import load_adapter
-    from app.sam.any_family import load_any_sam
+    from app.models.any_family import load_any_sam
 
     try:
         dataset = load_coco_dataset(args.data)

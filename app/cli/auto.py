@@ -57,7 +57,7 @@ def _engine(project, args):
     """The proposer running the model and the active adapter version (when it can)."""
     from app.annotate.model_choice import ModelLoad
     from app.device import choose_device
-    from app.sam.any_family import load_any_sam
+    from app.models.any_family import load_any_sam
     from app.services.model_session import ModelSession, usable_adapter
     from app.services.proposing import Proposer, version_of
 

@@ -45,7 +45,7 @@ def register(sub) -> None:
 
 def _load_model(args):
     from app.device import choose_device
-    from app.sam.any_family import build_any_sam, load_any_sam
+    from app.models.any_family import build_any_sam, load_any_sam
 
     device = choose_device(args.device)
     if args.random_weights:
@@ -55,7 +55,7 @@ def _load_model(args):
 
 def run(args) -> int:
     from app.image_file import is_image_file
-    from app.sam.any_family import engine_for
+    from app.models.any_family import engine_for
     from app.sam.embedding_cache import EmbeddingCache
 
     if not args.folder.is_dir():

@@ -102,7 +102,7 @@ def _fail(message: str) -> int:
 def run(args) -> int:
     from app.device import choose_device
     from app.mopeft.families import encoder_blocks
-    from app.sam.any_family import load_any_sam
+    from app.models.any_family import load_any_sam
     from app.sam.checkpoints import CHECKPOINTS, CheckpointError
     from app.sam.variants import ARCHS
     from app.store.errors import StoreError

@@ -28,7 +28,7 @@ def run(args) -> int:
     import torch
 
     from app.device import choose_device
-    from app.sam.any_family import load_any_sam
+    from app.models.any_family import load_any_sam
     from app.services.jobs import work
     from app.store.claims import annotator_name
     from app.store.errors import StoreError

@@ -59,7 +59,7 @@ def evaluate_sam(sam: Sam, images: Sequence[EvalImage], max_clicks: int = 20,
     Embeddings are kept in memory only, one image at a time. The model is put in eval mode for the run and
     given back in the train/eval mode it had, so a trainer can evaluate between steps.
     """
-    from app.sam.any_family import engine_for
+    from app.models.any_family import engine_for
     from app.sam.embedding_cache import EmbeddingCache
 
     was_training = sam.training

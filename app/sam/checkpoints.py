@@ -91,7 +91,7 @@ CHECKPOINTS: dict[str, CheckpointInfo] = {
 class LoadedSam:
     """A SAM model with its weights loaded, the variant name found in the file, and the file it came from."""
 
-    sam: Sam  # transformers' Sam2Model when `app.sam.any_family.load_any_sam` loaded SAM 2.1
+    sam: Sam  # transformers' Sam2Model when `app.models.any_family.load_any_sam` loaded SAM 2.1
     arch: str
     path: Path
 
@@ -193,7 +193,7 @@ def load_sam(source: str | Path, device: str | torch.device | None = None, arch:
     The variant comes from the file's shapes; `arch` (or the registry entry) is checked against it.
     `device` defaults to `choose_device()`. The model is built on the meta device and takes the
     loaded tensors as they are, so no random weights are made and no second copy is held.
-    SAM 2.1 too: `app.sam.any_family.load_any_sam`.
+    SAM 2.1 too: `app.models.any_family.load_any_sam`.
     """
     if arch is not None and arch not in ARCHS:
         raise ValueError(f"unknown SAM variant {arch!r}; known: {', '.join(ARCHS)}")

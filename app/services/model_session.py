@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from app.annotate.model_choice import ModelLoad
 from app.device import check_precision
 from app.mopeft import adapted_copy
-from app.sam.any_family import engine_for
+from app.models.any_family import engine_for
 from app.sam.embedding_cache import EmbeddingCache
 from app.sam.engine import SamEngine
 from app.sam.images import ImageData, load_image

@@ -76,7 +76,7 @@ def test_embed_checks_cached_files_and_embeds_damaged_ones_again(tmp_path, capsy
 
 
 def test_embed_with_a_sam2_model(tmp_path, capsys):
-    from app.sam.any_family import build_any_sam
+    from app.models.any_family import build_any_sam
     from app.sam2 import Sam2Engine
 
     folder, images = make_folder(tmp_path)

@@ -3,8 +3,8 @@ import pytest
 import torch
 from segment_anything.modeling import Sam
 
-from app.sam import any_family
-from app.sam.any_family import load_any_sam, state_family
+from app.models import any_family
+from app.models.any_family import load_any_sam, state_family
 from app.sam.checkpoints import CHECKPOINT_DIR_ENV, CHECKPOINTS, CheckpointError, CheckpointInfo
 from fixture_paths import TINY_SAM
 from sam2_layout import to_official
