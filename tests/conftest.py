@@ -34,16 +34,10 @@ def tiny_sam():
 
 @pytest.fixture
 def tiny_sam2():
-    """SAM 2.1's `sam2_tiny` with random weights (seeded), every tensor moved a little so that its masks have edges
-    (untouched random weights give near-empty masks)."""
-    from app.sam2 import build_sam2
+    """SAM 2.1's `sam2_tiny` with random weights (seeded), every tensor moved a little so that its masks have edges."""
+    from sam2_models import random_sam2_tiny
 
-    torch.manual_seed(1)
-    model = build_sam2("sam2_tiny")
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    return model
+    return random_sam2_tiny(seed=1, noise=0.05)
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,22 @@ class Prompts:
     clicks: torch.Tensor
     click_labels: torch.Tensor
 
+    def groups(self, mask_input: torch.Tensor | None):
+        """(box rows?, their indices, their mask inputs or None): the box rows, then the point rows, an empty group
+        left out. A model family embeds the two apart (their prompts differ in kind) and puts the rows back in
+        place with `in_row_order`."""
+        for box_rows in (True, False):
+            idx = (self.use_box if box_rows else ~self.use_box).nonzero()[:, 0]
+            if len(idx):
+                yield box_rows, idx, None if mask_input is None else mask_input[idx]
+
+
+def in_row_order(done: torch.Tensor | None, rows: int, idx: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """`done` ((rows, ...), zeros when None) with the `values` of rows `idx` put in their place."""
+    if done is None:
+        done = values.new_zeros((rows, *values.shape[1:]))
+    return done.index_copy(0, idx, values)
+
 
 def _uniform_pixel(where: torch.Tensor, width: int, generator: torch.Generator | None) -> torch.Tensor:
     """One pixel per row, uniformly among the row's True pixels; where (P, H*W) bool. Returns (P, 2) xy."""

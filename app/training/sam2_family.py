@@ -12,7 +12,7 @@ from app.metrics.dataset import EvalImage
 from app.mopeft import encode_from, encode_until
 from app.sam2.encoder import image_features
 from app.sam2.engine import pixel_values
-from app.training.prompts import Prompts
+from app.training.prompts import Prompts, in_row_order
 
 
 def input_side(model: Sam2Model) -> int:
@@ -78,13 +78,9 @@ def decode_prompts(model: Sam2Model, features: list[torch.Tensor], owners: torch
     rows end with the padding point it adds when there is no box. The two give different token counts, so each
     group goes through the decoder on its own and the rows are put back in place.
     """
-    p, encoder = prompts, model.prompt_encoder
+    p, encoder, n = prompts, model.prompt_encoder, len(prompts.use_box)
     low = iou = None
-    for box_rows in (True, False):
-        idx = (p.use_box if box_rows else ~p.use_box).nonzero()[:, 0]
-        if not len(idx):
-            continue
-        masks = mask_input[idx] if mask_input is not None else None
+    for box_rows, idx, masks in p.groups(mask_input):
         if box_rows:
             points = p.clicks[idx, None] if p.clicks.shape[1] else None
             labels = p.click_labels[idx, None] if points is not None else None
@@ -94,7 +90,5 @@ def decode_prompts(model: Sam2Model, features: list[torch.Tensor], owners: torch
             labels = torch.cat([p.click_labels.new_ones(len(idx), 1), p.click_labels[idx]], dim=1)[:, None]
             sparse, dense = encoder(coords, labels, None, masks)
         m, i = _decode(model, features, owners[idx], sparse, dense)
-        if low is None:
-            low, iou = m.new_zeros((len(p.use_box), *m.shape[1:])), i.new_zeros((len(p.use_box), *i.shape[1:]))
-        low, iou = low.index_copy(0, idx, m), iou.index_copy(0, idx, i)
+        low, iou = in_row_order(low, n, idx, m), in_row_order(iou, n, idx, i)
     return low, iou

@@ -9,7 +9,7 @@ from segment_anything.utils.transforms import ResizeLongestSide
 
 from app.metrics.dataset import EvalImage
 from app.mopeft import encode_from, encode_until
-from app.training.prompts import Prompts
+from app.training.prompts import Prompts, in_row_order
 
 
 def input_side(sam: Sam) -> int:
@@ -77,13 +77,9 @@ def _embed(sam: Sam, prompts: Prompts, mask_input: torch.Tensor | None) -> tuple
     Box rows get their box plus the correction clicks, point rows their first point plus the clicks
     (both give the same token count); the two groups are embedded apart and put back in place.
     """
-    p = prompts
+    p, n = prompts, len(prompts.use_box)
     sparse = dense = None
-    for box_rows in (True, False):
-        idx = (p.use_box if box_rows else ~p.use_box).nonzero()[:, 0]
-        if not len(idx):
-            continue
-        masks = mask_input[idx] if mask_input is not None else None
+    for box_rows, idx, masks in p.groups(mask_input):
         if box_rows:
             points = (p.clicks[idx], p.click_labels[idx]) if p.clicks.shape[1] else None
             s, d = sam.prompt_encoder(points=points, boxes=p.boxes[idx], masks=masks)
@@ -91,10 +87,7 @@ def _embed(sam: Sam, prompts: Prompts, mask_input: torch.Tensor | None) -> tuple
             coords = torch.cat([p.first_points[idx, None], p.clicks[idx]], dim=1)
             labels = torch.cat([p.click_labels.new_ones(len(idx), 1), p.click_labels[idx]], dim=1)
             s, d = sam.prompt_encoder(points=(coords, labels), boxes=None, masks=masks)
-        if sparse is None:
-            sparse = s.new_zeros((len(p.use_box), *s.shape[1:]))
-            dense = d.new_zeros((len(p.use_box), *d.shape[1:]))
-        sparse, dense = sparse.index_copy(0, idx, s), dense.index_copy(0, idx, d)
+        sparse, dense = in_row_order(sparse, n, idx, s), in_row_order(dense, n, idx, d)
     return sparse, dense
 
 
