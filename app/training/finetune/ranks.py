@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 
 @dataclass(frozen=True)
@@ -32,27 +33,20 @@ class Ranks:
         """Replace every gradient by its mean over the ranks (one all-reduce of all of them, flattened)."""
         if self.size == 1:
             return
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-        flat = torch.cat([g.reshape(-1) for g in grads])
+        flat = parameters_to_vector([p.grad if p.grad is not None else torch.zeros_like(p) for p in params])
         dist.all_reduce(flat)
         flat /= self.size
-        offset = 0
-        for param, grad in zip(params, grads):
-            n = grad.numel()
-            param.grad = flat[offset: offset + n].view_as(grad).to(grad.dtype)
-            offset += n
+        for param, grad in zip(params, torch.split(flat, [p.numel() for p in params])):
+            param.grad = grad.view_as(param)
 
     def take_first_ranks(self, params: list[torch.nn.Parameter]) -> None:
         """Give every rank rank 0's values of `params` (one broadcast of all of them, flattened)."""
         if self.size == 1:
             return
         with torch.no_grad():
-            flat = torch.cat([p.detach().reshape(-1) for p in params])
+            flat = parameters_to_vector(params)
             dist.broadcast(flat, src=0)
-            offset = 0
-            for param in params:
-                param.copy_(flat[offset: offset + param.numel()].view_as(param))
-                offset += param.numel()
+            vector_to_parameters(flat, params)
 
     def any(self, flag: bool, device: torch.device) -> bool:
         """True on every rank when `flag` is true on at least one."""
