@@ -92,6 +92,7 @@ def test_in_place_picks_the_path_on_any_device(monkeypatch):
     assert used == ["cpu", "meta"]
 
 
+@pytest.mark.slow
 def test_sam_and_mopeft_blocks_encode_alike_on_the_gpu_composition(monkeypatch):
     torch.manual_seed(3)
     sam = wrap(_tiny_sam(), MoPEFTConfig(blocks="last:2"))  # blocks 0-1 are SAM's, 2-3 MoPEFT's
@@ -138,6 +139,7 @@ def _click_masks(engine, scene):
     return engine.predict(points=[[xs[len(xs) // 2], ys[len(ys) // 2]]], labels=[1], multimask=False)
 
 
+@pytest.mark.slow
 def test_the_engine_under_cudas_bf16_autocast_and_attention(monkeypatch):
     scene = make_scene("shapes", 0, 1, 128)
     sam = _tiny_sam()
@@ -168,6 +170,7 @@ def _scenes_data(sam, count=3, objects=4):
     raise AssertionError("too few scenes with enough objects")
 
 
+@pytest.mark.slow
 def test_the_trainer_under_cudas_bf16_autocast_and_attention(monkeypatch):
     _cuda_precision(monkeypatch)
     _gpu_attention(monkeypatch)
@@ -191,6 +194,7 @@ def test_the_trainer_under_cudas_bf16_autocast_and_attention(monkeypatch):
     assert all(p.dtype == torch.float32 for p in sam.parameters())
 
 
+@pytest.mark.slow
 def test_out_of_memory_halves_images_then_objects_and_frees_the_step_first(monkeypatch):
     settings = TrainSettings(MoPEFTConfig(blocks="last:2"), steps=2, images_per_step=2, objects_per_image=4)
     sam = wrap(_tiny_sam(), settings.mopeft)
@@ -217,6 +221,7 @@ def test_out_of_memory_halves_images_then_objects_and_frees_the_step_first(monke
     assert released == ["cpu"] * 3 and [e.batch_images for e in events] == [1, 1]
 
 
+@pytest.mark.slow
 def test_mps_out_of_memory_is_retried_and_other_runtime_errors_are_not(monkeypatch):
     settings = TrainSettings(MoPEFTConfig(blocks="last:2"), steps=1, images_per_step=2)
     sam = wrap(_tiny_sam(), settings.mopeft)
@@ -279,12 +284,14 @@ def _fine_tune_watched(monkeypatch, tmp_path, adapt):
         gc.enable()
 
 
+@pytest.mark.slow
 def test_fine_tune_gives_the_runs_memory_back_when_it_ends(monkeypatch, tmp_path):
     released, outcome = _fine_tune_watched(monkeypatch, tmp_path, run_module.adapt)
     assert outcome is not None and outcome.adapter_path.is_file()
     assert released == [("cpu", True)]
 
 
+@pytest.mark.slow
 def test_fine_tune_gives_the_runs_memory_back_when_it_fails(monkeypatch, tmp_path):
     def failing(sam, *args, **kwargs):
         raise TrainingError("out of GPU memory even with one image and one object per step")

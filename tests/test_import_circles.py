@@ -1,4 +1,5 @@
 """Imports run one way: no module of app/ imports, even for types only, a module that imports it back."""
+import pytest
 import ast
 from pathlib import Path
 
@@ -58,6 +59,7 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+@pytest.mark.slow
 def test_no_two_modules_import_each_other():
     assert circles(import_graph()) == []
 

@@ -72,6 +72,7 @@ def test_cli_script_keeps_its_arguments_and_exit_status_across_the_restart():
     assert ok.returncode == 0 and "--domain" in ok.stdout
 
 
+@pytest.mark.slow
 def test_freed_memory_stays_until_released():
     out = _run("""
         import os

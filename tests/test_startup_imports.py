@@ -1,5 +1,6 @@
 """SAM 1 users do not pay transformers' import time: the window, the CLI, the services and loading and running a
 SAM 1 model through the two-family loader never import it; loading a SAM 2.1 model does."""
+import pytest
 import subprocess
 import sys
 import textwrap
@@ -25,6 +26,7 @@ SCRIPT = """
 """
 
 
+@pytest.mark.slow
 def test_sam1_never_imports_transformers_and_sam2_does(tmp_path, tiny_sam2):
     torch.save(tiny_sam2.state_dict(), tmp_path / "sam2.pt")
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(SCRIPT), str(TINY_SAM), str(tmp_path / "sam2.pt")],

@@ -56,6 +56,7 @@ def _agreement(sam, image, settings: dict) -> tuple[int, int, list[float]]:
     ("shapes", dict(points_per_side=8, min_mask_region_area=60, **LOW)),
     ("camouflage", dict(points_per_side=4, pred_iou_thresh=0, stability_score_thresh=0)),  # filters off
 ])
+@pytest.mark.slow
 def test_same_masks_as_sam_automatic_mask_generator(demo, scenes, scene, settings):
     n_ref, n_ours, ious = _agreement(demo, scenes[scene], settings)
     assert abs(n_ours - n_ref) <= 0.01 * n_ref

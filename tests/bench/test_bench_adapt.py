@@ -20,6 +20,7 @@ def _synth(folder, domain, seed):
     return str(folder / "annotations.json")
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_a_table_json_and_heatmaps_for_every_config_and_dataset(tmp_path, capsys):
     model = tmp_path / "tiny.pth"
     shutil.copy(FIXTURE, model)
@@ -67,6 +68,7 @@ def test_heatmap_and_kind_means_follow_the_gates(tmp_path):
     assert int(bright.sum()) > int(dark.sum()) + 200
 
 
+@pytest.mark.slow
 def test_kind_lr_reaches_the_trainer_lora_at_zero_stays_zero_shot(tmp_path):
     model = tmp_path / "tiny.pth"
     shutil.copy(FIXTURE, model)
@@ -103,6 +105,7 @@ def test_bad_adapter_dropout_is_refused(tmp_path, capsys, value):
     assert "--adapter-dropout" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_holdout_chooses_the_kept_step_on_held_out_training_images(tmp_path, capsys):
     model = tmp_path / "tiny.pth"
     shutil.copy(FIXTURE, model)

@@ -83,6 +83,7 @@ def _args(**overrides):
     return argparse.Namespace(**{**values, **overrides})
 
 
+@pytest.mark.slow
 def test_d_labels_the_most_uncertain_images_first_and_work_done_once_is_shared(tiny_sam, monkeypatch):
     images = eval_images(generate("cells", 5, 1, 128))
     doubt = {image.name: 0.0 for image in images}
@@ -108,6 +109,7 @@ def test_d_labels_the_most_uncertain_images_first_and_work_done_once_is_shared(t
     assert [r["finetune_seconds"] for r in b["rounds"]] == [r["finetune_seconds"] for r in c["rounds"]]
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_every_strategy_to_the_json_the_table_and_a_png(tmp_path, capsys):
     model = tmp_path / "tiny.pth"
     shutil.copy(FIXTURE, model)

@@ -1,7 +1,9 @@
 """`mopeft bench overhead` prints its whole table (figures are not judged here: benchmarks, not tests)."""
+import pytest
 from app.cli.main import main
 
 
+@pytest.mark.slow
 def test_overhead_benchmark_prints_every_row(capsys):
     assert main(["bench", "overhead", "--arch", "tiny", "--repeat", "1", "--cached-blocks", "2"]) == 0
     out = capsys.readouterr().out
@@ -11,6 +13,7 @@ def test_overhead_benchmark_prints_every_row(capsys):
         assert row in out
 
 
+@pytest.mark.slow
 def test_overhead_benchmark_runs_a_sam2_model(capsys):
     assert main(["bench", "overhead", "--arch", "sam2_tiny", "--repeat", "1", "--cached-blocks", "2"]) == 0
     out = capsys.readouterr().out

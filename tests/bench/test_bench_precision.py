@@ -1,7 +1,9 @@
 """`mopeft bench precision`: one table with fp32 and bf16 side by side, and what the CPU can do."""
+import pytest
 from app.cli.main import main
 
 
+@pytest.mark.slow
 def test_one_row_per_measure_with_both_precisions_and_their_ratio(capsys):
     assert main(["bench", "precision", "--archs", "tiny", "--repeat", "1", "--prompts", "2", "--train-steps", "1"]) == 0
     out = capsys.readouterr().out

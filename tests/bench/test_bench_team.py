@@ -14,6 +14,7 @@ def _figures(pg_server, tmp_path, *options):
     return code, json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_concurrent_accepts_and_a_killed_client(pg_server, tmp_path, capsys):
     code, figures = _figures(pg_server, tmp_path, "--job-steps", "0")
     accepts, client = figures["accepts"], figures["killed_client"]

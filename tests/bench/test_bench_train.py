@@ -1,10 +1,12 @@
 """`mopeft bench train` prints the trainer's speed on both paths (tiny SAM 1 and SAM 2.1, a few steps)."""
+import pytest
 import shutil
 
 from app.cli.main import main
 from fixture_paths import TINY_SAM as FIXTURE
 
 
+@pytest.mark.slow
 def test_prints_steps_per_second_for_the_full_and_cached_paths(tmp_path, capsys):
     model = tmp_path / "tiny.pth"
     shutil.copy(FIXTURE, model)
@@ -16,6 +18,7 @@ def test_prints_steps_per_second_for_the_full_and_cached_paths(tmp_path, capsys)
     assert float(rows["cached"].split("|")[5]) > 0 and "speed-up cached vs full" in rows
 
 
+@pytest.mark.slow
 def test_runs_a_sam2_model_on_random_weights_when_it_has_no_checkpoint(capsys):
     assert main(["bench", "train", "--model", "sam2_tiny", "--images", "1", "--steps", "1", "--repeat", "1",
                  "--cached-blocks", "3", "--device", "cpu"]) == 0

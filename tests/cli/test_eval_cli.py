@@ -95,6 +95,7 @@ def test_errors_name_the_file(files, capsys, tmp_path):
         main(["eval", "--model", "x", "--data", "y", "--max-clicks", "0"])
 
 
+@pytest.mark.slow
 def test_eval_a_sam2_model_with_its_adapter(files, capsys, tmp_path, tiny_sam2):
     torch.save(tiny_sam2.state_dict(), tmp_path / "sam2.pt")
     wrapped = wrap(copy.deepcopy(tiny_sam2), MoPEFTConfig(kinds=["lora", "adapter"], blocks="last:2"))

@@ -1,4 +1,5 @@
 """`mopeft export` and `mopeft import` from the command line."""
+import pytest
 import json
 import re
 
@@ -89,6 +90,7 @@ def test_a_failed_import_into_a_folder_without_a_project_leaves_no_project_behin
     assert (tmp_path / ".mopeft" / "project.db").is_file()
 
 
+@pytest.mark.slow
 def test_bench_export_prints_its_table(capsys):
     assert main(["bench", "export", "--images", "3", "--instances", "11", "--size", "40x30", "--repeat", "1"]) == 0
     out = capsys.readouterr().out

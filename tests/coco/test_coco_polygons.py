@@ -17,6 +17,7 @@ def decode(polygons, h, w):
 
 @settings(max_examples=300, deadline=None)
 @given(masks)
+@pytest.mark.slow
 def test_hole_free_masks_come_back_exactly(mask):
     outline = mask_to_polygons(mask)
     if not mask.any():

@@ -21,6 +21,7 @@ def runs_of(mask: np.ndarray) -> list[int]:
 
 @settings(max_examples=300, deadline=None)
 @given(masks)
+@pytest.mark.slow
 def test_parser_reads_what_pycocotools_writes(mask):
     encoded = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
     assert counts_from_string(encoded["counts"].decode()).tolist() == runs_of(mask)

@@ -22,6 +22,7 @@ def images():
 
 
 @pytest.mark.parametrize("training", [True, False])
+@pytest.mark.slow
 def test_mode_is_given_back_and_every_instance_is_evaluated(images, training):
     torch.manual_seed(0)
     sam = build_sam("tiny").train(training)

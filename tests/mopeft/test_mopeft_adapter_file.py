@@ -29,6 +29,7 @@ def base():
     return build_sam("tiny")
 
 
+@pytest.mark.slow
 def test_round_trip_gives_identical_outputs(base, tmp_path):
     config = MoPEFTConfig(["lora", "prefix", "adapter", "decoder_lora"], blocks="last:2")
     trained = _trained(wrap(copy.deepcopy(base), config))

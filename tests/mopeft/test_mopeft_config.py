@@ -65,6 +65,7 @@ def test_unknown_json_keys_are_refused():
         MoPEFTConfig.from_json('{"kinds": ["lora"], "alpha": 3}')
 
 
+@pytest.mark.slow
 def test_default_config_on_vit_b_trains_under_two_percent():
     counts = trainable_parameters(wrap(build_sam("vit_b"), MoPEFTConfig()))
     assert counts.share <= 0.02
@@ -76,6 +77,7 @@ def test_default_config_on_vit_b_trains_under_two_percent():
 
 
 @pytest.mark.parametrize("arch", ["vit_l", "vit_h"])
+@pytest.mark.slow
 def test_large_sams_wrap_and_run_on_the_meta_device(arch):
     """vit_l and vit_h wrap and trace their shapes without allocating gigabytes."""
     with torch.device("meta"):

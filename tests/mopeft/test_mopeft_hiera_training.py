@@ -30,6 +30,7 @@ def _iou(model, data, cached, start):
 
 
 @pytest.mark.parametrize("blocks, steps, gain", [("all", 40, 0.5), ("last:3", 80, 0.2)])
+@pytest.mark.slow
 def test_a_few_dozen_steps_lift_iou(blocks, steps, gain):
     """`last:3` trains through the cached path (`encode_until` once, `encode_from` each step); its frozen first
     two stages feed the decoder's high-resolution maps unchanged, so it learns more slowly (measured: one-click

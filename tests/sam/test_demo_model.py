@@ -27,6 +27,7 @@ def test_shipped_file_matches_the_registry():
     assert loaded.arch == "demo" and loaded.path == info.path
 
 
+@pytest.mark.slow
 def test_shipped_weights_segment_unseen_shapes_with_one_click(scenes):
     result = evaluate_sam(load_sam("demo", device="cpu").sam, eval_images(scenes), max_clicks=1)
     miou = result.summary()["miou_1click"]

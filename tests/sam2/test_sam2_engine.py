@@ -29,6 +29,7 @@ def _reference(model, processor, rgb, points, labels, box, mask_input, multimask
     return masks, out.iou_scores[0, 0].numpy(), out.pred_masks[0, 0].numpy()
 
 
+@pytest.mark.slow
 def test_masks_equal_the_transformers_pipeline(model):
     rng = np.random.default_rng(0)
     rgb = (rng.random((97, 161, 3)) * 255).astype(np.uint8)

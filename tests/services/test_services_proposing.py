@@ -153,6 +153,7 @@ def test_an_instance_accepted_while_the_image_is_proposed_on_leaves_its_proposal
     assert summary.proposals == 1 and kept.point == (7.0, 7.0)
 
 
+@pytest.mark.slow
 def test_a_large_image_is_proposed_on_tile_by_tile_at_full_resolution(tmp_path):
     """On the tiny model (128 px input) a 300 x 600 image is tiled: progress counts its tiles, a disc across a tile
     border is one proposal of full-resolution RLE, and nothing is proposed inside an accepted instance."""

@@ -17,6 +17,7 @@ def project_dir(tmp_path):
     return write_toy_project(tmp_path / "proj")
 
 
+@pytest.mark.slow
 def test_a_run_is_begun_run_in_a_reader_and_finished_into_the_active_version(project_dir, tiny_sam):
     events = []
     with Project.open(project_dir) as project:
@@ -32,6 +33,7 @@ def test_a_run_is_begun_run_in_a_reader_and_finished_into_the_active_version(pro
     assert len([e for e in events if isinstance(e, StepEvent)]) == 3
 
 
+@pytest.mark.slow
 def test_the_next_run_continues_only_from_a_version_of_the_same_base_model(project_dir, tiny_sam):
     with Project.open(project_dir) as project:
         first = FineTuneRun.begin(project, "tiny-fixture", SETTINGS)
@@ -55,6 +57,7 @@ def test_a_failed_or_cancelled_run_is_recorded_and_the_version_in_use_stays(proj
         assert project.adapters.list() == [] and project.adapters.active() is None
 
 
+@pytest.mark.slow
 def test_images_left_out_are_told_as_warnings_while_the_run_goes_on(project_dir, tiny_sam):
     with Project.open(project_dir) as project:
         changed = project.images.list()[0].path

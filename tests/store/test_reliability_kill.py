@@ -32,6 +32,7 @@ ANNOTATE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_kill_9_while_annotating_loses_no_accepted_instance(tmp_path):
     folder = write_toy_project(tmp_path / "p", count=4)
     printed = kill_after(start(ANNOTATE, folder), 40)

@@ -28,6 +28,7 @@ def project(backend, tmp_path):
         yield project
 
 
+@pytest.mark.slow
 def test_a_queued_job_is_run_by_a_worker_into_the_active_version(project, tiny_sam):
     job = project.jobs.queue(fine_tune_request("tiny-fixture", SETTINGS, activate="always"), "ana@lab")
     assert (job.state, job.requested_by, job.attempts) == ("queued", "ana@lab", 0)
@@ -78,6 +79,7 @@ def test_workers_racing_for_jobs_take_each_once(backend, project, tmp_path):
     assert sorted(taken) == sorted(ids)
 
 
+@pytest.mark.slow
 def test_queue_and_worker_from_the_command_line(backend, project, capsys):
     target = str(backend.target(project.folder))
     if backend.sqlite:

@@ -1,4 +1,5 @@
 """The store's mask codec agrees with pycocotools: round trip, area and bounding box."""
+import pytest
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ masks = st.tuples(st.integers(1, 40), st.integers(1, 40)).flatmap(
 
 @settings(max_examples=200, deadline=None)
 @given(masks)
+@pytest.mark.slow
 def test_round_trip_and_pycocotools_agree(mask):
     rle = mask_to_rle(mask)
     assert isinstance(rle["counts"], str)

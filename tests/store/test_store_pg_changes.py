@@ -17,6 +17,7 @@ def wait_for(heard, count, timeout=5.0):
     return list(heard)
 
 
+@pytest.mark.slow
 def test_other_clients_changes_are_heard(backend, tmp_path):
     PILImage.new("RGB", (40, 30)).save(tmp_path / "a.png")
     PILImage.new("RGB", (40, 30)).save(tmp_path / "b.png")

@@ -40,6 +40,7 @@ def test_cli_writes_images_and_coco_that_decode_to_the_scenes(tmp_path):
     assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["camouflaged object"]
 
 
+@pytest.mark.slow
 def test_cli_same_seed_same_files_and_several_domains(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     for out in (a, b):
@@ -60,6 +61,7 @@ def test_cli_refuses_an_unknown_domain(tmp_path, capsys):
     assert "leaves" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_shipped_samples_are_the_generators_scenes():
     from pathlib import Path
 

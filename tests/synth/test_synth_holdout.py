@@ -35,6 +35,7 @@ def test_each_family_covers_the_asked_area_around_its_centre(family):
         assert xs.min() < 128 < xs.max() and ys.min() < 128 < ys.max()
 
 
+@pytest.mark.slow
 def test_objects_span_small_to_large_and_some_touch_or_overlap(scenes):
     fractions = [m.mean() for s in scenes for m in s.masks]
     assert min(fractions) < 0.02 and max(fractions) > 0.2
@@ -66,6 +67,7 @@ def test_pretraining_draws_only_the_training_generator():
     assert 'make_scene("shapes"' in source and "holdout" not in source
 
 
+@pytest.mark.slow
 def test_same_seed_same_scene_other_index_other_scene():
     a, b = make_scene("holdout", 1000, 2), make_scene("holdout", 1000, 2)
     assert a.image.tobytes() == b.image.tobytes()

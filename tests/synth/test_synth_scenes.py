@@ -28,6 +28,7 @@ def test_cli_lists_every_domain():
 
 
 @pytest.mark.parametrize("domain", list(DOMAINS))
+@pytest.mark.slow
 def test_same_seed_same_bytes_other_seed_other_scene(domain):
     a, b = make_scene(domain, 3, 5), make_scene(domain, 3, 5)
     assert a.image.tobytes() == b.image.tobytes()
@@ -37,6 +38,7 @@ def test_same_seed_same_bytes_other_seed_other_scene(domain):
 
 
 @pytest.mark.parametrize("domain", list(DOMAINS))
+@pytest.mark.slow
 def test_masks_are_disjoint_non_empty_and_sized(scenes, domain):
     for scene in scenes[domain]:
         assert scene.image.shape == (256, 256, 3) and scene.image.dtype == np.uint8

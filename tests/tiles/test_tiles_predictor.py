@@ -30,6 +30,7 @@ def large():
     return image
 
 
+@pytest.mark.slow
 def test_a_click_is_answered_by_its_tile_as_the_tile_alone_would(sam, large):
     grid = TileGrid(*large.shape[:2], tile=TILE, overlap=32)
     tiled = TiledPredictor(SamEngine(sam), ArraySource(large), grid)
@@ -47,6 +48,7 @@ def test_a_click_is_answered_by_its_tile_as_the_tile_alone_would(sam, large):
     assert full.sum() == expected.masks[expected.best].sum()   # nothing outside the tile
 
 
+@pytest.mark.slow
 def test_negative_points_outside_the_tile_are_left_out_and_refining_stays_on_the_tile(sam, large):
     tiled = TiledPredictor(SamEngine(sam), ArraySource(large), TileGrid(400, 520, TILE, 32))
     first = tiled.predict([[300, 300], [10, 10]], [1, 0])
@@ -59,6 +61,7 @@ def test_negative_points_outside_the_tile_are_left_out_and_refining_stays_on_the
         tiled.predict([[300, 300]], [0])
 
 
+@pytest.mark.slow
 def test_tiles_are_embedded_once_and_ahead(sam, large):
     engine = SamEngine(sam)
     tiled = TiledPredictor(engine, ArraySource(large), TileGrid(400, 520, TILE, 32))
@@ -71,6 +74,7 @@ def test_tiles_are_embedded_once_and_ahead(sam, large):
     assert not engine.set_image(np.ascontiguousarray(large[far.y0:far.y1, far.x0:far.x1]))   # not among the 4
 
 
+@pytest.mark.slow
 def test_a_box_larger_than_a_tile_is_answered_on_the_overview(sam, large):
     tiled = TiledPredictor(SamEngine(sam), ArraySource(large), TileGrid(400, 520, TILE, 32))
     result = tiled.predict(box=[20, 20, 400, 380])
@@ -82,6 +86,7 @@ def test_a_box_larger_than_a_tile_is_answered_on_the_overview(sam, large):
     assert full.shape == (400, 520) and full.sum() == result.masks[result.best].sum()
 
 
+@pytest.mark.slow
 def test_dense_puts_the_tiles_masks_on_the_whole_image_and_tile_of_finds_the_tile_to_refine_on(sam, large):
     tiled = TiledPredictor(SamEngine(sam), ArraySource(large), TileGrid(400, 520, TILE, 32))
     result = tiled.predict([[300, 300]], [1])

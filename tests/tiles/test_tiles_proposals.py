@@ -66,6 +66,7 @@ def engine():
     return SamEngine(load_sam(TINY_SAM, device="cpu").sam)
 
 
+@pytest.mark.slow
 def test_a_disc_on_a_tile_border_is_one_proposal(engine):
     rng = np.random.default_rng(0)
     image = np.clip(rng.normal(50, 6, (H, W, 3)), 0, 255).astype(np.uint8)

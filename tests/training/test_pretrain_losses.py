@@ -1,4 +1,5 @@
 """SAM's losses and the interactive session loss, on plain and MoPEFT-wrapped models."""
+import pytest
 import torch
 
 from app.mopeft.config import MoPEFTConfig
@@ -40,6 +41,7 @@ def _batch(size, count=2):
     return scene_batch(scenes, max_objects=3, generator=torch.Generator().manual_seed(0))
 
 
+@pytest.mark.slow
 def test_session_loss_is_reproducible_and_reaches_encoder_and_decoder():
     sam = build_sam("tiny").train()
     images, targets = _batch(128)
@@ -56,6 +58,7 @@ def test_session_loss_is_reproducible_and_reaches_encoder_and_decoder():
         assert grad is not None and grad.abs().sum() > 0, name
 
 
+@pytest.mark.slow
 def test_session_loss_trains_only_the_peft_parameters_of_a_wrapped_model():
     sam = wrap(build_sam("tiny"), MoPEFTConfig(["lora", "prefix", "adapter", "decoder_lora"])).train()
     images, targets = _batch(128)

@@ -1,4 +1,5 @@
 """Prompt simulation: first clicks inside the object, correction clicks in the error region, noisy boxes."""
+import pytest
 import numpy as np
 import torch
 
@@ -51,6 +52,7 @@ def test_correction_clicks_fall_in_the_error_with_the_right_label():
         assert target[2, y[2], x[2]]
 
 
+@pytest.mark.slow
 def test_correction_clicks_on_mixed_errors_match_the_truth_there():
     masks = _masks()
     shifted = torch.roll(masks, shifts=(6, -4), dims=(1, 2))

@@ -1,5 +1,6 @@
 """SAM 2.1's training path (preprocessing, features, batched prompt decoding) computes what the annotator's
 Sam2Engine predicts for the same prompts, and SAM 1 users never import transformers."""
+import pytest
 import subprocess
 import sys
 
@@ -30,6 +31,7 @@ def _features(model, images):
     return inputs, family.features(model, [family.cache(model, x, 0) for x in inputs], 0)
 
 
+@pytest.mark.slow
 def test_a_point_decodes_as_the_engine_predicts_it():
     model = random_sam2_tiny()
     rgb = _rgb(0)
@@ -52,6 +54,7 @@ def test_a_point_decodes_as_the_engine_predicts_it():
     assert torch.allclose(iou[0, :1], single.iou_scores[0, 0], atol=1e-4)
 
 
+@pytest.mark.slow
 def test_rows_of_two_images_with_boxes_clicks_and_mask_inputs_decode_as_the_engine_predicts_them():
     model = random_sam2_tiny()
     images = [_rgb(1), _rgb(2)]
@@ -77,6 +80,7 @@ def test_rows_of_two_images_with_boxes_clicks_and_mask_inputs_decode_as_the_engi
         assert torch.allclose(iou[row, 1:], torch.as_tensor(want.scores), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_training_a_sam1_model_imports_no_transformers():
     code = ("import sys, torch\n"
             "from app.sam.variants import build_sam\n"

@@ -41,6 +41,7 @@ def annotated(tmp_path):
     return write_toy_project(tmp_path / "annotated")
 
 
+@pytest.mark.slow
 def test_an_adapter_claiming_a_huge_rank_is_refused_and_sam_runs_without_it(qtbot, make_window, annotated):
     window = make_window(annotated, loader=tiny_model)
     path = _active_version(window.session.project, "huge.safetensors", lora_rank=10**9)
@@ -50,6 +51,7 @@ def test_an_adapter_claiming_a_huge_rank_is_refused_and_sam_runs_without_it(qtbo
     assert level == "error" and "lora_rank 1000000000" in text
 
 
+@pytest.mark.slow
 def test_any_failure_while_applying_an_adapter_reaches_the_window(qtbot, make_window, annotated, monkeypatch):
     window = make_window(annotated, loader=tiny_model)
     path = _active_version(window.session.project, "fine.safetensors")

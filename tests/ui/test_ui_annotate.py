@@ -10,6 +10,7 @@ from app.store import InstanceSource
 from window_helpers import DEMO_WEIGHTS, DISC, click, drag, key, object_scene, stored, wait_mask
 
 
+@pytest.mark.slow
 def test_click_gives_the_engines_mask_and_accept_undo_redo_reach_the_store(qtbot, make_window, folder):
     window = make_window(folder)
     x, y, _ = DISC
@@ -43,6 +44,7 @@ def test_click_gives_the_engines_mask_and_accept_undo_redo_reach_the_store(qtbot
     assert len(stored(window)) == 1 and window.image_dock.tree.topLevelItem(0).text(1) == "in progress"
 
 
+@pytest.mark.slow
 def test_brush_and_eraser_change_the_stored_mask(qtbot, make_window, folder):
     window = make_window(folder)
     click(qtbot, window, *DISC[:2])
@@ -63,6 +65,7 @@ def test_brush_and_eraser_change_the_stored_mask(qtbot, make_window, folder):
     assert np.array_equal(instance.mask[untouched], sam_mask[untouched])
 
 
+@pytest.mark.slow
 def test_negative_click_box_tab_and_esc(qtbot, make_window, folder):
     window = make_window(folder)
     click(qtbot, window, *DISC[:2])
@@ -85,6 +88,7 @@ def test_negative_click_box_tab_and_esc(qtbot, make_window, folder):
     assert window.session.draft.prompts == prompts
 
 
+@pytest.mark.slow
 def test_after_accepting_with_the_eraser_the_next_click_is_a_prompt(qtbot, make_window, folder):
     window = make_window(folder)
     key(qtbot, window, Qt.Key.Key_B)
@@ -99,6 +103,7 @@ def test_after_accepting_with_the_eraser_the_next_click_is_a_prompt(qtbot, make_
     wait_mask(qtbot, window)
 
 
+@pytest.mark.slow
 def test_enter_with_nothing_to_accept_keeps_the_tool(qtbot, make_window, folder):
     window = make_window(folder)
     key(qtbot, window, Qt.Key.Key_E)
@@ -122,6 +127,7 @@ def _slow_decoder(delay):
     return load
 
 
+@pytest.mark.slow
 def test_a_result_arriving_after_esc_is_not_shown(qtbot, make_window, folder):
     """Issue 17 item 9 (ghost draft), as far as it could be reproduced: Esc while SAM is busy, then its answer."""
     window = make_window(folder, loader=_slow_decoder(0.5))
@@ -139,6 +145,7 @@ def test_a_result_arriving_after_esc_is_not_shown(qtbot, make_window, folder):
     assert stored(window) == []
 
 
+@pytest.mark.slow
 def test_a_new_box_while_sam_works_never_shows_the_old_boxs_mask(qtbot, make_window, folder):
     """Issue 17 item 9: while SAM works on a box that replaced another, the draft shows nothing of the old box's
     answer (it showed it, as if it were the new box's); after Esc the late answer is dropped and Enter stores

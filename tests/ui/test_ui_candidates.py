@@ -1,4 +1,5 @@
 """The candidate chooser: SAM's three masks for one click as thumbnails, best score first; click or Tab to pick."""
+import pytest
 import numpy as np
 from PySide6.QtCore import Qt
 
@@ -9,6 +10,7 @@ def _by_score(prediction):
     return [int(i) for i in np.argsort(-prediction.scores, kind="stable")]
 
 
+@pytest.mark.slow
 def test_thumbnails_best_first_click_and_tab_pick_a_candidate(qtbot, make_window, folder):
     window = make_window(folder)
     chooser = window.canvas_controller.chooser

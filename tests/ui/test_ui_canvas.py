@@ -18,6 +18,7 @@ def _wheel(window, at: QPoint, steps: int, modifiers=Qt.KeyboardModifier.NoModif
     QApplication.sendEvent(viewport, event)
 
 
+@pytest.mark.slow
 def test_zoom_at_the_cursor_pan_and_fit(qtbot, make_window, folder):
     window = make_window(folder)
     view = window.canvas
@@ -41,6 +42,7 @@ def test_zoom_at_the_cursor_pan_and_fit(qtbot, make_window, folder):
     assert abs(view.zoom() - fitted) < 1e-6
 
 
+@pytest.mark.slow
 def test_brush_size_with_brackets_and_ctrl_wheel(qtbot, make_window, folder):
     window = make_window(folder)
     key(qtbot, window, Qt.Key.Key_B)
@@ -54,6 +56,7 @@ def test_brush_size_with_brackets_and_ctrl_wheel(qtbot, make_window, folder):
     assert window.status.tool.text() == "Tool: prompts"
 
 
+@pytest.mark.slow
 def test_closing_with_an_unaccepted_mask_asks_first(qtbot, make_window, folder, monkeypatch):
     window = make_window(folder)
     key(qtbot, window, Qt.Key.Key_B)
@@ -81,6 +84,7 @@ def _settled(qtbot, window):
     QApplication.processEvents()
 
 
+@pytest.mark.slow
 def test_wheel_zoom_stays_on_square_and_portrait_images_in_a_wide_window(qtbot, make_window, tall_folder):
     window = make_window(tall_folder)
     view = window.canvas
@@ -100,6 +104,7 @@ def test_wheel_zoom_stays_on_square_and_portrait_images_in_a_wide_window(qtbot, 
     assert window.session.image.path == "b_portrait.png"
 
 
+@pytest.mark.slow
 def test_keyboard_zoom_and_pan(qtbot, make_window, tall_folder):
     window = make_window(tall_folder)
     view = window.canvas

@@ -27,6 +27,7 @@ def _choose(qtbot, window, fmt: str) -> None:
     assert button.isChecked()
 
 
+@pytest.mark.slow
 def test_export_coco_and_png_from_the_file_menu(qtbot, make_window, annotated):
     window = make_window(annotated, loader=tiny_model)
     project = window.session.project
@@ -68,6 +69,7 @@ def test_export_coco_and_png_from_the_file_menu(qtbot, make_window, annotated):
     assert not dialog.isVisible()
 
 
+@pytest.mark.slow
 def test_cancel_stops_a_png_export_and_the_window_goes_on(qtbot, make_window, annotated, monkeypatch):
     window = make_window(annotated, loader=tiny_model)
     write = png_export._write_png
@@ -92,6 +94,7 @@ def test_cancel_stops_a_png_export_and_the_window_goes_on(qtbot, make_window, an
 
 
 @pytest.mark.parametrize("opens", [True, False])
+@pytest.mark.slow
 def test_show_project_folder_opens_it_in_the_file_manager(qtbot, make_window, annotated, monkeypatch, opens):
     window = make_window(annotated, loader=tiny_model)
     asked = []

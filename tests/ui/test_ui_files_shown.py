@@ -1,5 +1,6 @@
 """What the window shows for files from outside: a checkpoint that would run code is named without PyTorch's advice
 to turn the safety check off, and a 5-channel TIFF shows its first three channels in colour."""
+import pytest
 import os
 
 import numpy as np
@@ -19,6 +20,7 @@ class _WritesMarker:
         return os.system, (f"touch {self.marker}",)
 
 
+@pytest.mark.slow
 def test_a_checkpoint_that_would_run_code_is_named_without_unsafe_advice(qtbot, make_window, tmp_path, monkeypatch):
     images = tmp_path / "images"
     images.mkdir()
@@ -36,6 +38,7 @@ def test_a_checkpoint_that_would_run_code_is_named_without_unsafe_advice(qtbot, 
     wait_ready(qtbot, window)  # the demo model goes on
 
 
+@pytest.mark.slow
 def test_a_five_channel_tiff_shows_its_first_three_channels_in_colour(qtbot, make_window, tmp_path):
     images = tmp_path / "images"
     images.mkdir()

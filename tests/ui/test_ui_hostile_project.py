@@ -1,4 +1,5 @@
 """The window opens projects whose folder holds hostile files, or whose medium refuses writes."""
+import pytest
 import os
 import shutil
 
@@ -11,6 +12,7 @@ from mounts import remount_readonly, tmpfs
 from window_helpers import click, key, wait_mask
 
 
+@pytest.mark.slow
 def test_a_name_that_is_not_utf8_is_named_and_the_project_opens(qtbot, make_window, folder):
     PILImage.open(folder / "a_scene.png").save(os.fsencode(folder) + b"/odd\xff.png")
     window = make_window(folder)
@@ -21,6 +23,7 @@ def test_a_name_that_is_not_utf8_is_named_and_the_project_opens(qtbot, make_wind
     assert window.canvas.has_image
 
 
+@pytest.mark.slow
 def test_follow_links_on_the_command_line_reaches_the_scan(qtbot, make_window, folder, tmp_path):
     outside = tmp_path / "outside.png"
     PILImage.open(folder / "a_scene.png").save(outside)
@@ -32,6 +35,7 @@ def test_follow_links_on_the_command_line_reaches_the_scan(qtbot, make_window, f
     assert "c_link.png" in [image.path for image in window.session.images()]
 
 
+@pytest.mark.slow
 def test_a_project_on_a_read_only_medium_opens_to_browse_and_refuses_changes(qtbot, make_window, folder, tmp_path):
     with tmpfs(tmp_path / "medium", size="8m") as medium:
         shutil.copytree(folder, medium / "images")

@@ -1,4 +1,5 @@
 """The label panel (add, rename, recolour, digit keys) and the instance list (select, relabel, hide, delete)."""
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QColorDialog, QInputDialog
@@ -18,6 +19,7 @@ def _paint_and_accept(qtbot, window, y):
     key(qtbot, window, Qt.Key.Key_Return)
 
 
+@pytest.mark.slow
 def test_label_panel_and_digit_keys(qtbot, make_window, folder, monkeypatch):
     window = make_window(folder)
     dock = window.label_dock
@@ -42,6 +44,7 @@ def test_label_panel_and_digit_keys(qtbot, make_window, folder, monkeypatch):
     assert window.instance_dock.list.item(0).text().startswith("1. nucleus")
 
 
+@pytest.mark.slow
 def test_instance_list_relabel_hide_delete_and_undo(qtbot, make_window, folder, monkeypatch):
     window = make_window(folder)
     _paint_and_accept(qtbot, window, 20)
@@ -71,6 +74,7 @@ def test_instance_list_relabel_hide_delete_and_undo(qtbot, make_window, folder, 
     assert window.actions["redo"].text() == "Redo relabel instance"
 
 
+@pytest.mark.slow
 def test_the_current_label_follows_the_image_and_a_kept_one_is_shown(qtbot, make_window, folder, monkeypatch):
     window = make_window(folder)
     _answer(monkeypatch, "cell", "debris")

@@ -38,6 +38,7 @@ def _shown_at(window, x, y):
 
 
 @pytest.mark.parametrize("name", ["slide.tif", "slide.png"])
+@pytest.mark.slow
 def test_a_click_on_a_large_image_gives_a_full_resolution_mask_from_a_tile(qtbot, make_window, tmp_path, name):
     disc = _large_image(tmp_path / "images", name)
     window = make_window(tmp_path / "images")

@@ -12,6 +12,7 @@ from window_helpers import click, wait_mask
 from fixture_paths import TINY_SAM as FIXTURE
 
 
+@pytest.mark.slow
 def test_bad_checkpoint_is_named_and_the_demo_model_runs(qtbot, make_window, folder, tmp_path):
     bad = tmp_path / "my_sam.pth"
     bad.write_bytes(b"\x00" * 100)
@@ -24,6 +25,7 @@ def test_bad_checkpoint_is_named_and_the_demo_model_runs(qtbot, make_window, fol
     wait_mask(qtbot, window)
 
 
+@pytest.mark.slow
 def test_main_without_arguments_opens_the_demo_project(qtbot, tmp_path, monkeypatch):
     user = AppPaths(tmp_path / "config", tmp_path / "data", tmp_path / "cache")
     monkeypatch.setattr(AppPaths, "default", classmethod(lambda cls: user))
@@ -50,6 +52,7 @@ def test_command_line():
         launch.parse_args(["--checkpoint", "a.pth", "--model", "vit_b"])
 
 
+@pytest.mark.slow
 def test_model_menu_swaps_the_checkpoint_and_prompting_goes_on(qtbot, make_window, folder, monkeypatch):
     window = make_window(folder)
     tiny = FIXTURE

@@ -1,5 +1,6 @@
 """The window's layout: opening and closing Advanced in the Fine-tuning dock gives the canvas its height back, and
 the layout saved on quit does not keep the canvas small at the next start."""
+import pytest
 from PySide6.QtCore import QSettings, Qt
 
 
@@ -31,6 +32,7 @@ def _toggle_advanced(qtbot, window):
     _settled(qtbot, window)
 
 
+@pytest.mark.slow
 def test_closing_advanced_gives_the_canvas_its_height_back(qtbot, make_window):
     window = make_window(ready=False)
     canvas, dock = _settled(qtbot, window), window.training_dock.height()
@@ -41,6 +43,7 @@ def test_closing_advanced_gives_the_canvas_its_height_back(qtbot, make_window):
     qtbot.waitUntil(lambda: window.training_dock.height() == dock and window.canvas.height() == canvas, timeout=3000)
 
 
+@pytest.mark.slow
 def test_quitting_with_advanced_open_keeps_the_canvas_height_for_the_next_start(qtbot, make_window, paths):
     first = make_window(ready=False)
     canvas = _settled(qtbot, first)
@@ -53,6 +56,7 @@ def test_quitting_with_advanced_open_keeps_the_canvas_height_for_the_next_start(
     assert _settled(qtbot, second) == canvas
 
 
+@pytest.mark.slow
 def test_a_layout_saved_before_the_fix_is_not_restored(qtbot, make_window, paths):
     first = make_window(ready=False)
     canvas = _settled(qtbot, first)

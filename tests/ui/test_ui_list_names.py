@@ -1,4 +1,5 @@
 """Names where the annotator reads them: the image list elides in the middle, the Labels menu shows label names."""
+import pytest
 from PIL import Image as PILImage
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog
@@ -8,6 +9,7 @@ from window_helpers import key, object_scene
 LONG_NAMES = ["camouflage_sample_with_a_long_name_0001.png", "cells_sample_with_a_long_name_0002.png"]
 
 
+@pytest.mark.slow
 def test_image_list_keeps_the_category_prefix_and_the_number(qtbot, make_window, tmp_path):
     images = tmp_path / "long"
     images.mkdir()
@@ -27,6 +29,7 @@ def test_image_list_keeps_the_category_prefix_and_the_number(qtbot, make_window,
 
 
 
+@pytest.mark.slow
 def test_labels_menu_names_the_labels_and_follows_changes(qtbot, make_window, folder, monkeypatch):
     window = make_window(folder, ready=False)
     menu = window.menus["&Labels"]

@@ -1,4 +1,5 @@
 """How masks are shown: fill opacity (O / Shift+O) and hiding every instance at once (Shift+H)."""
+import pytest
 from PySide6.QtCore import Qt
 
 from app.annotate.overlay import EDGE_ALPHA, FILL_ALPHA
@@ -13,6 +14,7 @@ def _paint_and_accept(qtbot, window):
     assert stored(window)
 
 
+@pytest.mark.slow
 def test_mask_opacity_steps_with_keys_and_keeps_the_outlines(qtbot, make_window, folder):
     window = make_window(folder)
     _paint_and_accept(qtbot, window)
@@ -37,6 +39,7 @@ def test_mask_opacity_steps_with_keys_and_keeps_the_outlines(qtbot, make_window,
     assert overlay_alpha(layers.draft_fill, 30, 80) > draft_default
 
 
+@pytest.mark.slow
 def test_hide_all_instances_and_show_them_again(qtbot, make_window, folder):
     window = make_window(folder)
     _paint_and_accept(qtbot, window)

@@ -1,4 +1,5 @@
 """Moving between images, image status, reopening a project, unreadable images and locked projects."""
+import pytest
 import numpy as np
 from PIL import Image as PILImage
 from PySide6.QtCore import Qt
@@ -11,6 +12,7 @@ def _current_row(window):
     return window.image_dock.tree.indexOfTopLevelItem(window.image_dock.tree.currentItem())
 
 
+@pytest.mark.slow
 def test_next_and_previous_with_keys_and_the_list(qtbot, make_window, folder):
     window = make_window(folder)
     names = [window.image_dock.tree.topLevelItem(i).text(0) for i in range(3)]
@@ -32,6 +34,7 @@ def test_next_and_previous_with_keys_and_the_list(qtbot, make_window, folder):
     qtbot.waitUntil(lambda: "Prefetch" in prefetch.text() or "ready" in prefetch.text(), timeout=30000)
 
 
+@pytest.mark.slow
 def test_mark_done_and_reopen_restores_instances(qtbot, make_window, folder):
     window = make_window(folder)
     key(qtbot, window, Qt.Key.Key_B)
@@ -53,6 +56,7 @@ def test_mark_done_and_reopen_restores_instances(qtbot, make_window, folder):
     assert overlay_alpha(again.canvas.layers.instances, 30, 20) > 0
 
 
+@pytest.mark.slow
 def test_unreadable_images_are_named_and_the_rest_works(qtbot, make_window, folder):
     good = (folder / "b_generated_1.png").read_bytes()
     (folder / "a_broken.png").write_bytes(good)
@@ -84,6 +88,7 @@ def _accept_a_stroke_and_quit(qtbot, window):
     window.shutdown()
 
 
+@pytest.mark.slow
 def test_an_image_changed_on_disk_is_flagged_until_its_instances_are_kept(qtbot, make_window, folder):
     _accept_a_stroke_and_quit(qtbot, make_window(folder))
     image = PILImage.open(folder / "a_scene.png")
@@ -103,6 +108,7 @@ def test_an_image_changed_on_disk_is_flagged_until_its_instances_are_kept(qtbot,
     assert again.image_dock.tree.topLevelItem(0).text(1) != "changed on disk"
 
 
+@pytest.mark.slow
 def test_an_image_resized_on_disk_is_refused_and_its_instances_kept(qtbot, make_window, folder):
     _accept_a_stroke_and_quit(qtbot, make_window(folder))
     PILImage.open(folder / "a_scene.png").resize((80, 60)).save(folder / "a_scene.png")
@@ -114,6 +120,7 @@ def test_an_image_resized_on_disk_is_refused_and_its_instances_kept(qtbot, make_
         assert len(project.instances.for_image(project.images.find("a_scene.png").id)) == 1
 
 
+@pytest.mark.slow
 def test_project_open_in_another_writer_gives_a_clear_message(qtbot, make_window, folder):
     holder = Project.open(folder, create=True)
     try:

@@ -1,8 +1,10 @@
 """Model > Precision: the choice switches SAM's engine, shows in the status bar, and is kept for the next start;
 a command-line --precision wins for its run; a damaged setting file is named and the choice is automatic."""
+import pytest
 from window_helpers import wait_ready
 
 
+@pytest.mark.slow
 def test_choosing_bf16_re_embeds_with_it_and_the_next_start_keeps_it(qtbot, make_window, folder, paths):
     window = make_window(folder)
     assert window.actions["precision_auto"].isChecked() and not window.actions["precision_bf16"].isChecked()
@@ -19,6 +21,7 @@ def test_choosing_bf16_re_embeds_with_it_and_the_next_start_keeps_it(qtbot, make
     qtbot.waitUntil(lambda: again.model.engine is not None and again.model.engine.precision == "bf16", timeout=15000)
 
 
+@pytest.mark.slow
 def test_the_command_line_wins_for_its_run_and_a_damaged_setting_is_named(qtbot, make_window, folder, paths):
     from app.annotate.model_choice import ModelChoice, load_model
     from app.ui.main_window import MainWindow

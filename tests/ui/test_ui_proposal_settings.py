@@ -20,6 +20,7 @@ def settings_dialog(qtbot, window):
     return dialog
 
 
+@pytest.mark.slow
 def test_the_settings_are_kept_per_model_and_used_by_the_next_run(qtbot, make_window, tmp_path):
     folders = [tmp_path / "first", tmp_path / "second"]
     image = np.full((96, 128, 3), 40, np.uint8)

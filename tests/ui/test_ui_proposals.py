@@ -62,6 +62,7 @@ def proposal_count(window, row=0) -> str:
     return window.image_dock.tree.topLevelItem(row).text(3)
 
 
+@pytest.mark.slow
 def test_propose_accept_reject_correct_and_export(qtbot, make_window, discs):
     window = make_window(discs)
     assert "1 image(s)" in propose(qtbot, window)
@@ -114,6 +115,7 @@ def test_propose_accept_reject_correct_and_export(qtbot, make_window, discs):
     assert sorted(a["id"] for a in exported.anns.values()) == sorted([instance.id, corrected.id])
 
 
+@pytest.mark.slow
 def test_accept_all_above_the_threshold_in_one_undo_step(qtbot, make_window, discs):
     window = make_window(discs)
     propose(qtbot, window)
@@ -128,6 +130,7 @@ def test_accept_all_above_the_threshold_in_one_undo_step(qtbot, make_window, dis
     assert stored(window) == [] and len(window.session.proposals()) == len(pending)
 
 
+@pytest.mark.slow
 def test_propose_on_every_image_cancel_and_go_on(qtbot, make_window, tmp_path):
     folder = tmp_path / "many"
     folder.mkdir()

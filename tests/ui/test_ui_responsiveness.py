@@ -1,4 +1,5 @@
 """The event loop keeps running while an image is embedded (the encoder is made slow on purpose)."""
+import pytest
 import time
 
 from app.ui.heartbeat import Heartbeat
@@ -10,6 +11,7 @@ MAX_GAP = 1.0
 loaded 2-core machine adds; the 100 ms target itself is measured by `mopeft bench ui-stall`, not here."""
 
 
+@pytest.mark.slow
 def test_the_event_loop_runs_on_while_an_image_is_embedded(qtbot, make_window, folder):
     window = make_window(loader=demo_model(ENCODER_DELAY), ready=False)
     heartbeat = Heartbeat()

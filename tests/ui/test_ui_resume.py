@@ -1,4 +1,5 @@
 """Getting back to the work: the next image without instances, and reopening at the image the annotator left."""
+import pytest
 import json
 
 from PySide6.QtCore import Qt
@@ -42,6 +43,7 @@ def test_next_image_without_instances_skips_annotated_and_done_ones(qtbot, make_
     assert "Every other image has instances or is marked done" in window.notices.history[-1][1]
 
 
+@pytest.mark.slow
 def test_a_project_reopens_at_the_image_it_was_left_at(qtbot, make_window, folder, tmp_path, paths):
     window = make_window(folder)
     key(qtbot, window, Qt.Key.Key_D)

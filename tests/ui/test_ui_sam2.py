@@ -1,5 +1,6 @@
 """SAM 2.1 in the real window: a project opened on a random-weight sam2_tiny answers a click with the engine's mask;
 Model > Registered model lists both families, and one whose file is not here says how to get it."""
+import pytest
 from functools import partial
 
 import numpy as np
@@ -11,6 +12,7 @@ from app.sam2 import Sam2Engine
 from window_helpers import DISC, click, wait_mask
 
 
+@pytest.mark.slow
 def test_a_click_on_a_sam2_model_gives_its_mask(qtbot, make_window, folder, tmp_path, tiny_sam2):
     path = tmp_path / "sam2_tiny.pt"
     torch.save(tiny_sam2.state_dict(), path)

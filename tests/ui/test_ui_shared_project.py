@@ -34,6 +34,7 @@ def status_of(window, row):
     return window.image_dock.tree.topLevelItem(row).text(1)
 
 
+@pytest.mark.slow
 def test_claims_in_the_window(qtbot, make_window, shared):
     url, folder = shared
     window = make_window(ready=False)
@@ -57,6 +58,7 @@ def test_claims_in_the_window(qtbot, make_window, shared):
         assert other.claims.live().keys() == {second.id}   # ana's claim went with her project
 
 
+@pytest.mark.slow
 def test_another_clients_instance_appears_live(qtbot, make_window, shared):
     url, folder = shared
     window = make_window(ready=False)
@@ -73,6 +75,7 @@ def test_another_clients_instance_appears_live(qtbot, make_window, shared):
         assert window.image_dock.tree.topLevelItem(0).text(2) == "1"
 
 
+@pytest.mark.slow
 def test_fine_tune_on_a_shared_project_is_queued_for_a_worker_and_followed(qtbot, make_window, shared):
     """The dock's button queues a job; a worker (here a thread with its own connection) runs it; the dock shows
     the worker's steps and gates as they come and SAM switches to the version the worker made active."""
@@ -110,6 +113,7 @@ def _serve(url, folder):
         work(project, "gpu-box", lambda model: load_sam(TINY_SAM, device="cpu").sam, once=True)
 
 
+@pytest.mark.slow
 def test_a_version_another_client_activates_is_used_here(qtbot, make_window, shared, tiny_sam):
     """Ben's worker (here: a fine-tune run in this process on his connection) makes a new version active: Ana's
     window shows it in its versions list and SAM switches to it by itself."""

@@ -1,4 +1,5 @@
 """Shortcuts: the config file is written with the defaults, a remapped key works, bad entries are reported."""
+import pytest
 from PySide6.QtCore import Qt
 
 from app.ui.help_dialog import HelpDialog
@@ -19,6 +20,7 @@ def test_first_run_writes_the_defaults_and_help_lists_them(qtbot, make_window, p
     dialog.close()
 
 
+@pytest.mark.slow
 def test_remapped_key_works_and_invalid_entries_are_reported(qtbot, make_window, paths, folder):
     paths.config_dir.mkdir(parents=True)
     (paths.config_dir / FILE_NAME).write_text(

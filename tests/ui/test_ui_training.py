@@ -1,5 +1,6 @@
 """Fine-tuning from the window: the dock's button trains in the background, the new adapter version is used at
 once and survives reopening, the versions list rolls back, cancel keeps the adapter in use."""
+import pytest
 import threading
 
 import cv2
@@ -27,6 +28,7 @@ def _train(qtbot, window, steps, timeout=60000):
     return ended.args[0]
 
 
+@pytest.mark.slow
 def test_fine_tune_button_trains_records_and_uses_the_new_adapter(qtbot, make_window, annotated, monkeypatch):
     import app.services.training_run as training_run
 
@@ -71,6 +73,7 @@ def test_fine_tune_button_trains_records_and_uses_the_new_adapter(qtbot, make_wi
     print(f"heartbeat during training: {len(gaps)} beats, longest gap {max(gaps) * 1000:.0f} ms")
 
 
+@pytest.mark.slow
 def test_rollback_to_the_base_model_and_the_active_version_survives_reopening(qtbot, make_window, annotated):
     window = make_window(annotated, loader=tiny_model)
     _train(qtbot, window, steps=3)
@@ -95,6 +98,7 @@ def test_rollback_to_the_base_model_and_the_active_version_survives_reopening(qt
     assert window.model.adapter == adapter and [r.text(0) for r in version_rows(window)] == [BASE_ROW, "v1  (in use)"]
 
 
+@pytest.mark.slow
 def test_cancel_stops_the_run_and_keeps_the_adapter_in_use(qtbot, make_window, annotated):
     window = make_window(annotated, loader=tiny_model)
     _train(qtbot, window, steps=3)
@@ -126,6 +130,7 @@ def test_fine_tune_without_accepted_instances_says_what_to_do(qtbot, make_window
     assert window.session.project.training_runs.list() == []
 
 
+@pytest.mark.slow
 def test_an_adapter_for_other_weights_is_reported_and_sam_runs_without_it(qtbot, make_window, annotated):
     window = make_window(annotated, loader=tiny_model)
     _train(qtbot, window, steps=3)
@@ -142,6 +147,7 @@ def test_an_adapter_for_other_weights_is_reported_and_sam_runs_without_it(qtbot,
     assert window.model.adapter is None and window.model.engine.sam is other.sam
 
 
+@pytest.mark.slow
 def test_a_damaged_adapter_file_is_named_and_sam_runs_without_it(qtbot, make_window, annotated):
     window = make_window(annotated, loader=tiny_model)
     _train(qtbot, window, steps=3)
@@ -182,6 +188,7 @@ def test_the_summary_says_whether_the_new_version_is_used_and_why(tmp_path):
     assert "v1 stays in use; to use v2 anyway, press \"Use this version\"." in worse
 
 
+@pytest.mark.slow
 def test_a_version_that_validated_worse_is_offered_not_used(qtbot, make_window, tmp_path):
     known = write_toy_project(tmp_path / "known", invert=False)  # the base model already scores well here
     window = make_window(known, loader=tiny_model)
@@ -203,6 +210,7 @@ def test_a_version_that_validated_worse_is_offered_not_used(qtbot, make_window, 
     qtbot.waitUntil(lambda: window.model.adapter == str(project.path_of(version.path)), timeout=10000)
 
 
+@pytest.mark.slow
 def test_keep_best_weights_and_adapter_dropout_from_the_advanced_panel(qtbot, make_window, annotated):
     window = make_window(annotated, loader=tiny_model)
     form = window.training_dock.form
@@ -232,6 +240,7 @@ def test_keep_best_weights_and_adapter_dropout_from_the_advanced_panel(qtbot, ma
     assert any(f"Kept the weights of step {s}, which scored best" in summary for s in (5, 10)), summary
 
 
+@pytest.mark.slow
 def test_fine_tune_leaves_out_images_changed_on_disk_and_names_them(qtbot, make_window, annotated):
     img1, img3 = annotated / "img1.png", annotated / "img3.png"
     swapped = img1.read_bytes()
@@ -246,6 +255,7 @@ def test_fine_tune_leaves_out_images_changed_on_disk_and_names_them(qtbot, make_
     assert run.summary["train_images"] + run.summary["validation_images"] == 3
 
 
+@pytest.mark.slow
 def test_versions_table_shows_scores_in_columns_and_the_result_names_its_validation_images(qtbot, make_window,
                                                                                            tmp_path):
     import re

@@ -1,5 +1,6 @@
 """The fine-tuning dock says how many instances were accepted unedited before a run, and leaves them out when
 the annotator ticks the box."""
+import pytest
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
@@ -7,6 +8,7 @@ from toy_shapes import write_toy_project
 from window_helpers import drag, key, tiny_model, wait_mask
 
 
+@pytest.mark.slow
 def test_the_dock_counts_unedited_instances_and_leaves_them_out_on_request(qtbot, make_window, tmp_path):
     folder = write_toy_project(tmp_path / "annotated")  # 5 instances stored without the mark: unknown
     window = make_window(folder, loader=tiny_model)

@@ -19,6 +19,7 @@ def rows(window) -> list[tuple[str, str]]:
     return [(tree.topLevelItem(i).text(0), tree.topLevelItem(i).text(4)) for i in range(tree.topLevelItemCount())]
 
 
+@pytest.mark.slow
 def test_doubt_column_jump_key_and_sort_follow_the_proposals(qtbot, make_window, folder):
     window = make_window(folder)
     window.proposing.params = PARAMS

@@ -27,6 +27,7 @@ def _harmful_run(project_dir, tmp_path, *extra):
             "--blocks", "last:2", "--restart", "--json", *extra]
 
 
+@pytest.mark.slow
 def test_a_version_that_validated_worse_is_kept_but_not_used(known_domain, tmp_path, capsys):
     assert main(_harmful_run(known_domain, tmp_path)) == 0
     out = capsys.readouterr().out

@@ -105,6 +105,7 @@ def test_a_full_disk_at_save_keeps_the_weights_elsewhere_and_the_old_adapter_act
     assert not [p for p in (project_dir / ".mopeft" / "adapters").iterdir() if p.name.endswith((".tmp", ".part"))]
 
 
+@pytest.mark.slow
 def test_a_damaged_mask_leaves_its_image_out_by_name(project_dir, model, capsys):
     with sqlite3.connect(project_dir / ".mopeft" / "project.db") as conn:
         conn.execute("UPDATE instances SET rle = '!!!!' WHERE id = 2")

@@ -29,6 +29,7 @@ def _collectives(rank: int, store: str, out: str) -> None:
     dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_ranks_average_gradients_share_images_and_agree(tmp_path):
     mp.start_processes(_collectives, args=(str(tmp_path / "store"), str(tmp_path / "rank")), nprocs=2,
                        start_method="spawn")
@@ -41,6 +42,7 @@ def test_two_ranks_average_gradients_share_images_and_agree(tmp_path):
     assert got[0]["short_share"] == got[1]["short_share"] == [4, 4]
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_train_together():
     settings = TrainSettings(MoPEFTConfig(blocks="last:2"), steps=4, images_per_step=1, processes=2)
     sam, data = wrapped_and_prepared(settings)
@@ -53,6 +55,7 @@ def test_two_gloo_processes_train_together():
     assert all(torch.isfinite(v).all() for v in after.values())
 
 
+@pytest.mark.slow
 def test_a_cancel_on_rank_0_stops_every_rank():
     settings = TrainSettings(steps=50, images_per_step=1, processes=2)
     sam, data = wrapped_and_prepared(settings)

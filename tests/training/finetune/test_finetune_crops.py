@@ -1,6 +1,7 @@
 """Fine-tuning on a large image: crops of the model's side at full resolution around the accepted instances
 (every instance whole in some crop, pixels and masks cut out alike, the image's name kept for the split), and a
 run through the service on a project holding a large image trains on such crops."""
+import pytest
 import cv2
 import numpy as np
 
@@ -54,6 +55,7 @@ def test_only_large_images_are_cropped():
     assert len(as_crops_if_large(large_example(), 128)) == 3
 
 
+@pytest.mark.slow
 def test_a_run_on_a_project_with_a_large_image_trains_on_its_crops(tmp_path, tiny_sam):
     folder = tmp_path / "proj"
     folder.mkdir()

@@ -12,6 +12,7 @@ from app.training.finetune.settings import TrainSettings
 from loop_setup import wrapped_and_prepared
 
 
+@pytest.mark.slow
 def test_each_step_reports_loss_and_one_gate_per_block_and_kind():
     settings = TrainSettings(MoPEFTConfig(blocks="last:2"), steps=4)
     sam, data = wrapped_and_prepared(settings)
@@ -27,6 +28,7 @@ def test_each_step_reports_loss_and_one_gate_per_block_and_kind():
     assert events[-1].eta_seconds == 0
 
 
+@pytest.mark.slow
 def test_training_moves_only_peft_parameters():
     settings = TrainSettings(MoPEFTConfig(["adapter"], blocks="all"), steps=3)
     sam, data = wrapped_and_prepared(settings)
@@ -129,6 +131,7 @@ def _adapter_dropouts(sam):
     return {m.dropout for m in sam.modules() if isinstance(m, Bottleneck)}
 
 
+@pytest.mark.slow
 def test_adapter_dropout_starts_after_the_first_quarter_of_the_steps():
     settings = TrainSettings.from_dict({"blocks": "last:2", "steps": 8, "adapter_dropout": 0.4})
     sam, data = wrapped_and_prepared(settings)

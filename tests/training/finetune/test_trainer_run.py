@@ -56,6 +56,7 @@ def test_a_short_run_improves_validation_and_becomes_the_active_adapter(project_
         assert not torch.allclose(plain, fresh.image_encoder(x))
 
 
+@pytest.mark.slow
 def test_base_model_is_left_untouched(project_dir, tiny_sam):
     before = {k: v.clone() for k, v in tiny_sam.state_dict().items()}
     with Project.open(project_dir) as project:
@@ -65,6 +66,7 @@ def test_base_model_is_left_untouched(project_dir, tiny_sam):
     assert not hasattr(tiny_sam, "_mopeft")
 
 
+@pytest.mark.slow
 def test_cancel_saves_nothing(project_dir, tiny_sam):
     with Project.open(project_dir) as project:
         examples, _ = collect_examples(project)
@@ -91,6 +93,7 @@ def test_unreadable_image_is_skipped_with_a_warning(project_dir):
     assert len(examples) == 4 and len(warnings) == 1 and "img0.png" in warnings[0]
 
 
+@pytest.mark.slow
 def test_mopeft_train_runs_headless_and_continues_from_the_active_adapter(project_dir, tmp_path, capsys):
     model = tmp_path / "tiny.pth"
     shutil.copy(FIXTURE, model)
@@ -117,6 +120,7 @@ def _train_args(project_dir, tmp_path, *extra):
             *extra]
 
 
+@pytest.mark.slow
 def test_mopeft_train_kind_lr_is_used_and_stored_with_the_version(project_dir, tmp_path, capsys):
     args = _train_args(project_dir, tmp_path, "--kinds", "lora", "--restart", "--json", "--kind-lr", "lora=0")
     assert main(args) == 0
@@ -131,6 +135,7 @@ def test_mopeft_train_kind_lr_is_used_and_stored_with_the_version(project_dir, t
     assert "kind learning rate 'lora=slow'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_mopeft_train_adapter_dropout_is_stored_and_checked(project_dir, tmp_path, capsys):
     args = _train_args(project_dir, tmp_path, "--restart", "--adapter-dropout")
     assert main(args + ["0.5"]) == 0
@@ -146,6 +151,7 @@ def test_mopeft_train_reports_a_bad_project(tmp_path, capsys):
     assert "holds no MoPEFT project" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_select_every_keeps_the_best_validated_weights(project_dir, tiny_sam):
     with Project.open(project_dir) as project:
         examples, _ = collect_examples(project)
@@ -158,6 +164,7 @@ def test_select_every_keeps_the_best_validated_weights(project_dir, tiny_sam):
     assert f"at step {outcome.kept_step})" in scored[-1]
 
 
+@pytest.mark.slow
 def test_mopeft_train_select_every(project_dir, tmp_path, capsys):
     args = _train_args(project_dir, tmp_path, "--json", "--select-every")
     assert main(args + ["1"]) == 0
@@ -185,6 +192,7 @@ def test_images_whose_content_changed_since_annotation_are_left_out_by_name(proj
     assert "img1.png" in warnings[0] and "img3.png" in warnings[1]
 
 
+@pytest.mark.slow
 def test_mopeft_train_leaves_out_swapped_images_and_names_them(project_dir, tmp_path, capsys):
     _swap(project_dir / "img1.png", project_dir / "img3.png")
     assert main(_train_args(project_dir, tmp_path, "--json")) == 0
@@ -194,6 +202,7 @@ def test_mopeft_train_leaves_out_swapped_images_and_names_them(project_dir, tmp_
     assert "[train] skipped img1.png: its content changed" in err and "[train] skipped img3.png" in err
 
 
+@pytest.mark.slow
 def test_a_seeded_run_is_repeatable_whatever_the_global_random_state(project_dir, tiny_sam, tmp_path):
     settings = TrainSettings.from_dict({"steps": 8, "blocks": "last:2", "adapter_dropout": 0.5, "seed": 3})
     with Project.open(project_dir) as project:

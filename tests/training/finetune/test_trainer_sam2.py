@@ -25,6 +25,7 @@ def _examples(prefix="img"):
     return [EvalImage(f"{prefix}{i}.png", s.image, s.masks[:1], [i]) for i, s in enumerate(scenes)]
 
 
+@pytest.mark.slow
 def test_the_cached_path_gives_the_full_encoders_features_and_trains_the_last_blocks():
     settings = TrainSettings(MoPEFTConfig(blocks="last:3"), steps=2)
     model = trained_copy(random_sam2_tiny(), settings.mopeft)  # PEFT weights moved: the blocks are not identities
@@ -43,6 +44,7 @@ def test_the_cached_path_gives_the_full_encoders_features_and_trains_the_last_bl
     assert all(set(kinds) == {"lora", "prefix", "adapter"} for kinds in events[-1].gates.values())
 
 
+@pytest.mark.slow
 def test_a_run_validates_and_saves_a_sam2_adapter_and_does_not_continue_from_a_sam1_one(tmp_path):
     sam1 = save_adapter(wrap(build_sam("tiny"), MoPEFTConfig(blocks="last:1")), tmp_path / "sam1.safetensors")
     held_out = _examples("held")

@@ -39,6 +39,7 @@ def test_the_interval_must_be_positive():
         KeepBest(lambda m: 1.0, every=0)
 
 
+@pytest.mark.slow
 def test_training_ends_on_the_weights_of_the_best_held_out_score():
     settings = TrainSettings(MoPEFTConfig(blocks="last:2"), steps=6)
     sam, data = wrapped_and_prepared(settings)

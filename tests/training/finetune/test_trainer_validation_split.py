@@ -28,6 +28,7 @@ def _annotate_more(folder: Path, count: int, seed: int) -> None:
             project.instances.add(project.images.find(folder / f"more{i}.png").id, label.id, mask.numpy() > 0)
 
 
+@pytest.mark.slow
 def test_the_split_is_kept_across_runs_and_new_images_join_it(tmp_path):
     folder = write_toy_project(tmp_path / "proj", count=5)
     with Project.open(folder) as project:

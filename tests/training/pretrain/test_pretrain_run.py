@@ -14,6 +14,7 @@ TINY = PretrainConfig(arch="tiny", steps=3, images_per_step=2, objects_per_image
                       validation_scenes=2, validate_every=3)
 
 
+@pytest.mark.slow
 def test_tiny_run_gives_finite_losses_and_a_loadable_reproducible_model(tmp_path):
     sam, result = pretrain(TINY, log=lambda line: None)
     assert result.steps == 3 and result.seconds > 0
@@ -32,6 +33,7 @@ def test_tiny_run_gives_finite_losses_and_a_loadable_reproducible_model(tmp_path
     assert not torch.equal(fresh["mask_decoder.mask_tokens.weight"], initial["mask_decoder.mask_tokens.weight"])
 
 
+@pytest.mark.slow
 def test_stop_after_makes_a_cut_run_again_step_for_step():
     """A run cut after step 2 of a 3-step schedule: the weights of the full run's first two steps, the learning rate
     where the schedule was (not shortened)."""
@@ -45,6 +47,7 @@ def test_stop_after_makes_a_cut_run_again_step_for_step():
                            full.state_dict()["mask_decoder.iou_token.weight"])
 
 
+@pytest.mark.slow
 def test_training_lowers_the_loss_on_a_fixed_batch():
     from app.training.pretrain.batches import scene_batch
     from app.synth import make_scene
