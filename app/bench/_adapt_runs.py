@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-from segment_anything.modeling import Sam
+from torch import nn
 
 from app.metrics.dataset import EvalImage, load_coco_dataset
 from app.metrics.evaluate import evaluate_sam
 from app.mopeft import gate_values, trainable_parameters
+from app.training.family import training_family
 from app.training.finetune.examples import model_inputs
 from app.training.finetune.run import adapt, start_model
 from app.training.finetune.selection import KeepBest, one_click_score
@@ -37,14 +38,16 @@ class DatasetPair:
 
 
 @torch.no_grad()
-def mean_gates(sam: Sam, images: Sequence[EvalImage]) -> dict[str, dict[str, float]]:
-    """Mean gate of every block and kind over `images` (one encoder pass each): {block: {kind: mean}}."""
+def mean_gates(sam: nn.Module, images: Sequence[EvalImage]) -> dict[str, dict[str, float]]:
+    """Mean gate of every block and kind over `images` (one encoder pass each, SAM 1 or SAM 2.1):
+    {block: {kind: mean}}."""
     sums: dict[str, dict[str, float]] = {}
     was_training = sam.training
     sam.eval()
+    family = training_family(sam)
     for index in range(len(images)):
         image, _ = model_inputs(sam, images[index])
-        sam.image_encoder(image)
+        family.features(sam, [family.cache(sam, image, 0)], 0)
         for block, kinds in gate_values(sam).items():
             for kind, value in kinds.items():
                 sums.setdefault(block, {}).setdefault(kind, 0.0)
@@ -73,7 +76,7 @@ def train_settings(args, config: str, seed: int) -> TrainSettings:
         "steps": args.steps, "seed": seed, "continue_from_active": False, "kind_lr": dict(args.kind_lr), **extra})
 
 
-def run_config(base: Sam, pair: DatasetPair, config: str, args, log: Callable[[str], None]) -> dict:
+def run_config(base: nn.Module, pair: DatasetPair, config: str, args, log: Callable[[str], None]) -> dict:
     """All seeds of one configuration on one dataset: metrics (mean, std, runs), parameters, time, gates."""
     runs = []
     train, held_out = split_held_out(pair.train, args.holdout)
@@ -97,7 +100,7 @@ def run_config(base: Sam, pair: DatasetPair, config: str, args, log: Callable[[s
             "runs": [{k: v for k, v in r.items() if k != "gates"} for r in runs]}
 
 
-def run_benchmark(base: Sam, pairs: list[DatasetPair], configs: list[str], args,
+def run_benchmark(base: nn.Module, pairs: list[DatasetPair], configs: list[str], args,
                   log: Callable[[str], None]) -> dict:
     """Every dataset: zero-shot scores, then each configuration's runs; {dataset name: results}."""
     results = {}

@@ -20,7 +20,7 @@ def register(sub) -> None:
     p = sub.add_parser("adapt", help="zero-shot vs LoRA, Prefix, bottleneck adapter and MoPEFT on COCO datasets, with gates",
                        description="Fine-tune each PEFT configuration with the same budget on each training file "
                                    "and score it on the matching test file (1-click mIoU, NoC@85).")
-    p.add_argument("--model", default="demo", help="SAM to adapt: demo, vit_b, ... or a checkpoint file")
+    p.add_argument("--model", default="demo", help="SAM to adapt: demo, vit_b, sam2.1_hiera_t, ... or a SAM 1 or SAM 2.1 checkpoint file")
     p.add_argument("--train", required=True, help="training COCO files, comma-separated")
     p.add_argument("--test", required=True, help="test COCO files, comma-separated, one per training file")
     p.add_argument("--names", help="dataset names, comma-separated and unique (default: each training file's stem, "
@@ -98,7 +98,8 @@ def run(args) -> int:
     from app.bench._adapt_runs import DatasetPair, run_benchmark
     from app.coco.errors import CocoError
     from app.device import choose_device
-    from app.sam.checkpoints import CheckpointError, load_sam
+    from app.models.any_family import load_any_sam
+    from app.sam.checkpoints import CheckpointError
 
     trains, tests = args.train.split(","), args.test.split(",")
     given = args.names.split(",") if args.names else None
@@ -113,7 +114,7 @@ def run(args) -> int:
     if args.holdout < 0 or args.select_every < 1:
         args.parser.error("--holdout must be at least 0 and --select-every at least 1")
     try:
-        loaded = load_sam(args.model, device=choose_device(args.device).device)
+        loaded = load_any_sam(args.model, device=choose_device(args.device).device)
         pairs = [DatasetPair.load(name, train, test) for name, train, test in zip(names, trains, tests)]
     except (CheckpointError, CocoError, ValueError, OSError) as exc:
         print(f"mopeft bench adapt: error: {exc}", file=sys.stderr)

@@ -3,6 +3,7 @@ import json
 import shutil
 
 import cv2
+import torch
 import pytest
 
 from app.bench._adapt_report import gate_heatmap_png, kind_means
@@ -152,3 +153,20 @@ def test_two_datasets_with_one_name_are_refused_naming_both_files(tmp_path, caps
     clash = "'a'" if names else "'cells'"
     assert f"dataset names must be unique, but these share one: {clash} for {trains[0]} and {trains[1]}" in err
     assert ("--names:" if names else "--train:") in err
+
+
+@pytest.mark.slow
+def test_a_sam2_model_is_adapted_scored_and_its_gates_mapped(tmp_path, capsys, tiny_sam2):
+    model = tmp_path / "sam2.pt"
+    torch.save(tiny_sam2.state_dict(), model)
+    train, test = _synth(tmp_path / "cells_train", "cells", 1), _synth(tmp_path / "cells_test", "cells", 2)
+    out = tmp_path / "out"
+    assert main(["bench", "adapt", "--model", str(model), "--train", train, "--test", test, "--configs",
+                 "mopeft,lora", "--steps", "2", "--seeds", "1", "--blocks", "last:2", "--max-clicks", "2",
+                 "--out", str(out)]) == 0
+    result = json.loads((out / "adapt.json").read_text())["datasets"]["cells_train"]
+    assert list(result["configs"]) == ["mopeft", "lora"] and result["zero_shot"]["instances"] > 0
+    gates = result["gates"]
+    assert len(gates) == 2 and {k for block in gates.values() for k in block} == {"lora", "prefix", "adapter"}
+    assert all(0 < v < 1 for block in gates.values() for v in block.values())
+    assert (out / "gates-cells_train.png").is_file()
