@@ -1,11 +1,30 @@
 """Which tiles of a large image to embed ahead of the annotator: those nearest the centre of what they look at."""
 from __future__ import annotations
 
+import logging
+import os
+
 from app.tiles.grid import Tile, TileGrid
+
+log = logging.getLogger(__name__)
+
+AHEAD_ENV = "MOPEFT_TILES_AHEAD"
 
 DEFAULT_TILES_AHEAD = 9
 """Tiles embedded in the background around the view: about the 3 x 3 block at its centre (about 3 minutes for
 vit_b on a 2-core CPU, 36 MiB of embeddings, within the engine cache's 16 entries in memory)."""
+
+
+def ahead_count() -> int:
+    """How many tiles to embed ahead: $MOPEFT_TILES_AHEAD (a whole number; 0: none), else DEFAULT_TILES_AHEAD. A
+    value that is not a whole number of at least 0 is logged and the default used."""
+    value = os.environ.get(AHEAD_ENV, "").strip()
+    if not value:
+        return DEFAULT_TILES_AHEAD
+    if value.isdigit():
+        return int(value)
+    log.warning("%s=%r is not a whole number of tiles; %d are embedded ahead", AHEAD_ENV, value, DEFAULT_TILES_AHEAD)
+    return DEFAULT_TILES_AHEAD
 
 
 def view_centre(view, size: tuple[int, int]) -> tuple[float, float]:

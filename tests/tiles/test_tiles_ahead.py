@@ -1,7 +1,7 @@
 """Tiles ahead of the annotator: the block of tiles around the centre of the part of the image in view, nearest
 first, bounded by the count asked for."""
 from app.tiles import TileGrid
-from app.tiles.ahead import tiles_ahead, view_centre
+from app.tiles.ahead import AHEAD_ENV, DEFAULT_TILES_AHEAD, ahead_count, tiles_ahead, view_centre
 
 GRID = TileGrid(4000, 6000, 1024, 256)   # tile centres every 768 px; starts 0, 768, ... and one ending at the edge
 
@@ -31,3 +31,14 @@ def test_only_the_part_of_the_view_inside_the_image_counts():
     assert view_centre((-1000, -500, 1000, 500), (4000, 6000)) == (500, 250)       # zoomed out past the corner
     assert view_centre((-3000, -3000, 9000, 7000), (4000, 6000)) == (3000, 2000)   # all of it in view
     assert view_centre((7000, 0, 8000, 100), (4000, 6000)) == (3000, 2000)         # none of it: the centre
+
+
+def test_the_count_ahead_is_set_by_the_environment(monkeypatch):
+    monkeypatch.delenv(AHEAD_ENV, raising=False)
+    assert ahead_count() == DEFAULT_TILES_AHEAD
+    monkeypatch.setenv(AHEAD_ENV, "25")
+    assert ahead_count() == 25
+    monkeypatch.setenv(AHEAD_ENV, "0")
+    assert ahead_count() == 0
+    monkeypatch.setenv(AHEAD_ENV, "many")
+    assert ahead_count() == DEFAULT_TILES_AHEAD
