@@ -76,6 +76,7 @@ def _settled(qtbot, window):
                                                                       "ready"), timeout=60000)
 
 
+@pytest.mark.slow
 def test_the_tiles_around_the_view_are_embedded_ahead_and_follow_the_view(qtbot, make_window, slide):
     folder, pixels = slide
     encoder = CountedEncoder()
@@ -106,6 +107,7 @@ def test_the_tiles_around_the_view_are_embedded_ahead_and_follow_the_view(qtbot,
     assert len(_cached(window, pixels, grid.tiles)) == 2 * DEFAULT_TILES_AHEAD
 
 
+@pytest.mark.slow
 def test_opening_another_image_cancels_the_tiles_ahead(qtbot, make_window, slide, held_encoder):
     folder, pixels = slide
     for value, name in enumerate(("b_small.png", "c_small.png")):
