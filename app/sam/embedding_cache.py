@@ -1,7 +1,9 @@
 """Image embeddings cached in memory (LRU, bounded by count and bytes) in front of a folder on disk.
 
 Files are safetensors, one per key (`<key>.safetensors`), written through `app.atomic_file` (a temporary
-file moved into place), so a reader never sees half a file. A file that cannot be read, whose
+file moved into place), so a reader never sees half a file. The folder is bounded too: after a write, the files
+used least recently (by modification time; a read touches its file) are deleted until the folder is within
+`max_disk_bytes`, so the tiles of a huge image or years of projects cannot fill the disk. A file that cannot be read, whose
 stored key is not the one asked for, or that holds NaN or infinite values counts as a miss and is
 deleted; the caller recomputes and the next `put` writes a good one. All methods may be called from
 several threads.
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 
 _TENSOR = "embedding"
 _SUFFIX = ".safetensors"
+DEFAULT_MAX_DISK_BYTES = 8 * 2**30
+"""The embeddings folder's default bound: 8 GiB, about 2,000 ViT entries (4 MiB each: a 1024 px tile or image)."""
 
 
 def default_cache_dir() -> Path:
@@ -36,15 +40,18 @@ class EmbeddingCache:
     """Key -> embedding tensor (CPU, float32), in memory and optionally on disk.
 
     `directory` defaults to `default_cache_dir()`; `disk=False` keeps entries in memory only.
-    The in-memory LRU holds at most `max_items` entries and `max_bytes` bytes of tensors.
+    The in-memory LRU holds at most `max_items` entries and `max_bytes` bytes of tensors; the folder at most
+    `max_disk_bytes` of files (the newest file always stays).
     """
 
     def __init__(self, directory: str | os.PathLike | None = None, *, disk: bool = True,
-                 max_items: int = 16, max_bytes: int = 512 * 2**20) -> None:
-        if max_items < 1 or max_bytes < 1:
-            raise ValueError(f"cache bounds must be positive, got max_items={max_items}, max_bytes={max_bytes}")
+                 max_items: int = 16, max_bytes: int = 512 * 2**20,
+                 max_disk_bytes: int = DEFAULT_MAX_DISK_BYTES) -> None:
+        if max_items < 1 or max_bytes < 1 or max_disk_bytes < 1:
+            raise ValueError(f"cache bounds must be positive, got max_items={max_items}, max_bytes={max_bytes}, "
+                             f"max_disk_bytes={max_disk_bytes}")
         self.directory = (Path(directory) if directory is not None else default_cache_dir()) if disk else None
-        self.max_items, self.max_bytes = max_items, max_bytes
+        self.max_items, self.max_bytes, self.max_disk_bytes = max_items, max_bytes, max_disk_bytes
         self._memory: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -92,6 +99,8 @@ class EmbeddingCache:
                 _write_atomically(path, key, tensor)
             except OSError as exc:
                 log.warning("could not write cached embedding %s: %s", path, exc)
+            else:
+                _trim_folder(self.directory, self.max_disk_bytes, keep=path)
 
     def _remember(self, key: str, tensor: torch.Tensor) -> None:
         size = tensor.numel() * tensor.element_size()
@@ -123,6 +132,10 @@ class EmbeddingCache:
             log.warning("discarding unreadable cached embedding %s: %s", path, exc)
             path.unlink(missing_ok=True)
             return None
+        try:
+            os.utime(path)   # used now: the folder's bound deletes the least recently used files first
+        except OSError:
+            pass   # a read-only folder: the file is only trimmed sooner
         return tensor
 
 
@@ -130,3 +143,31 @@ def _write_atomically(path: Path, key: str, tensor: torch.Tensor) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path, "wb", durable=False) as f:   # a cache: a file lost to a power cut is only a miss
         f.write(save({_TENSOR: tensor}, metadata={"key": key}))
+
+
+def _trim_folder(directory: Path, max_bytes: int, keep: Path) -> None:
+    """Delete the least recently used entry files of `directory` (oldest modification time first, never `keep`)
+    until their sizes add up to at most `max_bytes`. Files another process deletes meanwhile are skipped."""
+    entries = []
+    with os.scandir(directory) as found:
+        for entry in found:
+            if entry.name.endswith(_SUFFIX) and entry.path != str(keep):
+                try:
+                    stat = entry.stat()
+                except OSError:
+                    continue
+                entries.append((stat.st_mtime_ns, stat.st_size, entry.path))
+    try:
+        total = keep.stat().st_size + sum(size for _, size, _ in entries)
+    except OSError:
+        return
+    for _, size, path in sorted(entries):
+        if total <= max_bytes:
+            break
+        try:
+            os.unlink(path)
+        except OSError as exc:
+            log.warning("could not delete cached embedding %s to keep the folder within %d bytes: %s", path,
+                        max_bytes, exc)
+            continue
+        total -= size

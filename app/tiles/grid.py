@@ -81,6 +81,13 @@ class TileGrid:
                 for y in _starts(self.height, self.tile, self.overlap)
                 for x in _starts(self.width, self.tile, self.overlap)]
 
+    def nearest(self, x: float, y: float, count: int) -> list[Tile]:
+        """The `count` tiles whose centres lie nearest to (x, y), nearest first (ties row by row)."""
+        def distance(t: Tile) -> float:
+            return ((t.x0 + t.x1) / 2 - x) ** 2 + ((t.y0 + t.y1) / 2 - y) ** 2
+
+        return sorted(self.tiles, key=distance)[:max(0, count)]
+
     def for_points(self, points) -> Tile | None:
         """The tile holding every (x, y) of `points` in which the nearest of them is farthest from an inner edge;
         None when no tile holds them all."""

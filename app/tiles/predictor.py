@@ -125,13 +125,14 @@ class TiledPredictor:
     def prefetch_around(self, x: float, y: float, tiles: int = 9,
                         progress: Callable[[int, int, str], None] | None = None,
                         cancel: Callable[[], bool] | None = None):
-        """Embed the `tiles` tiles nearest to (x, y) into the cache, nearest first (`SamEngine.prefetch`'s
-        report); the current image of the engine is unchanged."""
-        def distance(t: Tile) -> float:
-            return ((t.x0 + t.x1) / 2 - x) ** 2 + ((t.y0 + t.y1) / 2 - y) ** 2
+        """Embed the `tiles` tiles nearest to (x, y) into the cache, nearest first (`prefetch_tiles`)."""
+        return self.prefetch_tiles(self.grid.nearest(x, y, tiles), progress, cancel)
 
-        nearest = sorted(self.grid.tiles, key=distance)[:tiles]
-        regions = (self.source.region(t.x0, t.y0, t.x1, t.y1) for t in nearest)
+    def prefetch_tiles(self, tiles: list[Tile], progress: Callable[[int, int, str], None] | None = None,
+                       cancel: Callable[[], bool] | None = None):
+        """Embed these tiles into the cache in their order (`SamEngine.prefetch`'s report); the current image of
+        the engine is unchanged, so this may run in a worker thread while another predicts."""
+        regions = [self.source.region(t.x0, t.y0, t.x1, t.y1) for t in tiles]   # read up front: bounded by count
         return self.engine.prefetch(regions, progress=progress, cancel=cancel)
 
     def _on_overview(self, points, labels, box, multimask: bool) -> TiledPrediction:

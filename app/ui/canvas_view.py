@@ -5,6 +5,9 @@ brush or eraser, a drag paints (right drag always erases). Wheel zooms at the cu
 the brush, middle drag or Space+drag pans; the window's actions call `zoom_by`, `actual_size`, `fit` and
 `pan` for the keyboard. Gestures come out as signals in image pixels; the view changes nothing itself.
 
+`looked_at` says which part of the image is in view once a pan or zoom has settled (the tiles of a large image
+around it are embedded ahead, `app.tiles.ahead`).
+
 The view stays fitted to the window while it is resized until the annotator zooms; after that a resize
 (a dock opened, scroll bars appearing) keeps the zoom.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QLabel
 
@@ -26,17 +29,20 @@ MIN_RADIUS, MAX_RADIUS = 1.0, 200.0
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0  # screen pixels per image pixel
 ZOOM_STEP = 1.25  # per wheel notch or key press
 PAN_STEP = 0.2  # share of the visible canvas one pan key moves
+SETTLE_MS = 300  # how long the view must rest after a pan or zoom before `looked_at` says where it is
 
 
 class CanvasView(QGraphicsView):
     """Shows `layers`; emits `point_clicked(x, y, positive)`, `box_dragged(x0, y0, x1, y1)`, `stroke_drawn(Stroke)`,
-    and `hovered((x, y) or None)` when the image pixel under the cursor changes (None: the cursor left the canvas)."""
+    `hovered((x, y) or None)` when the image pixel under the cursor changes (None: the cursor left the canvas), and
+    `looked_at((x0, y0, x1, y1))`, the scene rect in view in image pixels, SETTLE_MS after the view last moved."""
 
     point_clicked = Signal(float, float, bool)
     box_dragged = Signal(float, float, float, float)
     stroke_drawn = Signal(object)
     brush_changed = Signal(float)
     hovered = Signal(object)
+    looked_at = Signal(object)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -67,6 +73,10 @@ class CanvasView(QGraphicsView):
         self.hud.setStyleSheet("background: rgba(0,0,0,150); color: white; padding: 3px 6px; border-radius: 3px;")
         self.hud.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.hud.hide()
+        self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS, timeout=self._settled)
+        for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):   # a pan, and a zoom's new ranges
+            bar.valueChanged.connect(self._moved)
+            bar.rangeChanged.connect(self._moved)
 
     # Display ----------------------------------------------------------------------------------------
     def show_image(self, image: QImage | LargePixels | None) -> None:
@@ -75,6 +85,7 @@ class CanvasView(QGraphicsView):
         self.has_image = size is not None
         self.setSceneRect(QRectF(0, 0, *size) if size is not None else QRectF())
         self.fit()
+        self._moved()
 
     def fit(self) -> None:
         """Fit the whole image in the window, and keep it fitted while the window is resized."""
@@ -215,6 +226,15 @@ class CanvasView(QGraphicsView):
             self.fit()
 
     # Helpers ----------------------------------------------------------------------------------------
+    def _moved(self, *_values) -> None:
+        """The view moved: `looked_at` once it has rested for SETTLE_MS."""
+        self._settle.start()
+
+    def _settled(self) -> None:
+        if self.has_image:
+            rect = self.mapToScene(self.viewport().rect()).boundingRect()
+            self.looked_at.emit((rect.left(), rect.top(), rect.right(), rect.bottom()))
+
     def _zoom_at(self, pos: QPoint, factor: float) -> None:
         """Scale by `factor` keeping the image pixel under `pos` (viewport pixels) where it is."""
         anchor = self.mapToScene(pos)

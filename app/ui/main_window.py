@@ -273,6 +273,7 @@ class MainWindow(QMainWindow):
         model.error.connect(self.notices.error)
         model.embedding_state.connect(self.status.set_embedding)
         model.prefetch_state.connect(self.status.set_prefetch)
+        self.canvas.looked_at.connect(model.look_at)
         self.image_dock.image_chosen.connect(lambda image_id: self.session and self.session.open_image(image_id))
         self.canvas_controller.pixels_shown.connect(self.proposal_view.show)
         self.proposal_view.hover_text.connect(lambda text: text and self.statusBar().showMessage(text, 6000))

@@ -1,5 +1,8 @@
 """The model side of the window: worker threads for image loading, SAM and prefetch, and their status.
 
+Prefetch: once the current image is embedded, a large one's tiles around where the annotator looks (`look_at`)
+are embedded ahead, nearest first, then the next images; a new view, image, model or adapter cancels what is left.
+
 The GUI thread never runs the model or decodes an image: it posts tasks to the workers through queued
 signals and takes their answers the same way.
 """
@@ -16,6 +19,8 @@ from app.annotate.model_choice import ModelLoad
 from app.sam.engine import SamEngine
 from app.services.model_session import CheckedImage
 from app.store.records import Image
+from app.tiles.ahead import ahead_count, tiles_ahead
+from app.tiles.predictor import TiledPredictor
 from app.ui.model_workers import ImageLoader, ModelWorker, Prefetcher, Tickets
 
 PREFETCH_AHEAD = 2
@@ -49,6 +54,7 @@ class ModelController(QObject):
     _embed = Signal(int, int, object)
     _predict = Signal(object, int)
     _prefetch = Signal(int, list)
+    _prefetch_tiles = Signal(int, object, list)
     _set_engine = Signal(object)
 
     def __init__(self, cache_dir: Path, parent: QObject | None = None, precision: str | None = None) -> None:
@@ -65,6 +71,11 @@ class ModelController(QObject):
         self._images, self._prompts, self._prefetches = Tickets(), Tickets(), Tickets()
         self._current: tuple[int, CheckedImage] | None = None
         self._ahead: list[str] = []
+        self.tiles_ahead_count = ahead_count()
+        """How many tiles of a large image are embedded around the view (0: none; `app.tiles.ahead`)."""
+        self._tiled: TiledPredictor | None = None   # the current image's tiles, once its first one is embedded
+        self._view: tuple | None = None             # the part of the current image in view (x0, y0, x1, y1)
+        self._asked: frozenset = frozenset()        # the tiles ahead last handed to the prefetcher
         self._threads: list[QThread] = []
         self._loader = self._start(ImageLoader(self._images), "image loader")
         self._worker = self._start(ModelWorker(cache_dir, sam_threads(), self._images, self._prompts, precision),
@@ -77,6 +88,7 @@ class ModelController(QObject):
         self._embed.connect(self._worker.embed)
         self._predict.connect(self._worker.predict)
         self._prefetch.connect(self._prefetcher.prefetch)
+        self._prefetch_tiles.connect(self._prefetcher.prefetch_tiles)
         self._set_engine.connect(self._prefetcher.set_engine)
         self._loader.loaded.connect(self._on_image_loaded)
         self._loader.failed.connect(self._on_image_failed)
@@ -92,6 +104,8 @@ class ModelController(QObject):
         self._worker.predicted.connect(self.predicted)
         self._prefetcher.progress.connect(self._on_prefetch_progress)
         self._prefetcher.finished.connect(self._on_prefetched)
+        self._prefetcher.tiles_progress.connect(self._on_tiles_progress)
+        self._prefetcher.tiles_finished.connect(self._on_tiles_prefetched)
 
     def load_model(self, loader: Callable[[], ModelLoad]) -> None:
         """Load a model in the worker (`loader` runs there); the current image is embedded again once it is in."""
@@ -129,8 +143,19 @@ class ModelController(QObject):
         With `recorded`, a file of another size fails to load and one of other content is reported."""
         self._current, self._ahead = None, [str(p) for p in ahead[:PREFETCH_AHEAD]]
         self._prefetches.next()
+        if self._tiled is not None:   # its tiles ahead are cancelled: the field would tell of another image
+            self.prefetch_state.emit("")
+        self._tiled = self._view = None
+        self._asked = frozenset()
         self.embedding_state.emit("Loading the image…", True)
         self._load_image.emit(self._images.next(), image_id, str(path), recorded)
+
+    def look_at(self, view: tuple) -> None:
+        """The annotator looks at this part of the current image (x0, y0, x1, y1 image pixels): a large image's tiles
+        ahead are embedded around it from now on, what was left around the last view is dropped."""
+        self._view = view
+        if self._tiled is not None:
+            self._prefetch_around_view()
 
     def predict(self, request: PromptRequest) -> None:
         """Ask SAM for a prompt request; an older request still waiting is dropped."""
@@ -173,6 +198,7 @@ class ModelController(QObject):
     def _engine_ready(self, engine: SamEngine, adapter: str | None) -> None:
         """A new engine (model or adapter changed): the prefetcher uses it, the current image is embedded again."""
         self.engine, self.adapter = engine, adapter
+        self._tiled, self._asked = None, frozenset()   # the old engine's tiles: the new one's come when it embeds
         self._set_engine.emit(engine)
         self.embedding_stale = self._current is not None
         if self._current is not None:
@@ -201,15 +227,47 @@ class ModelController(QObject):
     def _on_prefetch_progress(self, done: int, total: int) -> None:
         self.prefetch_state.emit(f"Prefetch {done}/{total}")
 
-    @Slot(int, bool, float)
-    def _on_embedded(self, image_id: int, cached: bool, seconds: float) -> None:
+    @Slot(int, bool, float, object)
+    def _on_embedded(self, image_id: int, cached: bool, seconds: float, tiled: TiledPredictor | None) -> None:
         how = "from the cache" if cached else f"computed in {seconds:.1f} s" if seconds >= 1 else \
             f"computed in {seconds * 1000:.0f} ms"
         self.embedding_stale = False
         self.embedding_state.emit(f"Embedding ready ({how})", False)
         self.embedded.emit(image_id)
+        current = self._current is not None and self._current[0] == image_id
+        self._tiled, self._asked = (tiled if current else None), frozenset()
+        if self._tiled is not None and self.tiles_ahead_count > 0:
+            self._prefetch_around_view()
+        else:
+            self._prefetch_next_images()
+
+    def _prefetch_around_view(self) -> None:
+        """Embed the current image's tiles around the view (the whole image until the canvas says), then the next
+        images; nothing new when the view moved but the tiles around it are those already asked for."""
+        height, width = self._tiled.source.size
+        tiles = tiles_ahead(self._tiled.grid, self._view or (0, 0, width, height),
+                            self.tiles_ahead_count)
+        if frozenset(tiles) != self._asked:
+            self._asked = frozenset(tiles)
+            self._prefetch_tiles.emit(self._prefetches.next(), self._tiled, tiles)
+
+    def _prefetch_next_images(self) -> None:
         if self._ahead:
             self._prefetch.emit(self._prefetches.next(), list(self._ahead))
+
+    @Slot(int, int, int)
+    def _on_tiles_progress(self, ticket: int, done: int, total: int) -> None:
+        if self._prefetches.is_latest(ticket):
+            self.prefetch_state.emit(f"Tiles {done}/{total} ahead")
+
+    @Slot(int, object)
+    def _on_tiles_prefetched(self, ticket: int, report) -> None:
+        if not self._prefetches.is_latest(ticket):
+            return   # the view, image or model changed as its last tile was embedded: a newer prefetch runs
+        self.prefetch_state.emit(f"{report.total} tiles around the view ready: {report.embedded} embedded, "
+                                 f"{report.cached} cached" + (f", {len(report.failed)} unreadable" if report.failed
+                                                              else ""))
+        self._prefetch_next_images()
 
     @Slot(object)
     def _on_prefetched(self, report) -> None:

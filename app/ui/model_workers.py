@@ -98,7 +98,7 @@ class ModelWorker(_Worker):
     adapter_ready = Signal(object, object)        # adapter path or None (the base model), SamEngine
     adapter_failed = Signal(str)
     embedding_started = Signal(int)               # image id
-    embedding_ready = Signal(int, bool, float)    # image id, from cache, seconds
+    embedding_ready = Signal(int, bool, float, object)   # image id, from cache, seconds, TiledPredictor or None
     predicted = Signal(object, object)            # PromptRequest, Prediction
     failed = Signal(str)
 
@@ -167,7 +167,7 @@ class ModelWorker(_Worker):
             self.failed.emit(f"Could not embed {image.path}: {exc}")
             return
         self._image_id, self._image, self._tiled = image_id, image, tiled
-        self.embedding_ready.emit(image_id, cached, time.perf_counter() - started)
+        self.embedding_ready.emit(image_id, cached, time.perf_counter() - started, tiled)
 
     def _embed(self, image: CheckedImage) -> tuple[bool, TiledPredictor | None]:
         """Embed the image whole, or its centre tile; (whether the cache had it, the tiles' predictor or None)."""
@@ -208,10 +208,14 @@ class ModelWorker(_Worker):
 
 
 class Prefetcher(_Worker):
-    """Embeds the images the annotator will probably open next into the cache, one torch thread."""
+    """Embeds into the cache, one torch thread: the images the annotator will probably open next, and the tiles of a
+    large image around where they look (`tiles.ahead`). Neither changes the engine's current image, so the model
+    worker answers clicks meanwhile (a tile not yet embedded waits for the encoder run in progress here)."""
 
     progress = Signal(int, int)     # done, total
     finished = Signal(object)       # PrefetchReport
+    tiles_progress = Signal(int, int, int)   # ticket, done, total
+    tiles_finished = Signal(int, object)     # ticket, PrefetchReport
 
     def __init__(self, tickets: Tickets) -> None:
         super().__init__(threads=1)
@@ -231,3 +235,15 @@ class Prefetcher(_Worker):
                                        cancel=lambda: not self._tickets.is_latest(ticket))
         if not report.cancelled:
             self.finished.emit(report)
+
+    @Slot(int, object, list)
+    def prefetch_tiles(self, ticket: int, tiled: TiledPredictor, tiles: list) -> None:
+        """Embed these tiles of a large image (those ahead of the annotator, nearest first) into the cache."""
+        if not self._tickets.is_latest(ticket):
+            return
+        self._start()
+        self.tiles_progress.emit(ticket, 0, len(tiles))
+        report = tiled.prefetch_tiles(tiles, cancel=lambda: not self._tickets.is_latest(ticket),
+                                      progress=lambda done, total, _name: self.tiles_progress.emit(ticket, done, total))
+        if not report.cancelled:
+            self.tiles_finished.emit(ticket, report)

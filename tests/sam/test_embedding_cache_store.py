@@ -1,5 +1,6 @@
 """EmbeddingCache on its own: round trip, LRU bounds, atomic files, corrupt files."""
 import logging
+import os
 
 import pytest
 import torch
@@ -40,6 +41,24 @@ def test_lru_is_bounded_by_bytes():
         cache.put(key, emb(1))
     assert cache.memory_keys() == ["c", "d"]
     assert cache.get("a") is None and "a" not in cache
+
+
+def test_the_folder_is_bounded_by_bytes_dropping_the_least_recently_used_files(tmp_path):
+    cache = EmbeddingCache(tmp_path, max_items=1)
+    cache.put("a", emb(1))
+    size = (tmp_path / "a.safetensors").stat().st_size
+    bounded = EmbeddingCache(tmp_path, max_items=1, max_disk_bytes=3 * size)
+    for step, key in enumerate("bc"):
+        bounded.put(key, emb(2))
+        os.utime(tmp_path / f"{key}.safetensors", ns=(step + 2, step + 2))   # a, b, c written in that order
+    os.utime(tmp_path / "a.safetensors", ns=(1, 1))
+    assert torch.equal(bounded.get("a"), emb(1))   # read from its file (memory holds c): a is used last now
+    bounded.put("d", emb(3))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.safetensors", "c.safetensors", "d.safetensors"]
+    assert bounded.get("b") is None
+    tiny = EmbeddingCache(tmp_path, max_disk_bytes=1)   # the newest file always stays
+    tiny.put("e", emb(4))
+    assert [p.name for p in tmp_path.iterdir()] == ["e.safetensors"]
 
 
 def test_memory_only_cache_writes_nothing(tmp_path, monkeypatch):
@@ -85,3 +104,5 @@ def test_unwritable_folder_still_serves_from_memory(tmp_path, caplog):
 def test_bounds_must_be_positive():
     with pytest.raises(ValueError, match="max_items=0"):
         EmbeddingCache(disk=False, max_items=0)
+    with pytest.raises(ValueError, match="max_disk_bytes=0"):
+        EmbeddingCache(disk=False, max_disk_bytes=0)
