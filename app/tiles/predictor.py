@@ -131,9 +131,19 @@ class TiledPredictor:
     def prefetch_tiles(self, tiles: list[Tile], progress: Callable[[int, int, str], None] | None = None,
                        cancel: Callable[[], bool] | None = None):
         """Embed these tiles into the cache in their order (`SamEngine.prefetch`'s report); the current image of
-        the engine is unchanged, so this may run in a worker thread while another predicts."""
-        regions = [self.source.region(t.x0, t.y0, t.x1, t.y1) for t in tiles]   # read up front: bounded by count
-        return self.engine.prefetch(regions, progress=progress, cancel=cancel)
+        the engine is unchanged, so this may run in a worker thread while another predicts. A tile that cannot be
+        read (a damaged segment of the file) is listed in the report's `failed`, by its region; the others go on."""
+        regions, failed = [], []
+        for t in tiles:   # read up front: bounded by the count
+            try:
+                regions.append(self.source.region(t.x0, t.y0, t.x1, t.y1))
+            except Exception as exc:  # noqa: BLE001 - tifffile raises many kinds on a damaged segment
+                name = getattr(self.source, "path", "the image")
+                failed.append(f"{name}: tile x {t.x0}-{t.x1}, y {t.y0}-{t.y1}: {exc}")
+        report = self.engine.prefetch(regions, progress=progress, cancel=cancel)
+        report.total += len(failed)
+        report.failed += failed
+        return report
 
     def _on_overview(self, points, labels, box, multimask: bool) -> TiledPrediction:
         """Prompts no tile holds, on the whole image downscaled to the model's input; the masks are scaled back to

@@ -19,7 +19,6 @@ from app.annotate import AnnotationSession, prepare_demo_project
 from app.annotate.model_choice import ModelChoice, ModelLoad, load_model
 from app.annotate.project_opening import open_for_annotation
 from app.device import PRECISIONS
-from app.image_file import is_large
 from app.store import ProjectLockedError, StoreError
 from app.store.target import is_database_url
 from app.ui.app_paths import AppPaths
@@ -323,8 +322,8 @@ class MainWindow(QMainWindow):
     def _image_opened(self, image) -> None:
         images = self.session.images()
         index = next(i for i, other in enumerate(images) if other.id == image.id)
-        ahead = [self.session.project.path_of(i.path) for i in images[index + 1:] + images[:index]
-                 if not is_large(i.width, i.height)]   # embedded whole ahead: a large image is answered on tiles
+        ahead = [(self.session.project.path_of(i.path), i.height, i.width)
+                 for i in images[index + 1:] + images[:index]]
         self.status.set_position(f"Image {index + 1} of {len(images)}")
         unsaved = self.last_images.remember(self.session.project.folder, image.path)
         if unsaved:

@@ -19,12 +19,20 @@ from app.annotate.model_choice import ModelLoad
 from app.sam.engine import SamEngine
 from app.services.model_session import CheckedImage
 from app.store.records import Image
+from app.image_file import is_large
+from app.tiles import needs_tiles
 from app.tiles.ahead import ahead_count, tiles_ahead
 from app.tiles.predictor import TiledPredictor
 from app.ui.model_workers import ImageLoader, ModelWorker, Prefetcher, Tickets
 
 PREFETCH_AHEAD = 2
 """How many of the next images are embedded in the background."""
+
+
+def embedded_whole(height: int, width: int, model_input: int) -> bool:
+    """True when an image of this size is embedded whole (not read region by region, nor answered on tiles at the
+    model's input): only such images are worth embedding ahead as next images."""
+    return not is_large(width, height) and not needs_tiles(height, width, model_input)
 
 
 class ModelController(QObject):
@@ -137,11 +145,13 @@ class ModelController(QObject):
         self.embedding_state.emit(f"Switching to {precision}…", True)
         self._use_precision.emit(precision)
 
-    def show_image(self, image_id: int, path: Path, ahead: list[Path], recorded: Image | None = None) -> None:
-        """Load and embed an image, then prefetch `ahead` (the images likely to come next).
+    def show_image(self, image_id: int, path: Path, ahead: list[tuple[Path, int, int]],
+                   recorded: Image | None = None) -> None:
+        """Load and embed an image, then prefetch the first of `ahead` (path, height, width of the images likely to
+        come next) that are embedded whole at the model's input (`embedded_whole`).
 
         With `recorded`, a file of another size fails to load and one of other content is reported."""
-        self._current, self._ahead = None, [str(p) for p in ahead[:PREFETCH_AHEAD]]
+        self._current, self._ahead = None, list(ahead)
         self._prefetches.next()
         if self._tiled is not None:   # its tiles ahead are cancelled: the field would tell of another image
             self.prefetch_state.emit("")
@@ -252,8 +262,11 @@ class ModelController(QObject):
             self._prefetch_tiles.emit(self._prefetches.next(), self._tiled, tiles)
 
     def _prefetch_next_images(self) -> None:
-        if self._ahead:
-            self._prefetch.emit(self._prefetches.next(), list(self._ahead))
+        if self.engine is None:
+            return
+        whole = [str(p) for p, height, width in self._ahead if embedded_whole(height, width, self.engine.side)]
+        if whole:
+            self._prefetch.emit(self._prefetches.next(), whole[:PREFETCH_AHEAD])
 
     @Slot(int, int, int)
     def _on_tiles_progress(self, ticket: int, done: int, total: int) -> None:

@@ -98,3 +98,22 @@ def test_dense_puts_the_tiles_masks_on_the_whole_image_and_tile_of_finds_the_til
     assert tiled.tile_of(dense.frame, [[300, 300], [10, 10]], [1, 0]) == tile      # a far negative point: same
     assert tiled.tile_of(dense.frame, [[300, 300], [10, 10]], [1, 1]) is None      # a far positive one: afresh
     assert tiled.predict(box=[20, 20, 400, 380]).dense().frame is None               # the overview's
+
+
+class _DamagedSource(ArraySource):
+    """An ArraySource whose region at the image's origin cannot be read, as a damaged TIFF segment."""
+
+    path = "slide.tif"
+
+    def region(self, x0, y0, x1, y1, level=0):
+        if (x0, y0) == (0, 0):
+            raise ValueError("zlib: invalid stored block lengths")
+        return super().region(x0, y0, x1, y1, level)
+
+
+def test_a_tile_that_cannot_be_read_is_reported_by_file_and_region_and_the_others_are_embedded(sam, large):
+    tiled = TiledPredictor(SamEngine(sam), _DamagedSource(large), TileGrid(400, 520, TILE, 32))
+    tiles = tiled.grid.nearest(0, 0, 3)
+    report = tiled.prefetch_tiles(tiles)
+    assert (report.total, report.embedded, len(report.failed)) == (3, 2, 1)
+    assert report.failed[0].startswith("slide.tif: tile x 0-128, y 0-128: zlib")

@@ -125,3 +125,11 @@ def test_opening_another_image_cancels_the_tiles_ahead(qtbot, make_window, slide
     # the prefetcher works in order, so the slide's tiles are over: dropped after the one that was in the encoder
     around_centre = _grid(window).nearest(WIDTH / 2, HEIGHT / 2, DEFAULT_TILES_AHEAD)
     assert set(_cached(window, pixels, _grid(window).tiles)) == set(around_centre[:2])
+
+
+def test_only_images_embedded_whole_are_prefetched_as_next_images():
+    from app.ui.model_controller import embedded_whole
+
+    assert embedded_whole(120, 200, 128) and embedded_whole(1500, 2000, 1024)
+    assert not embedded_whole(400, 520, 128)     # answered on tiles of the tiny model's input
+    assert not embedded_whole(2000, 3000, 1024)  # large: read region by region, answered on tiles
