@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRect, QRectF, Qt, Slot
+from PySide6.QtCore import QRect, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QStyleOptionGraphicsItem
 
@@ -51,7 +51,10 @@ class LargePixels:
 class TiledImageItem(QGraphicsObject):
     """Paints `pixels` (LargePixels) at one scene unit per full-resolution pixel, tile by tile. A tile not yet
     decoded is painted from the overview (and any coarser level's tile decoded) while a `TileDecoder` decodes it
-    off the GUI thread; only its rect is repainted when it comes. `close()` stops the decoder."""
+    off the GUI thread; only its rect is repainted when it comes (`tile_decoded(key)`). `close()` stops the
+    decoder."""
+
+    tile_decoded = Signal(object)   # the TileKey of a tile the decoder delivered
 
     def __init__(self, pixels: LargePixels) -> None:
         super().__init__()
@@ -173,6 +176,7 @@ class TiledImageItem(QGraphicsObject):
             self._tiles.popitem(last=False)
         level, x0, y0 = key
         self.update(self._target(level, (x0, y0, x0 + image.width(), y0 + image.height())))
+        self.tile_decoded.emit(key)
 
     @Slot(object, str)
     def _not_decoded(self, key: TileKey, _message: str) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
 from app.store.masks import rle_bbox
 from app.tiles import needs_tiles
 from app.tiles.predictor import ArraySource
+from app.tiles.tiff_source import TiffSource
 from app.ui.tiled_image import LargePixels, TiledImageItem
 from window_helpers import DEMO_WEIGHTS, click, drag, key, stored, wait_mask
 
@@ -141,3 +142,34 @@ def test_the_tiles_of_a_view_left_behind_are_not_decoded(qtbot):
     qtbot.waitUntil(lambda: np.array_equal(_shown(view, box), rgb[box[1]:box[3], box[0]:box[2]]))
     item.close()
     assert sorted(source.read) == [(0, 0, 0), (0, 2048, 2048), (0, 2048, 2560), (0, 2560, 2048), (0, 2560, 2560)]
+
+
+def test_a_coarser_level_decoded_stands_in_for_a_sharper_tile_until_it_comes(qtbot, tmp_path):
+    path = tmp_path / "pyramid.tif"
+    half = np.random.default_rng(6).integers(0, 255, (1050, 2100, 3), dtype=np.uint8)
+    with tifffile.TiffWriter(path) as tif:                    # the full level flat grey, the half level noise
+        tif.write(np.full((2100, 4200, 3), 100, np.uint8), tile=(256, 256), photometric="rgb", subifds=1,
+                  compression="zlib")
+        tif.write(half, tile=(256, 256), photometric="rgb", subfiletype=1)
+    source = TiffSource(path)
+    scene = QGraphicsScene()
+    item = TiledImageItem(LargePixels.of(source))
+    scene.addItem(item)
+    view = QGraphicsView(scene)
+    qtbot.addWidget(view)
+    view.resize(500, 300)
+    view.show()
+    box = (2000, 1000, 2040, 1020)
+    x0, y0, x1, y1 = box
+    view.scale(0.5, 0.5)                                      # the half level is decoded for this view
+    view.centerOn(QPointF(x0, y0))
+    decoded = []
+    item.tile_decoded.connect(decoded.append)
+    qtbot.waitUntil(lambda: (1, 512, 0) in decoded)          # the half level's tile that holds the box
+    view.resetTransform()                                     # 100 %: the full level's tiles are asked for
+    view.centerOn(QPointF(x0, y0))
+    upscaled = np.repeat(np.repeat(half[y0 // 2:y1 // 2, x0 // 2:x1 // 2], 2, 0), 2, 1)
+    assert np.array_equal(_shown(view, box), upscaled)        # the half level's tile, scaled, in the meantime
+    qtbot.waitUntil(lambda: (_shown(view, box) == 100).all())
+    item.close()
+    source.close()
