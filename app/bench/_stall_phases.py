@@ -74,7 +74,8 @@ def _slide_tiles(side: int):
 
 
 def _pan(beat: Heartbeat, tmp: Path, paths: AppPaths, side: int) -> tuple[str, float, list[float]]:
-    """Open a side x side tiled TIFF (no pyramid), zoom to 100 % and pan across it: tiles decoded in the paints."""
+    """Open a side x side tiled TIFF (no pyramid), zoom to 100 % and pan across it: the tiles coming into view are
+    decoded by the canvas's decoder thread."""
     folder = tmp / "large"
     folder.mkdir()
     tifffile.imwrite(folder / "slide.tif", _slide_tiles(side), shape=(side, side, 3), dtype=np.uint8,
@@ -82,6 +83,8 @@ def _pan(beat: Heartbeat, tmp: Path, paths: AppPaths, side: int) -> tuple[str, f
     window = _window("demo", folder, paths)
     measure(beat, lambda: None, lambda: window.status.embedding.text().startswith("Embedding ready"), 1800)
     window.canvas.actual_size()
+    decoded = []
+    window.canvas.layers.tiled.tile_decoded.connect(decoded.append)
     moves = []
     timer = QTimer()
     timer.setInterval(20)
@@ -90,7 +93,7 @@ def _pan(beat: Heartbeat, tmp: Path, paths: AppPaths, side: int) -> tuple[str, f
     timer.stop()
     window.shutdown()
     window.close()
-    return f"pan a {side}² tiled TIFF at 100 %, {PAN_STEPS} steps", seconds, gaps
+    return f"pan a {side}² tiled TIFF at 100 %, {PAN_STEPS} steps, {len(decoded)} tiles decoded", seconds, gaps
 
 
 def phases(args) -> list[tuple[str, float, list[float]]]:

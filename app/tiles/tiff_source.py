@@ -3,7 +3,8 @@ a region touches are read and decoded, so a 20,000 x 20,000 slide never lies who
 
 The same calls as `predictor.ArraySource`: `region(x0, y0, x1, y1, level)`, `overview(side)`, `size` and
 `level_sizes`. 8-bit grey, RGB and RGBA images (the alpha dropped); other sample formats are refused with a
-message that names the file (`app.image_file.tiff_region_problem`).
+message that names the file (`app.image_file.tiff_region_problem`). Regions may be read from several threads at
+once (the canvas's tile decoder and the model's worker): the file reads are serialised, the decoding is not.
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ class TiffSource:
         self._lock = threading.Lock()
         series = self._tif.series[0]
         self._levels = [level.keyframe for level in series.levels]
+        for page in self._levels:   # tifffile makes a page's decoder on first use, not thread-safely: make it now
+            page.init_decode()
         problem = tiff_region_problem(series)
         if problem:
             self._tif.close()

@@ -85,6 +85,7 @@ class CanvasLayers:
         """Show an image (a large one tile by tile; None: nothing), clear everything drawn over the previous one;
         the image's (width, height)."""
         if self.tiled is not None:
+            self.tiled.close()
             self._scene.removeItem(self.tiled)
             self.tiled = None
         large = isinstance(image, LargePixels)

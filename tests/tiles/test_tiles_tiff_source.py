@@ -1,5 +1,7 @@
 """TiffSource: regions of tiled, stripped, BigTIFF and pyramidal TIFFs equal the same region of the whole image
 read at once; the overview comes from the pyramid; unsupported sample formats are refused with the file named."""
+import threading
+
 import numpy as np
 import pytest
 import tifffile
@@ -47,3 +49,25 @@ def test_other_sample_formats_are_refused_by_name(tmp_path):
     tifffile.imwrite(path, np.zeros((64, 64), np.uint16), tile=(32, 32))
     with pytest.raises(ValueError, match="deep.tif: only 8-bit"):
         TiffSource(path)
+
+
+def test_regions_read_from_several_threads_at_once_are_right(tmp_path, rgb):
+    """The canvas's tile decoder and the model's worker read one TiffSource at the same time."""
+    path = tmp_path / "shared.tif"
+    tifffile.imwrite(path, rgb, photometric="rgb", tile=(64, 64), compression="zlib")
+    source = TiffSource(path)
+    boxes = [(x, y, x + 150, y + 120) for x in range(0, 700, 70) for y in range(0, 550, 55)]
+    wrong = []
+
+    def read(offset):
+        for x0, y0, x1, y1 in boxes[offset:] + boxes[:offset]:
+            if not np.array_equal(source.region(x0, y0, x1, y1), rgb[y0:y1, x0:x1]):
+                wrong.append((x0, y0))
+
+    threads = [threading.Thread(target=read, args=(i * 25,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    source.close()
+    assert wrong == []

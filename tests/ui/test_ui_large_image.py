@@ -1,14 +1,22 @@
 """A large image in the real window: a tiled TIFF (read region by region) or a PNG (decoded whole) is shown tile by
-tile (never one full-resolution pixmap), and a click is answered on a tile at full resolution and stored as
+tile (never one full-resolution pixmap), decoded off the GUI thread with a placeholder until a tile comes (tiles of
+a view left behind are never decoded), and a click is answered on a tile at full resolution and stored as
 full-resolution RLE."""
+import threading
+
 import cv2
 import numpy as np
 import pytest
 import tifffile
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
 
 from app.store.masks import rle_bbox
 from app.tiles import needs_tiles
+from app.tiles.predictor import ArraySource
+from app.tiles.tiff_source import TiffSource
+from app.ui.tiled_image import LargePixels, TiledImageItem
 from window_helpers import DEMO_WEIGHTS, click, drag, key, stored, wait_mask
 
 WIDTH, HEIGHT = 3000, 2000
@@ -17,6 +25,7 @@ COLOUR = (230, 200, 60)
 
 
 def _large_image(folder, name):
+    """Writes the noisy image with its disc into `folder`; (the RGB image, the disc's mask)."""
     rng = np.random.default_rng(3)
     image = np.clip(rng.normal(50, 8, (HEIGHT, WIDTH, 3)), 0, 255).astype(np.uint8)
     disc = np.zeros((HEIGHT, WIDTH), np.uint8)
@@ -27,7 +36,7 @@ def _large_image(folder, name):
         tifffile.imwrite(folder / name, image, tile=(256, 256), compression="zlib")
     else:
         cv2.imwrite(str(folder / name), image[..., ::-1])
-    return disc.astype(bool)
+    return image, disc.astype(bool)
 
 
 def _shown_at(window, x, y):
@@ -37,10 +46,20 @@ def _shown_at(window, x, y):
     return colour.red(), colour.green(), colour.blue()
 
 
+def _shown(view, box):
+    """The RGB pixels (H x W x 3) a view at 100 % shows of image box (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = box
+    corner = view.mapFromScene(QPointF(x0, y0))            # at 100 % the scroll offset is whole pixels
+    image = view.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    pixels = rows[:, :image.width() * 3].reshape(image.height(), image.width(), 3)
+    return pixels[corner.y():corner.y() + y1 - y0, corner.x():corner.x() + x1 - x0].copy()
+
+
 @pytest.mark.parametrize("name", ["slide.tif", "slide.png"])
 @pytest.mark.slow
 def test_a_click_on_a_large_image_gives_a_full_resolution_mask_from_a_tile(qtbot, make_window, tmp_path, name):
-    disc = _large_image(tmp_path / "images", name)
+    _, disc = _large_image(tmp_path / "images", name)
     window = make_window(tmp_path / "images")
     assert needs_tiles(HEIGHT, WIDTH, window.model.engine.side)
     layers = window.canvas.layers
@@ -49,7 +68,7 @@ def test_a_click_on_a_large_image_gives_a_full_resolution_mask_from_a_tile(qtbot
     assert np.allclose(_shown_at(window, x, y), COLOUR, atol=40)        # fitted: from the overview
     window.canvas.actual_size()
     window.canvas.centerOn(QPointF(x, y))
-    assert _shown_at(window, x, y) == COLOUR                             # 100 %: full-resolution tiles
+    qtbot.waitUntil(lambda: _shown_at(window, x, y) == COLOUR)            # 100 %: full-resolution tiles
     assert _shown_at(window, x + 2 * r, y) != COLOUR
 
     click(qtbot, window, x, y)
@@ -69,3 +88,89 @@ def test_a_click_on_a_large_image_gives_a_full_resolution_mask_from_a_tile(qtbot
     assert instance.rle["size"] == [HEIGHT, WIDTH]
     bx, by, bw, bh = rle_bbox(instance.rle)
     assert bx <= x < bx + bw and by <= y < by + bh and bx >= tx0 and by >= ty0 and bx + bw <= tx1
+
+
+def test_at_100_percent_a_region_shows_its_placeholder_then_the_full_resolution_tile(qtbot, make_window, tmp_path):
+    image, _ = _large_image(tmp_path / "images", "slide.tif")
+    window = make_window(tmp_path / "images")
+    box = (600, 500, 640, 530)                                           # noise, far from the disc
+    x0, y0, x1, y1 = box
+    window.canvas.actual_size()
+    window.canvas.centerOn(QPointF(x0, y0))
+    placeholder = _shown(window.canvas, box)                             # painted before any tile could come
+    assert not np.array_equal(placeholder, image[y0:y1, x0:x1])
+    assert abs(placeholder.mean() - image[y0:y1, x0:x1].mean()) < 10  # the overview, scaled: the same colours
+    qtbot.waitUntil(lambda: np.array_equal(_shown(window.canvas, box), image[y0:y1, x0:x1]))
+
+
+class _GatedSource:
+    """An ArraySource whose regions wait for `gate`; every region read is recorded as (level, x0, y0)."""
+
+    def __init__(self, rgb):
+        self._source = ArraySource(rgb)
+        self.size, self.level_sizes = self._source.size, self._source.level_sizes
+        self.gate, self.read = threading.Event(), []
+
+    def overview(self, side):
+        return self._source.overview(side)
+
+    def region(self, x0, y0, x1, y1, level=0):
+        self.read.append((level, x0, y0))
+        self.gate.wait()
+        return self._source.region(x0, y0, x1, y1, level)
+
+
+def test_the_tiles_of_a_view_left_behind_are_not_decoded(qtbot):
+    rgb = np.random.default_rng(5).integers(0, 255, (3000, 3000, 3), dtype=np.uint8)
+    source = _GatedSource(rgb)
+    scene = QGraphicsScene()
+    item = TiledImageItem(LargePixels.of(source))
+    scene.addItem(item)
+    view = QGraphicsView(scene)
+    qtbot.addWidget(view)
+    for policy in (view.setHorizontalScrollBarPolicy, view.setVerticalScrollBarPolicy):
+        policy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    view.resize(700, 300)
+    view.show()
+    view.centerOn(QPointF(350, 150))              # tiles (0, 0) and (512, 0) in view, (0, 0) nearer the centre
+    view.viewport().grab()
+    qtbot.waitUntil(lambda: source.read == [(0, 0, 0)])   # the decoder waits at the gate with the first tile
+    view.centerOn(QPointF(2500, 2500))            # before (512, 0) is taken, the view moves on
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    box = (int(shown.left()) + 1, int(shown.top()) + 1, int(shown.right()) - 1, int(shown.bottom()) - 1)
+    view.viewport().grab()
+    source.gate.set()
+    qtbot.waitUntil(lambda: np.array_equal(_shown(view, box), rgb[box[1]:box[3], box[0]:box[2]]))
+    item.close()
+    assert sorted(source.read) == [(0, 0, 0), (0, 2048, 2048), (0, 2048, 2560), (0, 2560, 2048), (0, 2560, 2560)]
+
+
+def test_a_coarser_level_decoded_stands_in_for_a_sharper_tile_until_it_comes(qtbot, tmp_path):
+    path = tmp_path / "pyramid.tif"
+    half = np.random.default_rng(6).integers(0, 255, (1050, 2100, 3), dtype=np.uint8)
+    with tifffile.TiffWriter(path) as tif:                    # the full level flat grey, the half level noise
+        tif.write(np.full((2100, 4200, 3), 100, np.uint8), tile=(256, 256), photometric="rgb", subifds=1,
+                  compression="zlib")
+        tif.write(half, tile=(256, 256), photometric="rgb", subfiletype=1)
+    source = TiffSource(path)
+    scene = QGraphicsScene()
+    item = TiledImageItem(LargePixels.of(source))
+    scene.addItem(item)
+    view = QGraphicsView(scene)
+    qtbot.addWidget(view)
+    view.resize(500, 300)
+    view.show()
+    box = (2000, 1000, 2040, 1020)
+    x0, y0, x1, y1 = box
+    view.scale(0.5, 0.5)                                      # the half level is decoded for this view
+    view.centerOn(QPointF(x0, y0))
+    decoded = []
+    item.tile_decoded.connect(decoded.append)
+    qtbot.waitUntil(lambda: (1, 512, 0) in decoded)          # the half level's tile that holds the box
+    view.resetTransform()                                     # 100 %: the full level's tiles are asked for
+    view.centerOn(QPointF(x0, y0))
+    upscaled = np.repeat(np.repeat(half[y0 // 2:y1 // 2, x0 // 2:x1 // 2], 2, 0), 2, 1)
+    assert np.array_equal(_shown(view, box), upscaled)        # the half level's tile, scaled, in the meantime
+    qtbot.waitUntil(lambda: (_shown(view, box) == 100).all())
+    item.close()
+    source.close()
