@@ -28,6 +28,8 @@ PAINT_PIXELS = 12_000_000
 """Most pixels of a level one view shows (and so asks to decode): when the level the zoom asks for would need more
 (a TIFF without a pyramid, zoomed out part way), a coarser one is painted. It keeps a view's tiles within
 CACHE_TILES, so tiles in view never evict each other."""
+CROP_PIXELS = 1 << 20
+"""Most pixels `crop` (the candidates' thumbnails) reads at full resolution, on the GUI thread: a few tens of ms."""
 
 
 @dataclass(frozen=True)
@@ -77,9 +79,10 @@ class TiledImageItem(QGraphicsObject):
         return QRectF(0, 0, self._width, self._height)
 
     def crop(self, box: tuple[int, int, int, int]) -> QPixmap:
-        """The pixels of box (x0, y0, x1, y1), at full resolution when small, else from the overview."""
+        """The pixels of box (x0, y0, x1, y1), at full resolution when small (read here, on the GUI thread: at most
+        CROP_PIXELS), else from the overview."""
         x0, y0, x1, y1 = box
-        if (x1 - x0) * (y1 - y0) <= PAINT_PIXELS // 4:
+        if (x1 - x0) * (y1 - y0) <= CROP_PIXELS:
             return to_pixmap(self._source.region(x0, y0, x1, y1))
         s = self._overview.width() / self._width
         return self._overview.copy(QRect(int(x0 * s), int(y0 * s), max(1, int((x1 - x0) * s)),
