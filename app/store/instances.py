@@ -21,17 +21,18 @@ def _instance(row: tuple) -> Instance:
 
 
 class InstanceTable:
-    """`project.instances`: masks given and returned as HxW bool arrays, kept as compressed RLE."""
+    """`project.instances`: masks given as HxW bool arrays or their RLE, returned as records, kept as compressed RLE."""
 
     def __init__(self, db: Database):
         self._db = db
 
-    def add(self, image_id: int, label_id: int, mask: np.ndarray,
+    def add(self, image_id: int, label_id: int, mask: np.ndarray | dict,
             source: InstanceSource | str = InstanceSource.MODEL, unedited: bool | None = None,
             proposal_id: int | None = None) -> Instance:
         """Store a new instance and commit it. A 'new' image becomes 'in progress'.
 
-        `mask` must be a bool array of the image's height x width with at least one pixel set (MaskError).
+        `mask` must be a bool array of the image's height x width, or its compressed COCO RLE ({'size': [h, w],
+        'counts': str or bytes}, what a large image's crop encodes to), with at least one pixel set (MaskError).
         `unedited` (see `Instance.unedited`) is kept for SAM's masks only: any other source is never unedited.
         `proposal_id` links the proposal of the same image it was accepted from, which becomes accepted; a proposal
         that is gone (its image's proposals were made again) or already accepted raises NotFoundError/StoreError.
@@ -54,7 +55,7 @@ class InstanceTable:
             self._db.image_changed(conn, image_id)
         return self.get(instance_id)
 
-    def update(self, instance_id: int, *, mask: np.ndarray | None = None, label_id: int | None = None,
+    def update(self, instance_id: int, *, mask: np.ndarray | dict | None = None, label_id: int | None = None,
                source: InstanceSource | str | None = None, revision: int | None = None) -> Instance:
         """Change an instance's mask, label and/or source; what is not given stays as it was. A new mask, or a
         source other than SAM, makes it no longer unedited. `revision`: the one the caller read; when another
@@ -127,11 +128,13 @@ class InstanceTable:
         return UneditedCount(*row)
 
     @staticmethod
-    def _encode(conn, image_id: int, mask: np.ndarray) -> dict:
+    def _encode(conn, image_id: int, mask: np.ndarray | dict) -> dict:
         row = conn.execute("SELECT path, height, width FROM images WHERE id = ?", (image_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"no image with id {image_id} in this project")
         path, height, width = row
+        if isinstance(mask, dict):
+            return _checked_rle(mask, path, height, width)
         if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_ or mask.ndim != 2:
             kind = f"{mask.dtype} array of shape {mask.shape}" if isinstance(mask, np.ndarray) else type(mask).__name__
             raise MaskError(f"a mask must be a 2-D bool array; got a {kind}")
@@ -162,3 +165,18 @@ def _unedited_value(source: InstanceSource, unedited: bool | None) -> int | None
     if source != InstanceSource.MODEL:
         return 0
     return None if unedited is None else int(bool(unedited))
+
+
+def _checked_rle(rle: dict, path: str, height: int, width: int) -> dict:
+    """A compressed RLE of an image of height x width with a pixel set, its counts as str; MaskError otherwise."""
+    counts = rle.get("counts")
+    if isinstance(counts, bytes):
+        counts = counts.decode("ascii")
+    if not isinstance(counts, str):
+        raise MaskError("an RLE mask must have compressed counts (str or bytes)")
+    if list(rle.get("size", ())) != [height, width]:
+        raise MaskError(f"the RLE mask is of size {rle.get('size')} but image {path} is {width}x{height}")
+    checked = {"size": [height, width], "counts": counts}
+    if not rle_area(checked):
+        raise MaskError(f"the mask for image {path} covers no pixel")
+    return checked

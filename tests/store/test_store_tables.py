@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from app.store import ImageStatus, InstanceSource, LabelInUseError, MaskError, NotFoundError, RunStatus, StoreError
+from app.store.masks import mask_to_rle
 
 
 @pytest.fixture
@@ -83,6 +84,20 @@ def test_instances_round_trip_and_check_the_mask(project):
         project.instances.add(a.id, 99, m)
     with pytest.raises(NotFoundError, match="no image with id 99"):
         project.instances.add(99, label.id, m)
+
+
+def test_instances_take_a_mask_as_its_rle_of_the_image_size(project):
+    a = image_named(project, "a.png")
+    label = project.labels.add("cell")
+    m = mask((6, 9), 1, 4, 2, 8)
+    rle = mask_to_rle(m)
+    instance = project.instances.add(a.id, label.id, {"size": rle["size"], "counts": rle["counts"].encode()})
+    assert np.array_equal(instance.mask, m) and instance.rle["counts"] == rle["counts"]
+    assert project.instances.update(instance.id, mask=mask_to_rle(~m)).area == 54 - 18
+    with pytest.raises(MaskError, match=r"of size \[7, 5\] but image a.png is 9x6"):
+        project.instances.add(a.id, label.id, mask_to_rle(np.ones((7, 5), bool)))
+    with pytest.raises(MaskError, match="covers no pixel"):
+        project.instances.add(a.id, label.id, mask_to_rle(np.zeros((6, 9), bool)))
 
 
 def test_update_delete_query_and_counts(project):
