@@ -9,12 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
-
 from app.annotate.draft import Draft
 from app.annotate.image_state import ImageState
 from app.store import InstanceSource, Project, Proposal, ProposalState
-from app.store.masks import rle_to_mask
 
 
 @dataclass
@@ -62,19 +59,20 @@ class DraftEdit:
 
 
 class AcceptInstance:
-    """The draft stored as a new instance (linking the proposal it started from, if any); undo deletes it from the
-    store, makes that proposal pending again and brings the draft back."""
+    """The draft's mask (`rle`: full-resolution compressed COCO RLE) stored as a new instance, linking the proposal
+    it started from, if any; undo deletes it from the store, makes that proposal pending again and brings the draft
+    back."""
 
     text = "accept instance"
 
-    def __init__(self, session: CommandTarget, state: ImageState, label_id: int, mask: np.ndarray,
+    def __init__(self, session: CommandTarget, state: ImageState, label_id: int, rle: dict,
                  source: InstanceSource, draft: Draft):
         self._session, self._state, self._draft = session, state, draft
-        self._label_id, self._mask, self._source = label_id, mask, source
+        self._label_id, self._rle, self._source = label_id, rle, source
         self.ref: InstanceRef | None = None
 
     def redo(self) -> None:
-        instance = self._session.project.instances.add(self._state.image.id, self._label_id, self._mask,
+        instance = self._session.project.instances.add(self._state.image.id, self._label_id, self._rle,
                                                        self._source, unedited=self._draft.unedited,
                                                        proposal_id=self._draft.proposal)
         self.ref = self._session._track(self.ref, instance.id, instance.revision)
@@ -93,14 +91,14 @@ class AcceptInstance:
 
 class DeleteInstance:
     """An instance deleted from the store (its proposal, if any, becomes rejected); undo stores it again (same
-    mask, label, source, unedited mark and proposal, accepted again)."""
+    mask, kept as its RLE, label, source, unedited mark and proposal, accepted again)."""
 
     text = "delete instance"
 
     def __init__(self, session: CommandTarget, state: ImageState, ref: InstanceRef):
         self._session, self._state, self.ref = session, state, ref
         instance = session.project.instances.get(ref.id)
-        self._label_id, self._mask, self._source = instance.label_id, instance.mask.copy(), instance.source
+        self._label_id, self._rle, self._source = instance.label_id, instance.rle, instance.source
         self._unedited, self._proposal = instance.unedited, instance.proposal_id
         ref.revision = instance.revision   # what the annotator acts on now
 
@@ -109,7 +107,7 @@ class DeleteInstance:
         self._session._instances_edited(self._state)
 
     def undo(self) -> None:
-        instance = self._session.project.instances.add(self._state.image.id, self._label_id, self._mask,
+        instance = self._session.project.instances.add(self._state.image.id, self._label_id, self._rle,
                                                        self._source, unedited=self._unedited,
                                                        proposal_id=self._proposal)
         self._session._track(self.ref, instance.id, instance.revision)
@@ -152,7 +150,7 @@ class AcceptProposals:
     def redo(self) -> None:
         project = self._session.project
         with project.transaction():
-            added = [project.instances.add(self._state.image.id, self._label_id, rle_to_mask(rle),
+            added = [project.instances.add(self._state.image.id, self._label_id, rle,
                                            InstanceSource.MODEL, unedited=True, proposal_id=proposal_id)
                      for proposal_id, rle in self._proposals]
         self.refs = [self._session._track(ref, instance.id, instance.revision)

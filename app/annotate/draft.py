@@ -3,7 +3,7 @@
 A `Draft` is an immutable value; every edit makes a new one, so undo and redo just swap drafts. The
 draft's mask is not stored in it: it is SAM's mask for the draft's prompts (kept by prompts in
 `app.annotate.image_state`) with the draft's strokes painted over it, so manual corrections survive
-further clicks.
+further clicks. Masks are `MaskCrop`s: a crop and where it lies, grown as far as the brush reaches.
 """
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
+
+from app.tiles.mask_crop import MaskCrop
 
 
 @dataclass(frozen=True)
@@ -63,12 +65,20 @@ class Stroke:
     radius: float
     erase: bool = False
 
-    def paint(self, mask: np.ndarray) -> None:
-        """Paint (or erase) this stroke into an HxW bool mask, in place."""
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1), end exclusive, of every pixel the stroke may paint (before clipping to the image)."""
+        pts = np.round(np.array(self.points, dtype=np.float64)).astype(np.int64)
+        reach = int(np.ceil(self.radius)) + 1
+        return (int(pts[:, 0].min()) - reach, int(pts[:, 1].min()) - reach, int(pts[:, 0].max()) + reach + 1,
+                int(pts[:, 1].max()) + reach + 1)
+
+    def paint(self, mask: np.ndarray, origin: tuple[int, int] = (0, 0)) -> None:
+        """Paint (or erase) this stroke into a bool mask whose top-left is image pixel `origin`, in place."""
         canvas = mask.view(np.uint8)
         value = 0 if self.erase else 1
         thickness = max(1, int(round(2 * self.radius)))
-        pts = np.round(np.array(self.points, dtype=np.float64)).astype(np.int32)
+        pts = np.round(np.array(self.points, dtype=np.float64) - origin).astype(np.int32)
         if len(pts) == 1:
             cv2.circle(canvas, tuple(int(v) for v in pts[0]), max(0, int(round(self.radius))), value, -1)
         else:
@@ -103,11 +113,15 @@ class Draft:
         single = (len(self.prompts.points), self.prompts.box is not None) in ((1, False), (0, True))
         return single and not self.strokes
 
-    def paint(self, base: np.ndarray) -> np.ndarray:
-        """A copy of `base` (SAM's mask, or zeros) with this draft's strokes painted over it."""
-        mask = np.array(base, dtype=bool, copy=True)
-        for stroke in self.strokes:
-            stroke.paint(mask)
+    def paint(self, base: MaskCrop) -> MaskCrop:
+        """`base` (SAM's mask, or an empty one) with this draft's strokes painted over it, in a new crop grown to
+        hold the brush strokes (erasing outside the crop changes nothing)."""
+        painted = [s.box for s in self.strokes if not s.erase]
+        grow = None if not painted else (min(b[0] for b in painted), min(b[1] for b in painted),
+                                         max(b[2] for b in painted), max(b[3] for b in painted))
+        mask = base.covering(grow)
+        for stroke in self.strokes if mask.pixels.size else ():
+            stroke.paint(mask.pixels, mask.origin)
         return mask
 
 

@@ -1,24 +1,24 @@
-"""What the session keeps for each image visited: its draft, its undo history and SAM's masks by prompts."""
+"""What the session keeps for each image visited: its draft, its undo history and SAM's masks by prompts (as
+`Candidates`: crops, so a large image's answers and draft cost their tile, not the whole image)."""
 from __future__ import annotations
 
 from collections import OrderedDict
 
 import numpy as np
 
+from app.annotate.candidates import Candidates
 from app.annotate.draft import Draft, PromptRequest, Prompts
 from app.annotate.history import History
 from app.sam.engine import Prediction
 from app.store import Image
+from app.tiles.mask_crop import MaskCrop
+from app.tiles.predictor import TiledPrediction
 
 PREDICTION_BYTES = 256 * 2**20
 """Bound on the memory one image's remembered predictions take (the newest one is always kept)."""
 
 
-def _size(prediction: Prediction) -> int:
-    return prediction.masks.nbytes + prediction.low_res_logits.nbytes
-
-
-def candidate_order(prediction: Prediction) -> list[int]:
+def candidate_order(prediction: Candidates) -> list[int]:
     """Indices of SAM's candidate masks, best score first (the order Tab and the candidate chooser show them in)."""
     return sorted(range(len(prediction.scores)), key=lambda i: -float(prediction.scores[i]))
 
@@ -38,9 +38,9 @@ class ImageState:
         self.image = image
         self.draft = Draft()
         self.history = History()
-        self.mask: np.ndarray | None = None
-        self._predictions: OrderedDict[Prompts, Prediction] = OrderedDict()
-        self._base: tuple[Prompts, Prediction, int] | None = None
+        self.mask: MaskCrop | None = None
+        self._predictions: OrderedDict[Prompts, Candidates] = OrderedDict()
+        self._base: tuple[Prompts, Candidates, int] | None = None
         self._base_current = True   # False once the model changed: its logits no longer seed a refinement
         self._model = 0             # how many times the model changed; each request carries it
 
@@ -55,7 +55,7 @@ class ImageState:
         return not self.draft.prompts.empty and self.draft.prompts not in self._predictions
 
     @property
-    def candidates(self) -> tuple[Prediction, int] | None:
+    def candidates(self) -> tuple[Candidates, int] | None:
         """SAM's answer to the draft's prompts and the index of the candidate shown, or None."""
         prediction = self._predictions.get(self.draft.prompts)
         if prediction is None:
@@ -63,26 +63,26 @@ class ImageState:
         choice = self.draft.choice
         return prediction, (choice if choice is not None and choice < len(prediction.scores) else prediction.best)
 
-    def answer(self, request: PromptRequest, prediction: Prediction) -> bool:
+    def answer(self, request: PromptRequest, prediction: Prediction | TiledPrediction) -> bool:
         """Keep SAM's answer to a request made by `request`; False (dropped) when the model changed since."""
         if request.model != self._model:
             return False
-        self.remember(request.prompts, prediction)
+        self.remember(request.prompts, Candidates.of(prediction))
         return True
 
-    def remember(self, prompts: Prompts, prediction: Prediction) -> None:
+    def remember(self, prompts: Prompts, candidates: Candidates) -> None:
         """Keep SAM's answer to `prompts`, forgetting the oldest answers beyond PREDICTION_BYTES."""
-        self._predictions[prompts] = prediction
+        self._predictions[prompts] = candidates
         self._predictions.move_to_end(prompts)
-        total = sum(_size(p) for p in self._predictions.values())
+        total = sum(c.nbytes for c in self._predictions.values())
         while total > PREDICTION_BYTES and len(self._predictions) > 1:
             _, dropped = self._predictions.popitem(last=False)
-            total -= _size(dropped)
+            total -= dropped.nbytes
 
-    def seed(self, prompts: Prompts, mask: np.ndarray, score: float) -> None:
+    def seed(self, prompts: Prompts, mask: MaskCrop, score: float) -> None:
         """Take a mask made elsewhere (an automatic proposal's) as SAM's answer to `prompts`. It has no logits, so
         a refinement of it is asked from the prompts alone; a model change forgets it like any answer."""
-        self.remember(prompts, Prediction(mask[None].copy(), np.array([score], dtype=np.float32),
+        self.remember(prompts, Candidates((mask,), np.array([score], dtype=np.float32),
                                           np.zeros((1, 0, 0), dtype=np.float32)))
 
     def forget_others(self) -> None:
@@ -114,7 +114,7 @@ class ImageState:
         if draft.empty:
             self.mask = None
         else:
-            self.mask = draft.paint(base if base is not None else np.zeros(self.shape, dtype=bool))
+            self.mask = draft.paint(base if base is not None else MaskCrop.empty(self.shape))
 
     def request(self) -> PromptRequest | None:
         """What to ask SAM for the draft's prompts (refining the last mask shown when they add to its prompts)."""

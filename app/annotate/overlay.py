@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from app.store.masks import mask_bounds
+from app.tiles.mask_crop import MaskCrop
 
 FILL_ALPHA = 90
 EDGE_ALPHA = 230
@@ -98,23 +99,24 @@ def outlines(mask: np.ndarray, origin: tuple[int, int] = (0, 0)) -> list[np.ndar
     return [c.reshape(-1, 2) + shift for c in contours if len(c) >= 2]
 
 
-def tint(mask: np.ndarray, colour: str, alpha: int) -> tuple[np.ndarray, tuple[int, int]] | None:
-    """`mask` filled with `colour` at `alpha` as RGBA uint8 over its bounding box, and the box's top-left (x, y);
-    None for an empty mask."""
+def tint(mask: np.ndarray, colour: str, alpha: int,
+         origin: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """`mask` (whose top-left is image pixel `origin`) filled with `colour` at `alpha` as RGBA uint8 over its
+    bounding box, and the box's top-left (x, y) in image pixels; None for an empty mask."""
     box = mask_bounds(mask)
     if box is None:
         return None
     x0, y0, x1, y1 = box
     crop = np.ascontiguousarray(mask[y0:y1, x0:x1])
-    return _rgba(crop.view(np.uint8).astype(np.uint32) * _pixel(*rgb(colour), alpha)), (x0, y0)
+    return _rgba(crop.view(np.uint8).astype(np.uint32) * _pixel(*rgb(colour), alpha)), (x0 + origin[0], y0 + origin[1])
 
 
-def around(masks: list[np.ndarray], margin: float = 0.25, least: int = 24) -> tuple[int, int, int, int]:
+def around(masks: list[MaskCrop], margin: float = 0.25, least: int = 24) -> tuple[int, int, int, int]:
     """(x0, y0, x1, y1), end exclusive, of a view around every mask's set pixels: their joint box grown by `margin`
     of its size on each side (to at least `least` pixels across), within the image; the whole image when all
     the masks are empty."""
-    height, width = masks[0].shape
-    boxes = [box for box in map(mask_bounds, masks) if box is not None]
+    height, width = masks[0].size
+    boxes = [box for box in (m.bounds() for m in masks) if box is not None]
     if not boxes:
         return 0, 0, width, height
     x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)

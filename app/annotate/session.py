@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from app.annotate.candidates import Candidates
 from app.annotate.commands import (AcceptInstance, AcceptProposals, DeleteInstance, DraftEdit, InstanceRef,
                                    RejectProposals, RelabelInstance)
 from app.annotate.draft import Draft, PromptRequest, Prompts, Stroke
@@ -24,6 +25,8 @@ from app.autoseg.uncertainty import image_uncertainty
 from app.sam.engine import Prediction
 from app.store import (ConcurrentChangeError, Image, ImageStatus, Instance, InstanceSource, NotFoundError, Project,
                        Proposal, ProposalState, StoreError)
+from app.tiles.mask_crop import MaskCrop
+from app.tiles.predictor import TiledPrediction
 
 DEFAULT_LABEL = "object"
 """Label made for the first accepted instance of a project that has none."""
@@ -190,8 +193,8 @@ class AnnotationSession:
         return None if self._state is None else self._state.draft
 
     @property
-    def draft_mask(self) -> np.ndarray | None:
-        """The draft's mask (HxW bool) as shown, or None when the draft is empty."""
+    def draft_mask(self) -> MaskCrop | None:
+        """The draft's mask as shown (a crop of the image, `MaskCrop`), or None when the draft is empty."""
         return None if self._state is None else self._state.mask
 
     @property
@@ -200,7 +203,7 @@ class AnnotationSession:
         return self._state is not None and self._state.pending
 
     @property
-    def candidates(self) -> tuple[Prediction, int] | None:
+    def candidates(self) -> tuple[Candidates, int] | None:
         """SAM's prediction for the draft's prompts and the index of the candidate shown, or None."""
         return None if self._state is None else self._state.candidates
 
@@ -261,9 +264,10 @@ class AnnotationSession:
             state.model_changed()
         self._request_if_pending()
 
-    def prediction_ready(self, request: PromptRequest, prediction: Prediction) -> None:
-        """SAM's answer to a request: shown if the draft still has those prompts, kept for undo either way; dropped
-        when the model changed since it was asked (the answer is the old model's)."""
+    def prediction_ready(self, request: PromptRequest, prediction: Prediction | TiledPrediction) -> None:
+        """SAM's answer to a request (a large image's: on a tile, `TiledPrediction`): shown if the draft still has
+        those prompts, kept for undo either way; dropped when the model changed since it was asked (the answer is the
+        old model's)."""
         state = self._states.get(request.image_id)
         if state is None or not state.answer(request, prediction):
             return
@@ -297,7 +301,7 @@ class AnnotationSession:
             self.error.emit(f"Could not {AcceptInstance.text}: {exc}")
             return None
         source = InstanceSource.CORRECTED if state.draft.strokes else InstanceSource.MODEL
-        command = AcceptInstance(self, state, label.id, state.mask.copy(), source, state.draft)
+        command = AcceptInstance(self, state, label.id, state.mask.rle(), source, state.draft)
         if self._run(command):
             return self.project.instances.get(command.ref.id)
         return None
@@ -392,7 +396,7 @@ class AnnotationSession:
             return
         proposal = found[0]
         prompts = Prompts().with_point(*proposal.point, True)
-        self._state.seed(prompts, proposal.mask, proposal.predicted_iou)
+        self._state.seed(prompts, MaskCrop.from_rle(proposal.rle, proposal.bbox), proposal.predicted_iou)
         self._edit_draft(Draft(prompts, proposal=proposal.id), "edit proposal")
 
     # Undo ---------------------------------------------------------------------------------------------

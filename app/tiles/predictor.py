@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.sam.engine import Prediction, SamEngine
+from app.sam.engine import SamEngine
 from app.tiles.grid import Tile, TileGrid
+from app.tiles.mask_crop import MaskCrop
 from app.tiles.rle import crop_to_rle
 
 
@@ -60,16 +61,17 @@ class TiledPrediction:
         """Mask `index` as compressed COCO RLE at full resolution (never a dense array of the whole image)."""
         return crop_to_rle(self.masks[index], self.origin, self.image_size)
 
-    def dense(self) -> Prediction:
-        """As the engine's Prediction: the masks at the whole image's size (what the annotation session edits),
-        `frame` the tile that answered (None: the overview, whose logits refine nothing)."""
-        n, h, w = self.masks.shape
-        x, y = self.origin
-        masks = np.zeros((n, *self.image_size), bool)
-        masks[:, y:y + h, x:x + w] = self.masks
+    @property
+    def frame(self) -> tuple[int, int, int, int] | None:
+        """The region (x0, y0, x1, y1) of the tile that answered, whose logits refine on it; None: the overview,
+        whose logits refine nothing."""
         tile = self.tile
-        frame = None if tile is None else (tile.x0, tile.y0, tile.x1, tile.y1)
-        return Prediction(masks, self.scores, self.low_res_logits, frame)
+        return None if tile is None else (tile.x0, tile.y0, tile.x1, tile.y1)
+
+    def crop(self, index: int) -> MaskCrop:
+        """Mask `index` as a MaskCrop trimmed to its set pixels, copied (the tile's masks need not be kept)."""
+        trimmed = MaskCrop(self.masks[index], self.origin, self.image_size).trimmed()
+        return MaskCrop(trimmed.pixels.copy(), trimmed.origin, trimmed.size)
 
 
 def _anchors(points, labels, box) -> list[tuple[float, float]]:

@@ -13,20 +13,21 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap, QPolygon
 from PySide6.QtWidgets import QAbstractScrollArea, QHBoxLayout, QToolButton, QWidget
 
+from app.annotate.candidates import Candidates
 from app.annotate.image_state import candidate_order
 from app.annotate.overlay import around, outlines, tint
-from app.sam.engine import Prediction
+from app.tiles.mask_crop import MaskCrop
 from app.ui.qt_images import to_pixmap
 
 THUMBNAIL = 96      # screen pixels, the longer side
 TINT_ALPHA = 120
 
 
-def thumbnail(crop: QPixmap, mask: np.ndarray, box: tuple[int, int, int, int], colour: str) -> QPixmap:
+def thumbnail(crop: QPixmap, mask: MaskCrop, box: tuple[int, int, int, int], colour: str) -> QPixmap:
     """`crop`, the image's pixels in `box` (x0, y0, x1, y1), with `mask` tinted in `colour` and outlined,
     THUMBNAIL wide."""
     x0, y0, x1, y1 = box
-    part = np.ascontiguousarray(mask[y0:y1, x0:x1])
+    part = np.ascontiguousarray(mask.region(box))
     drawn = tint(part, colour, TINT_ALPHA)
     scale = THUMBNAIL / max(x1 - x0, y1 - y0)
     out = crop.scaled(QSize(round((x1 - x0) * scale), round((y1 - y0) * scale)),
@@ -64,7 +65,7 @@ class CandidateChooser(QWidget):
         view.installEventFilter(self)
         self.hide()
 
-    def show_candidates(self, crop: Callable[[tuple[int, int, int, int]], QPixmap], prediction: Prediction | None,
+    def show_candidates(self, crop: Callable[[tuple[int, int, int, int]], QPixmap], prediction: Candidates | None,
                         shown: int, colour: str) -> None:
         """Show `prediction`'s candidates, on the image's pixels `crop(box)` gives, with candidate `shown` framed;
         hide without several."""
@@ -91,7 +92,7 @@ class CandidateChooser(QWidget):
             self._place()
         return False
 
-    def _build(self, crop: Callable[[tuple[int, int, int, int]], QPixmap], prediction: Prediction,
+    def _build(self, crop: Callable[[tuple[int, int, int, int]], QPixmap], prediction: Candidates,
                colour: str) -> None:
         for button in self.buttons:
             self.row.removeWidget(button)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsPixm
 from app.annotate.draft import Prompts
 from app.annotate.overlay import FILL_ALPHA, scaled_alpha, tint
 from app.annotate.proposal_shapes import Outline, edge_image, outline_of
+from app.tiles.mask_crop import MaskCrop
 from app.ui.qt_images import to_pixmap
 from app.ui.tiled_image import LargePixels, TiledImageItem
 
@@ -133,17 +134,18 @@ class CanvasLayers:
         _show(self.hovered_ragged, edge_image([outline], PROPOSAL_COLOUR.name(), HOVERED_EDGE_ALPHA)
               if outline is not None else None)
 
-    def set_draft(self, mask: np.ndarray | None, colour: str, waiting: bool = False,
+    def set_draft(self, mask: MaskCrop | None, colour: str, waiting: bool = False,
                   fill_alpha: int = FILL_ALPHA) -> None:
         """Show the draft mask filled in the label's colour with a dashed outline (dotted while SAM works; none for a
         ragged mask, `proposal_shapes.RAGGED_POINTS`, whose fill shows it); its fill follows the instances'
-        `fill_alpha` (a little stronger), its outline stays."""
-        drawn = tint(mask, colour, scaled_alpha(DRAFT_ALPHA, fill_alpha)) if mask is not None else None
+        `fill_alpha` (a little stronger), its outline stays. Only the mask's set pixels' box is drawn."""
+        tight = None if mask is None else mask.trimmed()
+        drawn = None if tight is None else tint(tight.pixels, colour, scaled_alpha(DRAFT_ALPHA, fill_alpha),
+                                                tight.origin)
         _show(self.draft_fill, drawn)
         path = QPainterPath()
         if drawn is not None:
-            (h, w), (x, y) = drawn[0].shape[:2], drawn[1]
-            path = _path(outline_of(mask[y:y + h, x:x + w], (x, y)).polygons)
+            path = _path(outline_of(tight.pixels, tight.origin).polygons)
         self.draft_outline.setPath(path)
         style = Qt.PenStyle.DotLine if waiting else Qt.PenStyle.DashLine
         self.draft_outline.setPen(_cosmetic(DRAFT_OUTLINE, 2, style))

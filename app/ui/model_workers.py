@@ -204,7 +204,7 @@ class ModelWorker(_Worker):
         if request.mask_input is not None and request.frame is not None:
             tile = tiled.tile_of(request.frame, points, labels, box)
         return tiled.predict(points, labels, box, request.mask_input if tile else None, request.multimask,
-                             tile=tile).dense()
+                             tile=tile)
 
 
 class Prefetcher(_Worker):

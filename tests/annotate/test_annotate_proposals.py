@@ -118,14 +118,14 @@ def test_an_edited_proposal_is_the_draft_and_accepting_it_corrected_links_it(fol
     session, _ = open_session(folder, requests)
     proposal = session.proposals()[1]
     session.edit_proposal(proposal.id)
-    assert requests == [] and np.array_equal(session.draft_mask, proposal.mask)   # shown without asking SAM
+    assert requests == [] and np.array_equal(session.draft_mask.dense(), proposal.mask)   # shown without asking SAM
     session.paint(Stroke(((2.0, 2.0),), radius=1.5))
     instance = session.accept()
     assert (instance.source, instance.unedited, instance.proposal_id) == (InstanceSource.CORRECTED, False, proposal.id)
     assert session.project.proposals.get(proposal.id).state is ProposalState.ACCEPTED
     session.undo()      # the instance goes, the proposal is pending, the draft is back
     assert session.project.proposals.get(proposal.id).state is ProposalState.PENDING
-    assert session.draft.proposal == proposal.id and session.draft_mask[2, 2]
+    assert session.draft.proposal == proposal.id and session.draft_mask.dense()[2, 2]
     session.project.close()
 
 

@@ -43,7 +43,7 @@ def test_click_asks_sam_and_shows_its_best_mask(session, engine):
     request = session.requests[-1]
     assert request.multimask and request.mask_input is None
     expected = engine.predict(np.array([[40.0, 30.0]]), np.array([1]), multimask=True)
-    assert np.array_equal(session.draft_mask, expected.masks[expected.best])
+    assert np.array_equal(session.draft_mask.dense(), expected.masks[expected.best])
     session.add_point(10, 10, positive=False)
     refine = session.requests[-1]
     assert not refine.multimask and refine.mask_input is not None
@@ -74,19 +74,19 @@ def test_accept_undo_redo_go_to_the_store(session):
 
 def test_strokes_paint_and_erase_and_undo(session):
     session.paint(Stroke(((10.0, 10.0), (30.0, 10.0)), 3.0))
-    painted = session.draft_mask.copy()
+    painted = session.draft_mask.dense()
     assert painted[10, 10:31].all() and not painted[30, 60]
     session.paint(Stroke(((20.0, 10.0),), 3.0, erase=True))
-    assert not session.draft_mask[10, 20] and session.draft_mask[10, 10]
+    assert not session.draft_mask.dense()[10, 20] and session.draft_mask.dense()[10, 10]
     session.undo()
-    assert np.array_equal(session.draft_mask, painted)
+    assert np.array_equal(session.draft_mask.dense(), painted)
     assert len(session.requests) == 0
 
 
 def test_strokes_survive_further_clicks(session):
     session.paint(Stroke(((5.0, 5.0),), 3.0))
     session.add_point(60, 40)
-    assert session.draft_mask[5, 5]
+    assert session.draft_mask.dense()[5, 5]
 
 
 def test_tab_cycles_candidates_and_undo_restores_without_sam(session):
@@ -95,7 +95,7 @@ def test_tab_cycles_candidates_and_undo_restores_without_sam(session):
     session.cycle_candidate()
     second = int(np.argsort(-prediction.scores, kind="stable")[1])  # by score: the second best
     assert session.candidates[1] == second
-    assert np.array_equal(session.draft_mask, prediction.masks[second])
+    assert np.array_equal(session.draft_mask.dense(), prediction.masks[second].dense())
     asked = len(session.requests)
     session.undo()
     session.undo()
@@ -122,7 +122,7 @@ def test_each_image_keeps_its_draft_and_history(session):
     second = session.step(1)
     assert second.id != first.id and session.draft.empty and session.history.undo_text is None
     session.step(-1)
-    assert session.image.id == first.id and session.draft_mask[5, 5]
+    assert session.image.id == first.id and session.draft_mask.dense()[5, 5]
     assert session.history.undo_text == "brush stroke"
     assert [i.id for i in session.unaccepted_drafts()] == [first.id]
 
@@ -209,10 +209,10 @@ def test_a_mask_for_cleared_or_replaced_prompts_is_never_shown(held):
     after Esc, a new box or an undo to other prompts, nothing of the old answer stays on the draft."""
     held.set_box(10, 10, 60, 50)
     held.answer(held.asked[-1])
-    first = held.draft_mask.copy()
+    first = held.draft_mask.dense()
     assert first.any()
     held.add_point(30, 30)                      # a refinement: the last mask stays shown while SAM works
-    assert held.pending and np.array_equal(held.draft_mask, first)
+    assert held.pending and np.array_equal(held.draft_mask.dense(), first)
     held.undo()
     held.set_box(50, 20, 90, 60)                # another box: the first box's mask is not the draft's
     assert held.pending and not held.draft_mask.any()
@@ -220,7 +220,7 @@ def test_a_mask_for_cleared_or_replaced_prompts_is_never_shown(held):
     held.answer(held.asked[-1])                 # the answer to the cleared box arrives after Esc
     assert held.draft.empty and held.draft_mask is None and not held.pending
     held.undo()                                 # back to the second box: its answer, not the first box's
-    assert np.array_equal(held.draft_mask, held.candidates[0].masks[held.candidates[1]])
+    assert np.array_equal(held.draft_mask.dense(), held.candidates[0].masks[held.candidates[1]].dense())
     held.set_box(10, 10, 60, 50)
     held.add_point(30, 30)
     held.answer(held.asked[-1])

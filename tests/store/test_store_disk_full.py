@@ -135,7 +135,7 @@ def session(project):
 
 def test_accept_of_a_brush_draft_on_a_full_disk_keeps_it_and_a_retry_stores_it_once(session, disk):
     session.paint(Stroke(((10.0, 10.0), (30.0, 10.0)), 3.0))
-    draft, mask = session.draft, session.draft_mask.copy()
+    draft, mask = session.draft, session.draft_mask.dense()
     disk.fill()
     assert session.accept() is None   # no label yet: the default one cannot be made either
     assert session.project.labels.list() == []
@@ -157,7 +157,7 @@ def test_accept_waiting_for_sam_on_a_full_disk_keeps_the_draft_and_a_retry_store
 def _check_failed_then_retry(session, disk, draft, mask):
     (message,) = session.errors
     assert message.startswith("Could not accept instance: ") and "disk is full" in message
-    assert session.draft is draft and np.array_equal(session.draft_mask, mask)
+    assert session.draft is draft and np.array_equal(session.draft_mask.dense(), mask)
     assert session.history.undo_text != "accept instance"
     image = session.project.images.get(session.image.id)
     assert session.instances() == [] and image.status == ImageStatus.NEW

@@ -87,17 +87,20 @@ def test_a_box_larger_than_a_tile_is_answered_on_the_overview(sam, large):
 
 
 @pytest.mark.slow
-def test_dense_puts_the_tiles_masks_on_the_whole_image_and_tile_of_finds_the_tile_to_refine_on(sam, large):
+def test_crops_put_the_tiles_masks_on_the_whole_image_and_tile_of_finds_the_tile_to_refine_on(sam, large):
     tiled = TiledPredictor(SamEngine(sam), ArraySource(large), TileGrid(400, 520, TILE, 32))
     result = tiled.predict([[300, 300]], [1])
-    dense = result.dense()
     tile = result.tile
-    assert dense.masks.shape == (3, 400, 520) and dense.frame == (tile.x0, tile.y0, tile.x1, tile.y1)
-    np.testing.assert_array_equal(dense.masks[:, tile.y0:tile.y1, tile.x0:tile.x1], result.masks)
-    assert dense.masks.sum() == result.masks.sum()
-    assert tiled.tile_of(dense.frame, [[300, 300], [10, 10]], [1, 0]) == tile      # a far negative point: same
-    assert tiled.tile_of(dense.frame, [[300, 300], [10, 10]], [1, 1]) is None      # a far positive one: afresh
-    assert tiled.predict(box=[20, 20, 400, 380]).dense().frame is None               # the overview's
+    assert result.frame == (tile.x0, tile.y0, tile.x1, tile.y1)
+    for index, mask in enumerate(result.masks):
+        crop = result.crop(index)                                                   # trimmed to its pixels
+        full = np.zeros((400, 520), bool)
+        full[tile.y0:tile.y1, tile.x0:tile.x1] = mask
+        np.testing.assert_array_equal(crop.dense(), full)
+        assert crop.size == (400, 520) and crop.pixels.sum() == mask.sum() and crop.nbytes <= mask.nbytes
+    assert tiled.tile_of(result.frame, [[300, 300], [10, 10]], [1, 0]) == tile      # a far negative point: same
+    assert tiled.tile_of(result.frame, [[300, 300], [10, 10]], [1, 1]) is None      # a far positive one: afresh
+    assert tiled.predict(box=[20, 20, 400, 380]).frame is None                      # the overview's
 
 
 class _DamagedSource(ArraySource):

@@ -18,7 +18,7 @@ def test_click_gives_the_engines_mask_and_accept_undo_redo_reach_the_store(qtbot
     wait_mask(qtbot, window)
     engine = window.model.engine
     expected = engine.predict(np.array([[x, y]], dtype=np.float32), np.array([1]), multimask=True)
-    shown = window.session.draft_mask
+    shown = window.session.draft_mask.dense()
     assert np.array_equal(shown, expected.masks[expected.best])
     assert window.canvas.layers.draft_fill.pixmap().isNull() != shown.any()
     if DEMO_WEIGHTS:  # trained weights: the mask lies on the clicked disc and covers a good part of it
@@ -49,7 +49,7 @@ def test_brush_and_eraser_change_the_stored_mask(qtbot, make_window, folder):
     window = make_window(folder)
     click(qtbot, window, *DISC[:2])
     wait_mask(qtbot, window)
-    sam_mask = window.session.draft_mask.copy()
+    sam_mask = window.session.draft_mask.dense()
     key(qtbot, window, Qt.Key.Key_B)
     drag(window, [(110, 20), (130, 20), (150, 20)])
     key(qtbot, window, Qt.Key.Key_E)
@@ -75,7 +75,7 @@ def test_negative_click_box_tab_and_esc(qtbot, make_window, folder):
     key(qtbot, window, Qt.Key.Key_Tab)
     second = int(np.argsort(-prediction.scores, kind="stable")[1])  # Tab goes by score: the second best
     assert window.session.candidates[1] == second
-    assert np.array_equal(window.session.draft_mask, prediction.masks[second])
+    assert np.array_equal(window.session.draft_mask.dense(), prediction.masks[second].dense())
     click(qtbot, window, 10, 10, Qt.MouseButton.RightButton)
     drag(window, [(30, 35), (60, 70), (95, 95)])
     wait_mask(qtbot, window)

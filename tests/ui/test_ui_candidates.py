@@ -26,13 +26,13 @@ def test_thumbnails_best_first_click_and_tab_pick_a_candidate(qtbot, make_window
     assert "best" in chooser.buttons[0].text() and "(best)" in window.canvas.hud.text()
     icons = [b.icon().pixmap(b.iconSize()).toImage() for b in chooser.buttons]
     assert all(max(icon.width(), icon.height()) == 96 for icon in icons)
-    if not np.array_equal(prediction.masks[order[0]], prediction.masks[order[2]]):
+    if not np.array_equal(prediction.masks[order[0]].dense(), prediction.masks[order[2]].dense()):
         assert icons[0] != icons[2]                                   # each thumbnail shows its own mask
     geometry, viewport = chooser.geometry(), window.canvas.viewport().geometry()
     assert viewport.contains(geometry) and geometry.right() > viewport.center().x()  # over the canvas, right
     qtbot.mouseClick(chooser.buttons[2], Qt.MouseButton.LeftButton)   # the worst-scored one
     assert window.session.candidates[1] == order[2]
-    assert np.array_equal(window.session.draft_mask, prediction.masks[order[2]])
+    assert np.array_equal(window.session.draft_mask.dense(), prediction.masks[order[2]].dense())
     assert [b.isChecked() for b in chooser.buttons] == [False, False, True]
     qtbot.mouseClick(chooser.buttons[2], Qt.MouseButton.LeftButton)   # the one shown: stays shown and framed
     assert chooser.buttons[2].isChecked() and window.session.candidates[1] == order[2]

@@ -1,7 +1,7 @@
 """A large image in the real window: a tiled TIFF (read region by region) or a PNG (decoded whole) is shown tile by
 tile (never one full-resolution pixmap), decoded off the GUI thread with a placeholder until a tile comes (tiles of
-a view left behind are never decoded), and a click is answered on a tile at full resolution and stored as
-full-resolution RLE."""
+a view left behind are never decoded), and a click is answered on a tile at full resolution, drafted and drawn as a
+crop of that tile, and stored as full-resolution RLE."""
 import threading
 
 import cv2
@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView
 
 from app.store.masks import rle_bbox
-from app.tiles import needs_tiles
+from app.tiles import needs_tiles, rle_crop
 from app.tiles.predictor import ArraySource
 from app.tiles.tiff_source import TiffSource
 from app.ui.tiled_image import LargePixels, TiledImageItem
@@ -77,15 +77,22 @@ def test_a_click_on_a_large_image_gives_a_full_resolution_mask_from_a_tile(qtbot
     tx0, ty0, tx1, ty1 = prediction.frame                               # the tile that answered holds the click
     assert tx0 <= x < tx1 and ty0 <= y < ty1 and (tx1 - tx0, ty1 - ty0) == (256, 256)
     if DEMO_WEIGHTS:   # trained weights: the mask lies on the clicked disc
-        shown = window.session.draft_mask
+        shown = window.session.draft_mask.dense()
         assert (shown & disc).sum() >= 0.8 * shown.sum() and (shown & disc).sum() >= 0.25 * disc.sum()
     if not window.session.draft_mask.any():   # random weights may give an empty mask; a brush dab keeps it honest
         key(qtbot, window, Qt.Key.Key_B)
         drag(window, [(x, y), (x + 3, y)])
         key(qtbot, window, Qt.Key.Key_B)
+    draft = window.session.draft_mask                                   # a crop of the tile, not the whole image
+    bx0, by0, bx1, by1 = box = draft.bounds()
+    assert draft.size == (HEIGHT, WIDTH) and draft.pixels.size <= (tx1 - tx0 + 20) * (ty1 - ty0 + 20)
+    fill = layers.draft_fill                                            # drawn over the mask's box only
+    assert (fill.offset().x(), fill.offset().y()) == (bx0, by0)
+    assert (fill.pixmap().width(), fill.pixmap().height()) == (bx1 - bx0, by1 - by0)
     key(qtbot, window, Qt.Key.Key_Return)
     (instance,) = stored(window)
     assert instance.rle["size"] == [HEIGHT, WIDTH]
+    assert np.array_equal(rle_crop(instance.rle, box), draft.region(box)) and instance.area == draft.pixels.sum()
     bx, by, bw, bh = rle_bbox(instance.rle)
     assert bx <= x < bx + bw and by <= y < by + bh and bx >= tx0 and by >= ty0 and bx + bw <= tx1
 

@@ -92,7 +92,7 @@ def test_propose_accept_reject_correct_and_export(qtbot, make_window, discs):
     hover(window, x, y)
     third = window.proposal_view.hovered
     key(qtbot, window, Qt.Key.Key_C)
-    assert np.array_equal(window.session.draft_mask, third.mask) and window.session.draft.proposal == third.id
+    assert np.array_equal(window.session.draft_mask.dense(), third.mask) and window.session.draft.proposal == third.id
     key(qtbot, window, Qt.Key.Key_P)   # would replace the proposal the draft is made from
     assert not window.proposing.running and "made from a proposal" in window.statusBar().currentMessage()
     key(qtbot, window, Qt.Key.Key_B)

@@ -25,8 +25,8 @@ def test_a_click_on_a_sam2_model_gives_its_mask(qtbot, make_window, folder, tmp_
     wait_mask(qtbot, window)
     expected = window.model.engine.predict(np.array([[x, y]], dtype=np.float32), np.array([1]), multimask=True)
     assert window.session.candidates[0].low_res_logits.shape[-1] == 32   # sam2_tiny's 128-px input / 4
-    assert window.session.draft_mask.shape == (120, 160)
-    assert np.array_equal(window.session.draft_mask, expected.masks[expected.best])
+    assert window.session.draft_mask.size == (120, 160)
+    assert np.array_equal(window.session.draft_mask.dense(), expected.masks[expected.best])
 
 
 def test_the_registered_model_menu_lists_both_families(qtbot, make_window, tmp_path, monkeypatch, tiny_sam2):

@@ -54,7 +54,7 @@ def test_a_version_switch_re_embeds_the_current_image_and_re_predicts_the_draft(
     click(qtbot, window, x, y)
     wait_mask(qtbot, window)
     prompts = window.session.draft.prompts
-    masks = {None: window.session.draft_mask.copy()}
+    masks = {None: window.session.draft_mask.dense()}
     assert np.array_equal(masks[None], _fresh_mask(image_path, None, x, y))
 
     for row, version in ((1, v1), (2, v2), (0, None), (2, v2)):   # new versions, a rollback, and forward again
@@ -65,7 +65,7 @@ def test_a_version_switch_re_embeds_the_current_image_and_re_predicts_the_draft(
                         and window.status.embedding.text().startswith("Embedding ready"), timeout=15000)
         assert window.session.image.id == image.id and window.session.draft.prompts == prompts  # never left
         expected = _fresh_mask(image_path, path, x, y)
-        assert np.array_equal(window.session.draft_mask, expected), f"draft is stale after switching to {path}"
+        assert np.array_equal(window.session.draft_mask.dense(), expected), f"draft is stale after switching to {path}"
         masks[path] = expected
         label = "adapter" if version is None else f"adapter v{row}"
         assert (label in window.status.model.text()) == (version is not None)
