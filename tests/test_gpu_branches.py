@@ -1,5 +1,5 @@
 """The code that runs only on a GPU (CUDA or MPS), forced on the CPU: segment_anything's attention composition,
-torch's mask up-scaling, the engine and the trainer under CUDA's bf16 autocast, the out-of-memory retry, giving
+torch's mask up-scaling (SAM 1's and SAM 2.1's), the engine and the trainer under CUDA's bf16 autocast, the out-of-memory retry, giving
 the allocator's cache back after a run, and picking the device. tests/test_gpu_cuda.py runs the same on a GPU."""
 import functools
 import gc
@@ -119,6 +119,15 @@ def test_logits_off_the_cpu_are_up_scaled_by_torch(monkeypatch):
     monkeypatch.setattr(engine_module, "postprocessed_masks", lambda *args: calls.append(args[1].device.type))
     sam = build_sam("tiny")
     full_size_masks(sam, torch.empty(1, 3, 32, 32, device="meta"), (96, 128), (96, 128))
+    assert calls == ["meta"]
+
+
+def test_sam2_logits_off_the_cpu_are_up_scaled_by_torch(monkeypatch, tiny_sam2):
+    import app.sam2.engine as sam2_engine
+
+    calls = []
+    monkeypatch.setattr(sam2_engine, "_upscaled", lambda low, size: calls.append(low.device.type) or torch.zeros(1))
+    sam2_engine.Sam2Engine(tiny_sam2)._masks(torch.empty(3, 32, 32, device="meta"), (40, 60))
     assert calls == ["meta"]
 
 

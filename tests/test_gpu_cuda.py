@@ -1,6 +1,6 @@
-"""On a CUDA GPU: the attention composition CUDA takes against the CPU's, autocast, the engine, two trainer steps and
-the memory a run gives back. Marked `gpu` and skipped without CUDA; `.ci/gpu-check` runs them (`pytest -m gpu`).
-tests/test_gpu_branches.py forces the same code on the CPU."""
+"""On a CUDA GPU: the attention composition CUDA takes against the CPU's, autocast, the engines (SAM 1's, SAM 2.1's
+fast path), two trainer steps and the memory a run gives back. Marked `gpu` and skipped without CUDA;
+`.ci/gpu-check` runs them (`pytest -m gpu`). tests/test_gpu_branches.py forces the same code on the CPU."""
 import copy
 
 import numpy as np
@@ -95,6 +95,21 @@ def test_the_engine_on_cuda_gives_the_cpus_masks():
                                                                                          other.masks[best]).sum()
         assert iou > 0.9  # bf16 (or fp16) embeddings against fp32 ones
         np.testing.assert_allclose(gpu.scores, other.scores, atol=0.1)
+
+
+def test_the_sam2_fast_path_on_cuda_gives_the_cpus_masks(tiny_sam2):
+    from app.sam2.engine import Sam2Engine
+
+    rgb = (np.random.default_rng(0).random((97, 161, 3)) * 255).astype(np.uint8)
+    cpu, gpu = Sam2Engine(copy.deepcopy(tiny_sam2)), Sam2Engine(tiny_sam2, device=CUDA, precision="fp32")
+    cpu.set_image(rgb), gpu.set_image(rgb)
+    assert gpu.features[-1].device.type == "cuda"
+    for points, labels, box in [([[80, 50]], [1], None), ([[30, 20], [120, 70]], [1, 0], [10, 5, 150, 90])]:
+        for multimask in (True, False):
+            want, got = (e.predict(points, labels, box, multimask=multimask) for e in (cpu, gpu))
+            np.testing.assert_allclose(got.scores, want.scores, atol=0.05)  # TF32 convolutions in the encoder
+            for a, b in zip(got.masks, want.masks):
+                assert np.logical_and(a, b).sum() / max(1, np.logical_or(a, b).sum()) > 0.9
 
 
 def _examples(count=3, objects=2, side=128):

@@ -3,7 +3,8 @@
 Everything for one architecture is measured in one run on one embedding: each random prompt is
 timed with SamPredictor.predict, the engine's exact path and its fast path in turn, so machine
 load hits all three alike. The fast path's masks are compared with SamPredictor's (IoU). A SAM 2.1
-architecture has the same embedding rows and its Sam2Engine's prompt latency alone.
+architecture has the same embedding rows, then Sam2Engine's reference path (transformers' decoder) and its fast
+path timed the same way, prompt by prompt, with the fast path's IoU against the reference.
 """
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def measure(arch: str, image: np.ndarray, n_prompts: int) -> list[tuple[str, str, str, str]]:
     """Rows (measure, p50, p95, note) of the latency table for one architecture (random weights): the embedding
-    and its cache hits, then the prompts (SAM 1 beside SamPredictor, SAM 2.1 its engine alone)."""
+    and its cache hits, then the prompts (SAM 1 beside SamPredictor, SAM 2.1 beside its reference path)."""
     from app.mopeft.families import family
     from app.models.any_family import build_any_sam
 
@@ -80,7 +81,7 @@ def measure(arch: str, image: np.ndarray, n_prompts: int) -> list[tuple[str, str
     rows, engine = _embedding_rows(model, image)
     prompts = random_prompts(n_prompts, *image.shape[:2])
     if family(model) == "sam2":
-        return rows + _sam2_prompt_rows(engine, prompts)
+        return rows + _sam2_prompt_rows(engine, image, prompts)
     return rows + _sam_prompt_rows(engine, image, prompts)
 
 
@@ -109,14 +110,31 @@ def _embedding_rows(model, image: np.ndarray) -> tuple[list[tuple[str, str, str,
     return rows, engine
 
 
-def _sam2_prompt_rows(engine, prompts: list[dict]) -> list[tuple[str, str, str, str]]:
-    """Sam2Engine.predict's latency, 3 masks and 1 (no reference predictor here: tests/sam2 checks its masks
-    against transformers' pipeline)."""
+def _sam2_prompt_rows(fast, image: np.ndarray, prompts: list[dict]) -> list[tuple[str, str, str, str]]:
+    """Sam2Engine's reference path (transformers' Sam2Model decoder, the equal of its whole pipeline: tests/sam2)
+    and its fast path on each prompt in turn, and the fast path's IoU with the reference."""
+    from app.sam2.engine import Sam2Engine
+
+    exact = Sam2Engine(fast.model, cache=fast.cache, fast=False)
+    exact.set_image(image)  # a cache hit: the same features
     rows = []
     for multimask in (True, False):
-        times = [_timed(lambda: engine.predict(multimask=multimask, **p))[0] for p in [prompts[0]] + prompts]
+        times: dict[str, list[float]] = {"engine, reference path": [], "engine, fast path": []}
+        ious = []
+        for p in [prompts[0]] + prompts:  # the first call warms up and is not counted
+            t_exact, want = _timed(lambda: exact.predict(multimask=multimask, **p))
+            t_fast, got = _timed(lambda: fast.predict(multimask=multimask, **p))
+            times["engine, reference path"].append(t_exact)
+            times["engine, fast path"].append(t_fast)
+            ious.extend(_iou(a, b) for a, b in zip(got.masks, want.masks))
+        ref50 = _ms(times["engine, reference path"][1:], 50)
         label = "3 masks" if multimask else "1 mask"
-        rows.append((f"engine, {label}", f"{_ms(times[1:], 50):.1f}", f"{_ms(times[1:], 95):.1f}", ""))
+        for name, values in times.items():
+            values = values[1:]
+            note = f"{_ms(values, 50) / ref50:.2f}x reference"
+            if name == "engine, fast path":
+                note += f"; IoU vs reference min {min(ious):.4f} mean {np.mean(ious):.4f}"
+            rows.append((f"{name}, {label}", f"{_ms(values, 50):.1f}", f"{_ms(values, 95):.1f}", note))
     return rows
 
 

@@ -20,12 +20,12 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 import torch
 from segment_anything.modeling import Sam
 from segment_anything.utils.transforms import ResizeLongestSide
 
+from app.decoder_layout import bilinear, threshold_planes
 from app.device import PrecisionChoice, choose_precision
 from app.sam.embedding_cache import EmbeddingCache
 from app.sam.fast_decoder import DecoderImage, FastMaskDecoder
@@ -103,10 +103,8 @@ def full_size_masks(sam: Sam, low_res: torch.Tensor, input_size: tuple[int, int]
     if low_res.device.type != "cpu":
         return postprocessed_masks(sam, low_res, input_size, original_size)
     side = sam.image_encoder.img_size
-    masks = np.empty((low_res.shape[1], *original_size), dtype=bool)
-    for logits, mask in zip(low_res[0].numpy(), masks):  # one plane at a time: no channel transposes
-        np.greater(full_size_logits(logits, side, input_size, original_size), sam.mask_threshold, out=mask)
-    return masks
+    return threshold_planes(low_res[0].numpy(), lambda plane: full_size_logits(plane, side, input_size, original_size),
+                            original_size, sam.mask_threshold)
 
 
 def full_size_logits(logits: np.ndarray, side: int, input_size: tuple[int, int],
@@ -114,11 +112,8 @@ def full_size_logits(logits: np.ndarray, side: int, input_size: tuple[int, int],
     """One (S, S) float32 low-res logit plane at the original image size, (H, W) float32, as
     `sam.postprocess_masks` makes it (bilinear to the `side` x `side` input square, crop to
     `input_size`, bilinear to `original_size`), by OpenCV; the second resize is skipped when it is the identity."""
-    (h, w), (oh, ow) = input_size, original_size
-    up = cv2.resize(logits, (side, side), interpolation=cv2.INTER_LINEAR)[:h, :w]
-    if (h, w) != (oh, ow):
-        up = cv2.resize(np.ascontiguousarray(up), (ow, oh), interpolation=cv2.INTER_LINEAR)
-    return up
+    h, w = input_size
+    return bilinear(bilinear(logits, (side, side))[:h, :w], original_size)
 
 
 def postprocessed_masks(sam: Sam, low_res: torch.Tensor, input_size: tuple[int, int],

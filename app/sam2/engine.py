@@ -3,7 +3,9 @@
 The pipeline is transformers' own (docs/decisions/0005-sam2-through-transformers.md): `Sam2ImageProcessor` resizes
 the image to the model's square input (no padding: SAM 2 stretches), prompts are scaled to that square, the model
 decodes from the cached features, and the low-res logits are resized to the image with `post_process_masks`'
-bilinear interpolation. So its masks are those of `Sam2Processor` + `Sam2Model` + `post_process_masks`.
+bilinear interpolation. So its masks are those of `Sam2Processor` + `Sam2Model` + `post_process_masks`: exactly
+with `fast=False`, within float rounding on the default fast path, which runs the same decoder maths in SAM 1's
+fast layout (`app.sam2.fast_decoder`) and resizes the logits with OpenCV (docs/engine.md).
 
 The decoder reads three maps per image: two high-resolution ones (stride 4 and 8, after the decoder's conv_s0 and
 conv_s1) and the image embedding (stride 16). The cache holds them as one float32 tensor (1, 4·C, h, w): the
@@ -22,12 +24,14 @@ import torch
 from torch.nn import functional as F
 from transformers import Sam2ImageProcessor, Sam2Model
 
+from app.decoder_layout import bilinear, threshold_planes
 from app.device import PrecisionChoice, choose_precision
 from app.sam.embedding_cache import EmbeddingCache
 from app.sam.engine import PointLogits, Prediction, PrefetchReport, as_rgb, prefetch_images
 from app.sam.prompts import check_prompts
 from app.sam.signature import embedding_key, image_signature, model_signature
 from app.sam2.encoder import image_features
+from app.sam2.fast_decoder import Sam2DecoderImage, Sam2FastDecoder
 
 
 @lru_cache(maxsize=4)
@@ -60,6 +64,7 @@ class _Image:
     rgb: np.ndarray
     features: list[torch.Tensor]
     original_size: tuple[int, int]
+    decoder: Sam2DecoderImage | None
 
 
 class Sam2Engine:
@@ -67,7 +72,8 @@ class Sam2Engine:
 
     `device` moves the model there; None leaves it where it is. `cache` defaults to a memory-only
     `EmbeddingCache`. `precision` is the image encoder's autocast, as for SamEngine; the features are kept in
-    float32 and the decoder runs in float32. It answers what the window, the proposals and the CLI ask of
+    float32 and the decoder runs in float32. `fast=False` decodes with transformers' own Sam2Model call and
+    `post_process_masks`' resize (the reference path). It answers what the window, the proposals and the CLI ask of
     SamEngine (set_image, predict, point_logits, prefetch, sibling, ...).
     """
 
@@ -75,13 +81,15 @@ class Sam2Engine:
     """The logit above which a pixel is in the mask."""
 
     def __init__(self, model: Sam2Model, device: str | torch.device | None = None,
-                 cache: EmbeddingCache | None = None, precision: str | None = None) -> None:
+                 cache: EmbeddingCache | None = None, precision: str | None = None, fast: bool = True) -> None:
         if device is not None:
             model.to(device)
         self.model = model.eval()
         self.side = model.config.prompt_encoder_config.image_size
         self.precision_choice: PrecisionChoice = choose_precision(self.device, precision)
         self.cache = cache if cache is not None else EmbeddingCache(disk=False)
+        self.fast = fast
+        self._decoder = Sam2FastDecoder(model)
         self._encode_lock = threading.Lock()
         self._image: _Image | None = None
         self.model_signature = model_signature(model)
@@ -111,7 +119,8 @@ class Sam2Engine:
         """Make `image` (array, ImageData or path) the current image; True when its features were cached."""
         rgb = as_rgb(image)
         features, hit = self._features(rgb)
-        self._image = _Image(rgb, features, rgb.shape[:2])
+        decoder = self._decoder.prepare(features) if self.fast else None
+        self._image = _Image(rgb, features, rgb.shape[:2], decoder)
         return hit
 
     def features_for(self, image) -> list[torch.Tensor]:
@@ -129,7 +138,7 @@ class Sam2Engine:
 
     def sibling(self) -> Sam2Engine:
         """A new engine on the same model weights, cache and settings, with no current image."""
-        return Sam2Engine(self.model, cache=self.cache, precision=self.precision)
+        return Sam2Engine(self.model, cache=self.cache, precision=self.precision, fast=self.fast)
 
     def refresh_model(self) -> None:
         """Re-read the model's weights after they changed in place (an adapter loaded, a training step)."""
@@ -162,10 +171,12 @@ class Sam2Engine:
             kwargs["input_boxes"] = torch.as_tensor(box, dtype=torch.float, device=dev)[None, None]
         if p.mask_input is not None:
             kwargs["input_masks"] = torch.as_tensor(p.mask_input, dtype=torch.float, device=dev)[None]
-        out = self.model(image_embeddings=image.features, multimask_output=multimask, **kwargs)
-        low = out.pred_masks[0, 0].float()
-        masks = _upscaled(low, image.original_size) > self.mask_threshold
-        return Prediction(masks.cpu().numpy(), out.iou_scores[0, 0].float().cpu().numpy(), low.cpu().numpy())
+        if self.fast:
+            low, scores = self._fast_decode(image.decoder, kwargs, multimask)
+        else:
+            out = self.model(image_embeddings=image.features, multimask_output=multimask, **kwargs)
+            low, scores = out.pred_masks[0, 0].float(), out.iou_scores[0, 0].float()
+        return Prediction(self._masks(low, image.original_size), scores.cpu().numpy(), low.cpu().numpy())
 
     @torch.no_grad()
     def point_logits(self, points) -> PointLogits:
@@ -176,6 +187,10 @@ class Sam2Engine:
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2) * [self.side / w, self.side / h]
         coords = torch.as_tensor(pts, dtype=torch.float, device=self.device)[None, :, None]
         labels = torch.ones(1, len(pts), 1, dtype=torch.int, device=self.device)
+        if self.fast:
+            sparse, _ = self.model.prompt_encoder(coords, labels, None, None)
+            low, scores = self._decoder.decode_batch(image.decoder, sparse[0])
+            return PointLogits(low, scores, (self.side, self.side), image.original_size)
         out = self.model(image_embeddings=image.features, input_points=coords, input_labels=labels,
                          multimask_output=True)
         return PointLogits(out.pred_masks[0].float(), out.iou_scores[0].float(), (self.side, self.side),
@@ -184,7 +199,26 @@ class Sam2Engine:
     def logits_at_image_size(self, plane: np.ndarray, out: PointLogits) -> np.ndarray:
         """One (S, S) plane of `out.low_res` (as a CPU array) at its image's size, (H, W) float32, as `predict`
         resizes it."""
+        if self.fast:
+            return bilinear(plane, out.original_size)
         return _upscaled(torch.from_numpy(plane)[None], out.original_size)[0].numpy()
+
+    def _fast_decode(self, image: Sam2DecoderImage, prompts: dict, multimask: bool):
+        """The fast decoder on Sam2Model.forward's prompt tensors: transformers' prompt encoder (with forward's
+        padding point when there is neither a point nor a box), then `Sam2FastDecoder`."""
+        if "input_points" not in prompts and "input_boxes" not in prompts:
+            prompts["input_points"] = torch.zeros(1, 1, 1, 2, device=self.device)
+            prompts["input_labels"] = -torch.ones(1, 1, 1, dtype=torch.int, device=self.device)
+        sparse, dense = self.model.prompt_encoder(prompts.get("input_points"), prompts.get("input_labels"),
+                                                  prompts.get("input_boxes"), prompts.get("input_masks"))
+        return self._decoder(image, sparse[0, 0], dense[0] if "input_masks" in prompts else None, multimask)
+
+    def _masks(self, low: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+        """(M, H, W) bool masks of (M, S, S) logits at the image's size: by OpenCV on the fast path on a CPU,
+        else by `post_process_masks`' interpolate."""
+        if self.fast and low.device.type == "cpu":
+            return threshold_planes(low.numpy(), lambda plane: bilinear(plane, size), size, self.mask_threshold)
+        return (_upscaled(low, size) > self.mask_threshold).cpu().numpy()
 
     def _current(self) -> _Image:
         image = self._image

@@ -17,7 +17,10 @@ def test_latency_benchmark_prints_every_row_with_the_fast_path_iou(capsys):
 def test_latency_benchmark_runs_a_sam2_model(capsys):
     assert main(["bench", "latency", "--archs", "sam2_tiny", "--prompts", "2", "--size", "48", "80"]) == 0
     out = capsys.readouterr().out
-    for row in ["embedding (encoder, cache miss)", "set_image, cache hit on disk", "engine, 3 masks", "engine, 1 mask"]:
+    for row in ["embedding (encoder, cache miss)", "set_image, cache hit on disk", "engine, reference path, 3 masks",
+                "engine, fast path, 1 mask"]:
         assert row in out
+    ious = [float(v) for v in re.findall(r"IoU vs reference min ([0-9.]+)", out)]
+    assert len(ious) == 2 and min(ious) >= 0.99
     assert main(["bench", "latency", "--archs", "vit_q"]) == 2
     assert "unknown SAM variant 'vit_q'" in capsys.readouterr().err

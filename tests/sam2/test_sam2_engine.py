@@ -1,5 +1,6 @@
-"""Sam2Engine against transformers' own image pipeline (Sam2Processor -> Sam2Model -> post_process_masks) on a
-random-weight model: varied prompts, multimask on and off, boxes, refinement with the previous logits; the cache."""
+"""Sam2Engine, its fast path and its reference path, against transformers' own image pipeline (Sam2Processor ->
+Sam2Model -> post_process_masks) on a random-weight model: varied prompts, multimask on and off, boxes, refinement
+with the previous logits; the cache."""
 import numpy as np
 import pytest
 import torch
@@ -30,11 +31,12 @@ def _reference(model, processor, rgb, points, labels, box, mask_input, multimask
 
 
 @pytest.mark.slow
-def test_masks_equal_the_transformers_pipeline(model):
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+def test_masks_equal_the_transformers_pipeline(model, fast):
     rng = np.random.default_rng(0)
     rgb = (rng.random((97, 161, 3)) * 255).astype(np.uint8)
     processor = Sam2Processor(image_processor=Sam2ImageProcessor(size={"height": 128, "width": 128}))
-    engine = Sam2Engine(model)
+    engine = Sam2Engine(model, fast=fast)
     engine.set_image(rgb)
     ious, previous = [], None
     for trial in range(24):
@@ -91,5 +93,6 @@ def test_prefetch_cache_key_and_sibling_share_the_cache(model):
     assert engine.prefetch(images).cached == 2
     twin = engine.sibling()
     assert twin.cache is engine.cache and twin.model is engine.model and twin.precision == engine.precision
+    assert Sam2Engine(model, fast=False).sibling().fast is False
     assert twin.set_image(images[0]) is True
     assert engine.cache_key(images[0]) == twin.cache_key(images[0]) != engine.cache_key(images[1])
