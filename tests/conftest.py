@@ -12,6 +12,14 @@ import torch  # noqa: E402
 pytest_plugins = ["window_fixtures"]  # the window tests' fixtures, for every test folder
 
 
+def pytest_collection_modifyitems(items):
+    """A test that starts the PostgreSQL server (`pg_server`: initdb and a start, seconds) is slow: the fast suite
+    runs the store on SQLite, the full suite on both (the `backend` fixture marks its PostgreSQL half alike)."""
+    for item in items:
+        if "pg_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_collection_finish(session):
     """Move everything imported so far (torch, Qt, the app) out of the cycle collector's way, as the app does at
     start (`app.ui.gui_gc.freeze_startup_objects`): each window test ends with a full collection, which took

@@ -1,4 +1,5 @@
 """The demo project folder: sample images copied in, or generated images while there are none."""
+import pytest
 from PIL import Image
 
 from app.annotate.demo_project import prepare_demo_project
@@ -21,6 +22,7 @@ def test_samples_are_copied_and_existing_files_kept(tmp_path):
     assert Image.open(folder / "images" / "one.png").getpixel((0, 0)) == (0, 0, 255)
 
 
+@pytest.mark.slow
 def test_generated_images_when_there_are_no_samples(tmp_path):
     folder = prepare_demo_project(tmp_path / "data", tmp_path / "no-samples")
     files = sorted(p.name for p in folder.iterdir() if p.name != ".mopeft")

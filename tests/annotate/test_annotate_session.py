@@ -38,6 +38,7 @@ def session(tmp_path, engine):
     project.close()
 
 
+@pytest.mark.slow
 def test_click_asks_sam_and_shows_its_best_mask(session, engine):
     session.add_point(40, 30)
     request = session.requests[-1]

@@ -35,6 +35,7 @@ def test_a_mask_of_no_pixel_is_never_proposed_even_with_the_filters_off(tiny_sam
     assert propose_instances(SamEngine(tiny_sam), image, ALL) == []
 
 
+@pytest.mark.slow
 def test_proposals_mostly_inside_accepted_instances_are_dropped(tiny_sam, image):
     engine = SamEngine(tiny_sam)
     everything = propose_instances(engine, image, ALL)
@@ -56,6 +57,7 @@ def test_accepted_masks_of_another_size_are_refused(tiny_sam, image):
         propose_instances(SamEngine(tiny_sam), image, ALL, accepted=[np.zeros((128, 128), bool)])
 
 
+@pytest.mark.slow
 def test_progress_after_each_batch_and_cancel_before_one(tiny_sam, image):
     engine, calls = SamEngine(tiny_sam), []
     params = AutoParams(points_per_side=4, points_per_batch=5, pred_iou_thresh=0, stability_score_thresh=0)
@@ -67,6 +69,7 @@ def test_progress_after_each_batch_and_cancel_before_one(tiny_sam, image):
     assert calls == [1, 2]
 
 
+@pytest.mark.slow
 def test_after_crop_layers_the_engine_holds_the_whole_image_again(tiny_sam, image):
     engine = SamEngine(tiny_sam)
     params = AutoParams(points_per_side=4, crop_n_layers=1, pred_iou_thresh=0, stability_score_thresh=0)
@@ -77,6 +80,7 @@ def test_after_crop_layers_the_engine_holds_the_whole_image_again(tiny_sam, imag
     assert torch.equal(engine.image_embedding, engine.embedding_for(image))
 
 
+@pytest.mark.slow
 def test_exact_engine_and_decoder_lora_model_give_the_fast_engines_masks(tiny_sam, image):
     from app.mopeft import MoPEFTConfig, wrap
 

@@ -1,5 +1,6 @@
 """propose_instances on SAM 2.1 (Sam2Engine, random-weight sam2_tiny): each proposal is the engine's own mask for
 its point."""
+import pytest
 import numpy as np
 
 from app.autoseg import AutoParams, propose_instances
@@ -7,6 +8,7 @@ from app.sam2 import Sam2Engine
 from app.store.masks import rle_to_mask
 
 
+@pytest.mark.slow
 def test_proposals_are_the_engines_masks_for_their_points(tiny_sam2):
     rgb = (np.random.default_rng(0).random((90, 120, 3)) * 255).astype(np.uint8)
     engine = Sam2Engine(tiny_sam2)

@@ -1,7 +1,9 @@
 """`mopeft bench auto`: one row per model with both times, their ratio, the mask counts and their agreement."""
+import pytest
 from app.cli.main import main
 
 
+@pytest.mark.slow
 def test_one_row_per_model_with_times_ratio_counts_and_agreement(capsys):
     assert main(["bench", "auto", "--archs", "tiny", "demo", "--points-per-side", "4", "--size", "96"]) == 0
     out = capsys.readouterr().out

@@ -140,6 +140,7 @@ def test_tiny_run_writes_every_strategy_to_the_json_the_table_and_a_png(tmp_path
     assert picture is not None and picture.shape[:2] == (400, 640)
 
 
+@pytest.mark.slow
 def test_too_few_images_and_unknown_strategies_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["bench", "loop", "--data", "a.json", "--strategies", "a,e", "--out", str(tmp_path)])

@@ -9,6 +9,7 @@ import app.bench
 from app.cli.main import main
 
 
+@pytest.mark.slow
 def test_no_benchmark_imports_the_cli():
     borrowed = []
     for module in Path(app.bench.__path__[0]).glob("*.py"):

@@ -1,9 +1,11 @@
 """`mopeft bench outlines` on a small ragged mask: both ways drawn, a row per GUI-thread measure."""
+import pytest
 import re
 
 from app.cli.main import main
 
 
+@pytest.mark.slow
 def test_bench_outlines_table(capsys):
     assert main(["bench", "outlines", "--size", "200", "--repeat", "1"]) == 0
     out = capsys.readouterr().out

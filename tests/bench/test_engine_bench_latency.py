@@ -1,9 +1,11 @@
 """`mopeft bench latency` runs and prints every row (figures are not judged here: benchmarks, not tests)."""
+import pytest
 import re
 
 from app.cli.main import main
 
 
+@pytest.mark.slow
 def test_latency_benchmark_prints_every_row_with_the_fast_path_iou(capsys):
     assert main(["bench", "latency", "--archs", "tiny", "--prompts", "2", "--size", "48", "80"]) == 0
     out = capsys.readouterr().out
@@ -14,6 +16,7 @@ def test_latency_benchmark_prints_every_row_with_the_fast_path_iou(capsys):
     assert len(ious) == 2 and min(ious) >= 0.99
 
 
+@pytest.mark.slow
 def test_latency_benchmark_runs_a_sam2_model(capsys):
     assert main(["bench", "latency", "--archs", "sam2_tiny", "--prompts", "2", "--size", "48", "80"]) == 0
     out = capsys.readouterr().out

@@ -67,6 +67,7 @@ def auto(capsys, *args):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_unlabelled_images_get_pending_proposals_and_a_json_line(project_dir, calls, capsys):
     code, out, err = auto(capsys, "--project", str(project_dir), "--points-per-side", "4", "--json")
     assert code == 0 and calls == [(0, 4)] and "1/1 a.png: 2 proposals" in err
@@ -83,12 +84,14 @@ def test_unlabelled_images_get_pending_proposals_and_a_json_line(project_dir, ca
                                                       project.images.find("b.png").id: 1}
 
 
+@pytest.mark.slow
 def test_an_unreadable_image_is_named_and_skipped(project_dir, calls, capsys):
     (project_dir / "b.png").write_bytes(b"not a png")
     code, out, err = auto(capsys, "--project", str(project_dir), "--images", "all")
     assert code == 0 and "b.png: skipped" in err and "1 skipped: b.png" in out and len(calls) == 1
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_images_done_and_leaves_the_rest(project_dir, monkeypatch, capsys):
     done = []
 
@@ -111,6 +114,7 @@ def test_a_missing_project_exits_2(tmp_path, calls, capsys):
     assert code == 2 and "no MoPEFT project" in err and calls == []
 
 
+@pytest.mark.slow
 def test_a_sam2_model_proposes_on_its_own_engine(project_dir, monkeypatch, capsys, tmp_path, tiny_sam2):
     from app.sam2 import Sam2Engine
 
@@ -146,11 +150,13 @@ def eval_auto(capsys, coco_file):
     return json.loads(out.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_eval_auto_scores_perfect_proposals_one(coco_file, calls, capsys):
     result = eval_auto(capsys, coco_file)
     assert result == {"ap": pytest.approx(1.0), "ap50": pytest.approx(1.0), "msa": 1.0, "images": 2, "instances": 3}
 
 
+@pytest.mark.slow
 def test_eval_auto_scores_no_proposals_zero(coco_file, monkeypatch, capsys):
     monkeypatch.setattr(proposing, "propose_image", lambda *args, **kwargs: [])
     assert eval_auto(capsys, coco_file) == {"ap": 0.0, "ap50": 0.0, "msa": 0.0, "images": 2, "instances": 3}

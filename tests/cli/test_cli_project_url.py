@@ -1,5 +1,6 @@
 """Every `--project` takes a postgresql:// URL with `--images-root`: import into a new database project, export it,
 and a failed import leaves the database without a project."""
+import pytest
 import json
 import shutil
 
@@ -10,6 +11,7 @@ from app.cli.main import main
 from app.store import Project
 
 
+@pytest.mark.slow
 def test_import_and_export_through_a_database_url(pg_server, tmp_path, capsys):
     folder = tmp_path / "cells"
     folder.mkdir()

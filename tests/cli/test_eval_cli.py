@@ -56,6 +56,7 @@ def run_eval(capsys, *args):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_eval_json_last_line(files, capsys):
     code, out, err = run_eval(capsys, "--model", str(files / "tiny.pth"), "--data", str(files / "val.json"),
                               "--max-clicks", "3", "--json", "--device", "cpu")
@@ -70,12 +71,14 @@ def test_eval_json_last_line(files, capsys):
     assert "evaluating 3/3 instances" in err
 
 
+@pytest.mark.slow
 def test_eval_without_json_prints_no_json(files, capsys):
     code, out, _ = run_eval(capsys, "--model", str(files / "tiny.pth"), "--data", str(files / "val.json"),
                             "--max-clicks", "2")
     assert code == 0 and "NoC@90" in out and "{" not in out
 
 
+@pytest.mark.slow
 def test_adapter_is_loaded(files, capsys):
     common = ["--model", str(files / "tiny.pth"), "--data", str(files / "val.json"), "--max-clicks", "2", "--json"]
     _, plain, _ = run_eval(capsys, *common)
@@ -85,6 +88,7 @@ def test_adapter_is_loaded(files, capsys):
     assert json.loads(adapted.splitlines()[-1]) != json.loads(plain.splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_errors_name_the_file(files, capsys, tmp_path):
     code, _, err = run_eval(capsys, "--model", str(files / "tiny.pth"), "--data", str(tmp_path / "none.json"))
     assert code == 1 and "none.json: no such file" in err

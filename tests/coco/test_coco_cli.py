@@ -59,6 +59,7 @@ def test_the_changed_images_warning_lists_twenty_names_then_a_count():
     assert "warning: 23 image file(s)" in err and "im19.png (changed) and 3 more." in err and "im20" not in err
 
 
+@pytest.mark.slow
 def test_import_creates_the_project_and_reports_what_it_added(tmp_path, capsys):
     source = tmp_path / "src"
     source.mkdir()

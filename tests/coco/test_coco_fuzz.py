@@ -193,6 +193,7 @@ def contents(project):
     return images, project.labels.list(), [project.instances.for_image(image.id) for image in images]
 
 
+@pytest.mark.slow
 def test_every_malformed_file_is_refused_clearly_and_imports_nothing(project):
     before, failures, seen = contents(project), [], set()
     for n, (name, content) in enumerate(malformed_files()):

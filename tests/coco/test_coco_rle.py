@@ -29,6 +29,7 @@ def test_parser_reads_what_pycocotools_writes(mask):
 
 @settings(max_examples=100, deadline=None)
 @given(masks)
+@pytest.mark.slow
 def test_uncompressed_counts_become_pycocotools_compressed(mask):
     h, w = mask.shape
     rle = checked_rle({"size": [h, w], "counts": runs_of(mask)}, h, w)

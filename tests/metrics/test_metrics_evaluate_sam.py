@@ -32,6 +32,7 @@ def test_mode_is_given_back_and_every_instance_is_evaluated(images, training):
     assert all(len(r.ious) == 3 and all(0.0 <= v <= 1.0 for v in r.ious) for r in result.instances)
 
 
+@pytest.mark.slow
 def test_first_click_iou_is_sams_best_mask_at_the_interior_point(images):
     torch.manual_seed(0)
     sam = build_sam("tiny")

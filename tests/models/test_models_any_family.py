@@ -19,6 +19,7 @@ def sam2_file(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_sam1_file_loads_as_sam(monkeypatch):
     reads = []
     read = any_family.read_state_dict
@@ -28,6 +29,7 @@ def test_sam1_file_loads_as_sam(monkeypatch):
     assert reads == [TINY_SAM]
 
 
+@pytest.mark.slow
 def test_sam2_files_of_either_layout_load_as_sam2model(sam2_file, tmp_path, monkeypatch):
     from transformers import Sam2Model
 
@@ -41,6 +43,7 @@ def test_sam2_files_of_either_layout_load_as_sam2model(sam2_file, tmp_path, monk
     assert load_any_sam(meta, device="cpu").arch == "sam2_tiny"
 
 
+@pytest.mark.slow
 def test_registered_names_take_their_family_from_the_registry(sam2_file, tmp_path, monkeypatch):
     monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
     monkeypatch.setitem(CHECKPOINTS, "sam2_tiny", CheckpointInfo("sam2_tiny", "sam2_tiny", sam2_file.name,
@@ -50,6 +53,7 @@ def test_registered_names_take_their_family_from_the_registry(sam2_file, tmp_pat
         load_any_sam("sam2.1_hiera_s", device="cpu")
 
 
+@pytest.mark.slow
 def test_refusals_name_the_file(sam2_file, tmp_path):
     with pytest.raises(CheckpointError, match=f"{sam2_file}: holds a sam2_tiny checkpoint, but vit_b was asked"):
         load_any_sam(sam2_file, device="cpu", arch="vit_b")

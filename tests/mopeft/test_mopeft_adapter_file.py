@@ -73,6 +73,7 @@ def test_other_config_is_refused(base, tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+@pytest.mark.slow
 def test_damaged_files_are_refused_with_the_file_named(base, tmp_path, damage):
     path = save_adapter(wrap(copy.deepcopy(base), MoPEFTConfig()), tmp_path / "a.safetensors")
     data = path.read_bytes()
@@ -88,6 +89,7 @@ def test_save_needs_a_wrapped_model(base, tmp_path):
     assert not (tmp_path / "a.safetensors").exists()
 
 
+@pytest.mark.slow
 def test_adapted_copy_shares_the_base_weights_and_leaves_the_base_plain(base, tmp_path):
     trained = _trained(wrap(copy.deepcopy(base), MoPEFTConfig(blocks="last:2")))
     path = save_adapter(trained, tmp_path / "a.safetensors")
@@ -103,6 +105,7 @@ def test_adapted_copy_shares_the_base_weights_and_leaves_the_base_plain(base, tm
         adapted_copy(build_sam("tiny"), path)
 
 
+@pytest.mark.slow
 def test_tensors_that_do_not_fit_leave_a_plain_model_as_it_was(base, tmp_path):
     from safetensors import safe_open
     from safetensors.torch import save_file
@@ -143,6 +146,7 @@ def _rewrite(path, out, header=None, tensors=None):
 
 @pytest.mark.parametrize("claim", [{"lora_rank": 10**9}, {"lora_rank": 200_000}, {"prefix_length": 10**9},
                                    {"adapter_dim": 10**9}])
+@pytest.mark.slow
 def test_a_header_config_that_disagrees_with_the_tensors_is_refused_before_allocating(base, tmp_path, claim):
     path = save_adapter(wrap(copy.deepcopy(base), MoPEFTConfig(["lora", "prefix", "adapter", "decoder_lora"])), tmp_path / "a.safetensors")
     bad = _rewrite(path, tmp_path / "claims.safetensors", header=claim)
@@ -156,6 +160,7 @@ def test_a_header_config_that_disagrees_with_the_tensors_is_refused_before_alloc
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
+@pytest.mark.slow
 def test_non_finite_weights_are_refused(base, tmp_path, value):
     path = save_adapter(_trained(wrap(copy.deepcopy(base), MoPEFTConfig())), tmp_path / "a.safetensors")
     name = "image_encoder.blocks.0.peft.lora.q.B"
@@ -167,6 +172,7 @@ def test_non_finite_weights_are_refused(base, tmp_path, value):
     assert wrap_info(base) is None
 
 
+@pytest.mark.slow
 def test_a_config_that_does_not_apply_to_the_model_is_an_adapter_error(base, tmp_path):
     path = save_adapter(wrap(copy.deepcopy(base), MoPEFTConfig()), tmp_path / "a.safetensors")
     bad = _rewrite(path, tmp_path / "blocks.safetensors", header={"blocks": [0, 99]})

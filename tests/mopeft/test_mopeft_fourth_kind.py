@@ -28,6 +28,7 @@ def ssf():
     del KIND_REGISTRY[SSF.name]
 
 
+@pytest.mark.slow
 def test_the_new_kind_starts_as_identity_and_round_trips_through_an_adapter_file(ssf, tmp_path):
     plain = build_sam("tiny").eval()
     sam = wrap(copy.deepcopy(plain), MoPEFTConfig({"lora": None, "ssf": SSFConfig(shift_scale=2.0)}, blocks="last:2"))

@@ -36,6 +36,7 @@ def test_image_features_are_transformers_own(plain):
 
 
 @pytest.mark.parametrize("kinds", KIND_SETS, ids=["+".join(k) for k in KIND_SETS])
+@pytest.mark.slow
 def test_wrapped_hiera_equals_plain(plain, kinds):
     wrapped = wrap(copy.deepcopy(plain), MoPEFTConfig(kinds))
     blocks = wrapped.vision_encoder.backbone.blocks

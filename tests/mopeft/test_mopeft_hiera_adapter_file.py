@@ -15,6 +15,7 @@ def _trained(model):
     return trained_copy(model, MoPEFTConfig(blocks="last:3"))
 
 
+@pytest.mark.slow
 def test_round_trip_records_family_and_variant(tmp_path):
     base = build_sam2("sam2_tiny")
     trained = _trained(base)
@@ -27,6 +28,7 @@ def test_round_trip_records_family_and_variant(tmp_path):
             assert torch.equal(a, b)
 
 
+@pytest.mark.slow
 def test_another_family_or_variant_is_refused_and_left_plain(tmp_path, monkeypatch):
     path = save_adapter(_trained(build_sam2("sam2_tiny")), tmp_path / "a.safetensors")
     sam1 = build_sam("tiny")

@@ -21,6 +21,7 @@ def _masks(sam, image, point):
 
 @pytest.mark.parametrize("kinds", KIND_SETS, ids=["+".join(k) for k in KIND_SETS])
 @pytest.mark.parametrize("decoder_lora", [False, True], ids=["encoder", "encoder+decoder"])
+@pytest.mark.slow
 def test_wrapped_model_equals_plain_model(kinds, decoder_lora):
     plain = build_sam("tiny")
     wrapped = wrap(copy.deepcopy(plain), MoPEFTConfig(kinds + ["decoder_lora"] * decoder_lora))
@@ -39,6 +40,7 @@ def test_wrapped_model_equals_plain_model(kinds, decoder_lora):
     assert (iou_a - iou_b).abs().max().item() <= 1e-5
 
 
+@pytest.mark.slow
 def test_trained_parameters_change_the_output():
     """The identity above is not vacuous: moving the PEFT parameters does change the embedding."""
     plain = build_sam("tiny")

@@ -1,5 +1,6 @@
 """An adapter file written before the PEFT kinds owned their configs (tests/fixtures/make_legacy_adapter.py made
 it with main at 65c9977) still loads, computes what it computed then, and its stored settings still read."""
+import pytest
 import json
 
 import torch
@@ -15,6 +16,7 @@ from fixture_paths import FIXTURES
 LEGACY = FIXTURES / "legacy_adapter.safetensors"
 
 
+@pytest.mark.slow
 def test_a_legacy_adapter_file_loads_and_computes_what_it_did():
     sam = load_sam(FIXTURES / "tiny_sam_shapes.pth", device="cpu").sam
     metadata = load_adapter(sam, LEGACY)

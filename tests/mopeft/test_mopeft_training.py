@@ -30,6 +30,7 @@ def test_only_peft_parameters_require_grad():
                                                                     if n in peft)
 
 
+@pytest.mark.slow
 def test_every_peft_parameter_gets_a_gradient():
     """The first backward reaches every PEFT tensor; after one step (zero-initialised factors move) every
     one of them gets a non-zero gradient."""

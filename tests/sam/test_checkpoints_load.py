@@ -21,6 +21,7 @@ def tiny_file(tmp_path, tiny_sam):
     return path
 
 
+@pytest.mark.slow
 def test_tiny_checkpoint_loads_with_the_same_weights_and_outputs(tiny_file, tiny_sam):
     loaded = load_sam(tiny_file, device="cpu")
     assert loaded.arch == "tiny" and loaded.path == tiny_file
@@ -35,6 +36,7 @@ def test_tiny_checkpoint_loads_with_the_same_weights_and_outputs(tiny_file, tiny
 
 
 @pytest.mark.parametrize("wrapper", ["model", "state_dict"])
+@pytest.mark.slow
 def test_state_dict_wrapped_in_a_dict_loads(tmp_path, tiny_sam, wrapper):
     path = tmp_path / "wrapped.pth"
     torch.save({wrapper: tiny_sam.state_dict(), "epoch": torch.tensor(3)}, path)
@@ -48,6 +50,7 @@ def test_detect_arch_from_shapes_of_every_variant(name):
     assert detect_arch(state) == name
 
 
+@pytest.mark.slow
 def test_demo_checkpoint_loads_by_name_once_its_file_exists(tmp_path, monkeypatch):
     bundled, shipped = tmp_path / "demo_sam.pth", CHECKPOINTS["demo"].bundled
     monkeypatch.setitem(CHECKPOINTS, "demo", dataclasses.replace(CHECKPOINTS["demo"], bundled=bundled))

@@ -17,6 +17,7 @@ def scenes():
     return list(generate("shapes", 8, UNSEEN_SEED))
 
 
+@pytest.mark.slow
 def test_shipped_file_matches_the_registry():
     info = CHECKPOINTS["demo"]
     data = info.path.read_bytes()
@@ -35,5 +36,6 @@ def test_shipped_weights_segment_unseen_shapes_with_one_click(scenes):
     assert miou >= FLOOR, f"one-click mIoU {miou:.3f} on {len(result.instances)} objects"
 
 
+@pytest.mark.slow
 def test_random_weights_stay_far_below_the_floor(scenes):
     assert evaluate_sam(build_sam("demo"), eval_images(scenes[:2]), max_clicks=1).summary()["miou_1click"] < FLOOR / 2

@@ -91,6 +91,7 @@ def test_endless_body_of_unknown_size_stops_at_the_byte_cap(hostile, tmp_path):
     assert not final.exists() and not (tmp_path / "m.pth.part").exists()
 
 
+@pytest.mark.slow
 def test_trickle_below_the_minimum_rate_stops_with_a_message_and_keeps_the_part(hostile, tmp_path):
     final = tmp_path / "m.pth"
     with pytest.raises(DownloadError, match="stalled .* bytes/s .* run again to resume"):
@@ -99,6 +100,7 @@ def test_trickle_below_the_minimum_rate_stops_with_a_message_and_keeps_the_part(
     assert 0 < (tmp_path / "m.pth.part").stat().st_size < len(PAYLOAD)
 
 
+@pytest.mark.slow
 def test_trickle_past_the_overall_deadline_stops_with_a_message(hostile, tmp_path):
     with pytest.raises(DownloadError, match="not finished within 0.5 s"):
         download(hostile.base + "/trickle", tmp_path / "m.pth", SHA, retries=0, min_rate=0, deadline=0.5)

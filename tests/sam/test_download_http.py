@@ -66,6 +66,7 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.slow
 def test_download_verifies_reports_progress_and_loads(server, payload, tmp_path):
     seen = []
     path = download(server.url, tmp_path / "m.pth", _sha(payload), len(payload),
@@ -149,6 +150,7 @@ def tiny_registered(server, payload, tmp_path, monkeypatch):
     return info
 
 
+@pytest.mark.slow
 def test_cli_downloads_a_registered_checkpoint_with_a_progress_bar(tiny_registered, tmp_path, capsys):
     assert main(["download", "tiny"]) == 0
     out, err = capsys.readouterr()

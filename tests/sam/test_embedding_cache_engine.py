@@ -141,6 +141,7 @@ def test_prefetch_stops_when_cancelled(sam):
     assert report.cancelled and report.embedded == 1
 
 
+@pytest.mark.slow
 def test_prefetch_in_a_worker_while_predicting(sam):
     engine = SamEngine(sam)
     engine.set_image(image(0))

@@ -1,4 +1,5 @@
 """`mopeft embed FOLDER`: embeds every readable image, names and skips the unreadable ones."""
+import pytest
 import numpy as np
 import torch
 from PIL import Image
@@ -22,6 +23,7 @@ def make_folder(tmp_path):
     return folder, images
 
 
+@pytest.mark.slow
 def test_embed_folder_with_a_corrupt_image(tmp_path, capsys):
     folder, images = make_folder(tmp_path)
     cache_dir = tmp_path / "cache"
@@ -48,6 +50,7 @@ def test_embed_refuses_a_missing_folder_and_an_unknown_architecture(tmp_path, ca
     assert "unknown SAM variant 'vit_z'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_embed_checks_cached_files_and_embeds_damaged_ones_again(tmp_path, capsys):
     from safetensors import safe_open
     from safetensors.torch import save_file
@@ -75,6 +78,7 @@ def test_embed_checks_cached_files_and_embeds_damaged_ones_again(tmp_path, capsy
     assert "0 embedded, 2 already cached, 0 skipped" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_embed_with_a_sam2_model(tmp_path, capsys):
     from app.models.any_family import build_any_sam
     from app.sam2 import Sam2Engine

@@ -21,6 +21,7 @@ def random_prompts(rng: np.random.Generator, size: int, side: int):
 
 
 @pytest.mark.parametrize("arch", ["tiny", "demo"])
+@pytest.mark.slow
 def test_fast_decoder_matches_reference_on_random_prompts(arch):
     torch.manual_seed(3)
     sam = build_sam(arch)
@@ -107,12 +108,14 @@ def _decode_batch_both(sam, n_prompts: int, multimask: bool, seed: int):
 
 @pytest.mark.parametrize("arch, n_prompts", [("tiny", 5), ("demo", 40)])  # demo: 40 prompts go in two slices
 @pytest.mark.parametrize("multimask", [True, False])
+@pytest.mark.slow
 def test_batched_decoder_matches_reference_batch(arch, n_prompts, multimask):
     reference, fast = _decode_batch_both(build_sam(arch), n_prompts, multimask, seed=7)
     assert [t.shape for t in fast] == [t.shape for t in reference]   # (low-res logits, scores)
     _assert_same_decoding(reference, fast)
 
 
+@pytest.mark.slow
 def test_batched_decoder_with_decoder_lora_runs_prompts_one_by_one_and_matches_reference():
     sam = _demo_with_decoder_lora()
     _assert_same_decoding(*_decode_batch_both(sam, 3, True, seed=5))

@@ -88,6 +88,7 @@ def test_mask_input_feedback_loop(setup, engine_index):
         np.testing.assert_array_equal(ours.masks, theirs[0])
 
 
+@pytest.mark.slow
 def test_demo_arch_fast_path_on_a_wide_image():
     torch.manual_seed(2)
     sam = build_sam("demo")

@@ -88,6 +88,7 @@ def _huge_png(path):
 
 
 @pytest.mark.parametrize("make", [_huge_tiff, _huge_png], ids=["tiled_tiff", "png"])
+@pytest.mark.slow
 def test_huge_image_is_refused_from_its_header_without_decoding(tmp_path, monkeypatch, make):
     path = tmp_path / ("huge.tif" if make is _huge_tiff else "huge.png")
     make(path)

@@ -65,6 +65,7 @@ def test_8bit_and_boolean_images_are_not_stretched():
     assert mask.rgb[0, :, 0].tolist() == [255, 0]
 
 
+@pytest.mark.slow
 def test_stretch_range_of_a_large_image_matches_the_full_percentiles():
     rng = np.random.default_rng(2)
     values = rng.gamma(2.0, 500.0, (2500, 2000)).astype(np.uint16)[:, :, None]  # 5 MP: estimated on a grid

@@ -34,6 +34,7 @@ def test_probabilities_and_gradients_match_segment_anything(size, with_rel_pos):
         torch.testing.assert_close(g, r, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.slow
 def test_biased_softmax_passes_gradcheck():
     torch.manual_seed(1)
     b, h, w = 2, 3, 4

@@ -24,6 +24,7 @@ def _embedding(model, x):
         return model.get_image_embeddings(x)
 
 
+@pytest.mark.slow
 def test_meta_file_loads_into_the_same_model(tmp_path):
     source = build_sam2("sam2_tiny")
     path = tmp_path / "meta.pt"
@@ -35,6 +36,7 @@ def test_meta_file_loads_into_the_same_model(tmp_path):
         assert torch.equal(a, b)
 
 
+@pytest.mark.slow
 def test_transformers_layout_loads_and_other_files_are_refused(tmp_path):
     good = tmp_path / "hf.pt"
     torch.save(build_sam2("sam2_tiny").state_dict(), good)
@@ -91,6 +93,7 @@ def served_meta_file():
     srv.server_close()
 
 
+@pytest.mark.slow
 def test_registered_meta_file_downloads_and_loads_by_name(served_meta_file, tmp_path, monkeypatch, capsys):
     srv, url = served_meta_file
     monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))

@@ -1,4 +1,5 @@
 """Meta's SAM 2.1 key layout converts to transformers' Sam2Model, checked against Meta's real Hiera-T layout."""
+import pytest
 import torch
 
 from app.sam2 import build_sam2, convert_official
@@ -6,6 +7,7 @@ from app.sam2.convert import VIDEO_ONLY, is_official_layout
 from sam2_layout import VIDEO_EXTRAS, official_shapes, random_official, to_official
 
 
+@pytest.mark.slow
 def test_meta_hiera_t_layout_converts_to_every_tensor_of_the_model_and_nothing_else():
     official = random_official(official_shapes())
     assert is_official_layout(official)
@@ -17,6 +19,7 @@ def test_meta_hiera_t_layout_converts_to_every_tensor_of_the_model_and_nothing_e
     assert not any(k.startswith(VIDEO_ONLY) for k in converted)
 
 
+@pytest.mark.slow
 def test_tensors_land_where_meta_had_them():
     official = random_official(official_shapes())
     c = convert_official(official)
@@ -44,6 +47,7 @@ def test_tensors_land_where_meta_had_them():
         assert c[ours] is official[meta], meta
 
 
+@pytest.mark.slow
 def test_the_tests_own_layout_writer_is_meta_layout():
     """tests/sam2_layout.to_official (used for the small test model's fake checkpoints) writes Meta's names."""
     with torch.device("meta"):

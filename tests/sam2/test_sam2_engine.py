@@ -69,6 +69,7 @@ def test_features_are_cached_packed_exactly(model):
     assert all(torch.equal(a, b) for a, b in zip(direct, fresh))
 
 
+@pytest.mark.slow
 def test_point_logits_are_predicts_candidates_in_one_batch(model):
     rng = np.random.default_rng(3)
     rgb = (rng.random((97, 161, 3)) * 255).astype(np.uint8)
@@ -85,6 +86,7 @@ def test_point_logits_are_predicts_candidates_in_one_batch(model):
         assert ((up > engine.mask_threshold) == one.masks).mean() >= 0.9999
 
 
+@pytest.mark.slow
 def test_prefetch_cache_key_and_sibling_share_the_cache(model):
     engine = Sam2Engine(model)
     images = [np.full((30, 40, 3), v, np.uint8) for v in (10, 200)]

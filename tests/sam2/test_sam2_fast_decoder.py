@@ -43,6 +43,7 @@ def _iou(a, b):
     return (a & b).sum() / max(1, (a | b).sum())
 
 
+@pytest.mark.slow
 def test_fast_path_gives_the_reference_masks(engines):
     fast, exact = engines
     rng = np.random.default_rng(0)
@@ -67,6 +68,7 @@ def test_fast_path_gives_the_reference_masks(engines):
     assert kinds >= {(True, False, False), (False, True, False), (True, True, False), (True, False, True)}
 
 
+@pytest.mark.slow
 def test_single_mask_keeps_or_falls_back_as_the_reference_does(engines, monkeypatch):
     """SAM 2 replaces an unstable single mask (stability score below the threshold) by the best multimask
     candidate. With the threshold at the median of these prompts' stability, both outcomes occur, and the fast path
@@ -91,6 +93,7 @@ def test_single_mask_keeps_or_falls_back_as_the_reference_does(engines, monkeypa
     assert 0 < sum(outcomes) < len(outcomes)
 
 
+@pytest.mark.slow
 def test_point_batches_give_the_reference_candidates(engines):
     fast, exact = engines
     points = np.random.default_rng(2).random((5, 2)) * [W, H]

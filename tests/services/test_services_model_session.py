@@ -44,6 +44,7 @@ def _mask(session: ModelSession, rgb) -> np.ndarray:
     return session.engine.predict(np.array([[64, 64]]), np.array([1]), multimask=False).masks[0]
 
 
+@pytest.mark.slow
 def test_the_adapter_asked_for_before_the_model_is_used_once_it_loads(tmp_path, trained_adapter):
     session = ModelSession(tmp_path / "cache", disk_cache=False)
     assert session.use_adapter(trained_adapter) is None  # no model yet: nothing to run
@@ -56,6 +57,7 @@ def test_the_adapter_asked_for_before_the_model_is_used_once_it_loads(tmp_path, 
     assert (with_adapter != _mask(session, rgb)).any()  # the adapter really ran, and is off again
 
 
+@pytest.mark.slow
 def test_an_adapter_that_cannot_be_used_falls_back_to_the_base_model_with_the_reason(tmp_path):
     broken = tmp_path / "broken.safetensors"
     broken.write_bytes(b"not a safetensors file")
@@ -79,6 +81,7 @@ def test_a_model_that_fails_to_load_leaves_the_one_in_use(tmp_path):
     assert session.engine is engine and session.model.name == "tiny-fixture"
 
 
+@pytest.mark.slow
 def test_the_active_version_applies_only_to_the_base_model_it_was_trained_on(tmp_path, trained_adapter):
     folder = write_toy_project(tmp_path / "proj")
     with Project.open(folder) as project:
@@ -120,6 +123,7 @@ def test_the_precision_switches_the_engine_and_an_unknown_one_is_refused(tmp_pat
     assert session.engine is switch.engine and session.precision == "fp32"
 
 
+@pytest.mark.slow
 def test_a_sam2_model_runs_on_a_sam2_engine_with_its_adapter(tmp_path, tiny_sam2):
     import copy
 

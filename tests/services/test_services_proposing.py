@@ -114,6 +114,7 @@ def test_version_of_an_adapter_file_and_stale_images(project, generator):
     assert paths(choose_images(project, skip_proposed=True)) == ["a.png", "c.png"]
 
 
+@pytest.mark.slow
 def test_the_proposal_engine_has_its_own_image_on_the_same_weights():
     engine = SamEngine(load_sam(TINY_SAM, device="cpu").sam)
     engine.set_image(np.zeros((H, W, 3), np.uint8))
@@ -124,6 +125,7 @@ def test_the_proposal_engine_has_its_own_image_on_the_same_weights():
     assert other.model_signature == engine.model_signature
 
 
+@pytest.mark.slow
 def test_a_sam2_engine_proposes_on_its_own_engine_and_stores_the_proposals(project, tiny_sam2):
     from app.sam2 import Sam2Engine
 

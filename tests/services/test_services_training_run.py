@@ -43,6 +43,7 @@ def test_the_next_run_continues_only_from_a_version_of_the_same_base_model(proje
         assert FineTuneRun.begin(project, "another-model.pth", SETTINGS).start_adapter is None
 
 
+@pytest.mark.slow
 def test_a_failed_or_cancelled_run_is_recorded_and_the_version_in_use_stays(project_dir, tiny_sam):
     with Project.open(project_dir) as project:
         run = FineTuneRun.begin(project, "tiny-fixture", SETTINGS)

@@ -73,7 +73,7 @@ class Backend:
             db.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def backend(request) -> Backend:
     """The store backend a test runs on (see the module docstring)."""
     if request.param == "sqlite":

@@ -38,6 +38,7 @@ def big_blank_png(path, width, height):
                      + chunk(b"IDAT", body) + chunk(b"IEND", b""))
 
 
+@pytest.mark.slow
 def test_the_scan_and_the_loader_keep_one_pixel_limit(backend, tmp_path, monkeypatch):
     big_blank_png(tmp_path / "big.png", 15000, 15000)     # 225 MP: above Pillow's bomb check, below ours
     write_png(tmp_path / "small.png", 100, 100)

@@ -43,6 +43,7 @@ def test_a_queued_job_is_run_by_a_worker_into_the_active_version(project, tiny_s
     assert project.training_runs.list()[-1].status.value == "finished"
 
 
+@pytest.mark.slow
 def test_cancelled_failed_and_lost_jobs(project, tiny_sam):
     queued = project.jobs.queue(fine_tune_request("tiny-fixture", SETTINGS), "ana@lab")
     assert project.jobs.request_cancel(queued.id).state == "cancelled"   # never started

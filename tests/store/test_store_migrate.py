@@ -1,6 +1,7 @@
 """`mopeft migrate` and app.store.transfer: a folder -> PostgreSQL -> folder round trip keeps every row with its id
 (instances, labels, proposals, adapter versions, runs, the validation split), the id counters and the adapter files,
 and the COCO exports before and after are byte-identical; a destination holding a project is refused."""
+import pytest
 import shutil
 from datetime import datetime, timezone
 
@@ -101,6 +102,7 @@ def test_folder_to_postgresql_and_back_keeps_everything_and_the_export(pg_server
         assert again.id == counters["proposals"] + 1      # a moved project never reuses a proposal id
 
 
+@pytest.mark.slow
 def test_a_destination_with_a_project_is_refused_and_left_as_it_was(pg_server, tmp_path, capsys):
     source = annotated_folder(tmp_path / "cells")
     url = pg_server.new_database()
@@ -114,6 +116,7 @@ def test_a_destination_with_a_project_is_refused_and_left_as_it_was(pg_server, t
         assert len(project.instances.for_image(1)) == 3
 
 
+@pytest.mark.slow
 def test_a_url_with_a_password_is_refused_and_never_repeated(tmp_path, capsys):
     secret = "postgresql://annotator:hunter2@db.example/cells"
     assert main(["migrate", "--from", str(tmp_path), "--to", secret]) == 1

@@ -78,6 +78,7 @@ def test_a_full_disk_at_open_is_not_damage_and_the_project_opens_once_space_is_f
             assert len(project.instances.for_image(project.images.list()[0].id)) == 1
 
 
+@pytest.mark.slow
 def test_a_database_locked_by_another_program_is_reported_as_locked(tmp_path, monkeypatch):
     annotated_project(tmp_path)
     other = sqlite3.connect(tmp_path / ".mopeft" / "project.db", isolation_level=None)

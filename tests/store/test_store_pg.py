@@ -31,6 +31,7 @@ def test_two_writers_at_once_see_each_others_commits(pg_server, images):
         assert first.created and not second.created and second.folder == images.resolve()
 
 
+@pytest.mark.slow
 def test_the_recorded_images_root_is_mapped_for_this_machine(pg_server, images, tmp_path, monkeypatch):
     url = pg_server.new_database()
     Project.open(url, create=True, images_root=images).close()
@@ -58,6 +59,7 @@ def test_a_new_project_needs_its_images_root(pg_server):
         Project.open(url)
 
 
+@pytest.mark.slow
 def test_passwords_in_urls_are_refused_without_repeating_them(images):
     for url in ("postgresql://me:s3cret@db.example/cells", "postgres://me@db.example/cells?password=s3cret"):
         with pytest.raises(StoreError, match="holds a password.*pgpass.*PGPASSWORD") as refused:
@@ -77,6 +79,7 @@ def test_errors_name_the_database_and_the_problem(pg_server, images):
         Project.open(down, images_root=images)
 
 
+@pytest.mark.slow
 def test_an_adapter_version_without_a_checksum_is_not_loaded_from_a_shared_project(pg_server, images):
     url = pg_server.new_database()
     with Project.open(url, create=True, images_root=images) as project:

@@ -42,6 +42,7 @@ def folder(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_burst_of_writes_loses_no_committed_instance(folder):
     printed = kill_after(start(BURST, folder), 60)
     with Project.open(folder) as project:
@@ -53,6 +54,7 @@ def test_kill_9_during_a_burst_of_writes_loses_no_committed_instance(folder):
     assert len(stored) - len(printed) in (0, 1)   # at most the one committed just before the kill, not printed
 
 
+@pytest.mark.slow
 def test_second_writer_is_refused_while_the_first_lives_and_allowed_once_it_is_killed(folder):
     child = start(HOLD, folder)
     try:

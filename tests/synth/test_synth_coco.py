@@ -22,6 +22,7 @@ def _read(folder):
     return coco, out
 
 
+@pytest.mark.slow
 def test_cli_writes_images_and_coco_that_decode_to_the_scenes(tmp_path):
     assert main(["synth", "--domain", "camouflage", "--count", "3", "--seed", "4", "--out", str(tmp_path)]) == 0
     coco, written = _read(tmp_path)

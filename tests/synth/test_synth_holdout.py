@@ -52,6 +52,7 @@ def test_objects_span_small_to_large_and_some_touch_or_overlap(scenes):
     assert touching >= SCENES // 3
 
 
+@pytest.mark.slow
 def test_objects_stand_out_from_the_background(scenes):
     for scene in scenes[:10]:
         background = ~np.any(scene.masks, axis=0)

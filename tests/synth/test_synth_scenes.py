@@ -54,6 +54,7 @@ def test_other_sizes():
     assert scene.image.shape == (128, 128, 3) and scene.masks[0].shape == (128, 128)
 
 
+@pytest.mark.slow
 def test_shapes_objects_stand_out_in_colour(scenes):
     for scene in scenes["shapes"]:
         masks = np.stack(scene.masks)
@@ -66,6 +67,7 @@ def test_shapes_objects_stand_out_in_colour(scenes):
             assert gap > 35, f"scene {scene.index} object {i}: colour gap {gap:.1f}"
 
 
+@pytest.mark.slow
 def test_cells_are_grey_bright_and_some_touch(scenes):
     touching = 0
     for scene in scenes["cells"]:
@@ -80,6 +82,7 @@ def test_cells_are_grey_bright_and_some_touch(scenes):
     assert touching >= SCENES
 
 
+@pytest.mark.slow
 def test_texture_regions_share_the_colour_but_not_the_texture(scenes):
     for scene in scenes["texture"]:
         masks = np.stack(scene.masks)

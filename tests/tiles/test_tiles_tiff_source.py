@@ -51,6 +51,7 @@ def test_other_sample_formats_are_refused_by_name(tmp_path):
         TiffSource(path)
 
 
+@pytest.mark.slow
 def test_regions_read_from_several_threads_at_once_are_right(tmp_path, rgb):
     """The canvas's tile decoder and the model's worker read one TiffSource at the same time."""
     path = tmp_path / "shared.tif"

@@ -63,6 +63,7 @@ def test_correction_clicks_on_mixed_errors_match_the_truth_there():
         assert (labels.bool() == _at(masks, points)).all()
 
 
+@pytest.mark.slow
 def test_jittered_boxes_stay_near_the_tight_box_and_in_order():
     masks = _masks()
     tight = mask_boxes(masks)

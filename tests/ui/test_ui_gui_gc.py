@@ -1,5 +1,6 @@
 """Cycles are collected on the GUI thread while the app runs, never in a worker thread that happened to
 allocate (a worker freeing a Qt object deadlocked the window)."""
+import pytest
 import gc
 import threading
 
@@ -42,6 +43,7 @@ def test_without_it_a_worker_thread_collects(qtbot):
     assert "worker" in Cyclic.freed_in  # the hazard the module exists for
 
 
+@pytest.mark.slow
 def test_inside_it_only_the_gui_thread_collects(qtbot):
     gc.collect()
     Cyclic.freed_in = []
@@ -54,6 +56,7 @@ def test_inside_it_only_the_gui_thread_collects(qtbot):
     assert len(Cyclic.freed_in) == 2 * CYCLES and set(Cyclic.freed_in) == {threading.main_thread().name}
 
 
+@pytest.mark.slow
 def test_objects_alive_at_startup_leave_later_collections_and_new_garbage_is_still_collected():
     from app.ui.gui_gc import freeze_startup_objects
 

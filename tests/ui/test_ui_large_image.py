@@ -97,6 +97,7 @@ def test_a_click_on_a_large_image_gives_a_full_resolution_mask_from_a_tile(qtbot
     assert bx <= x < bx + bw and by <= y < by + bh and bx >= tx0 and by >= ty0 and bx + bw <= tx1
 
 
+@pytest.mark.slow
 def test_at_100_percent_a_region_shows_its_placeholder_then_the_full_resolution_tile(qtbot, make_window, tmp_path):
     image, _ = _large_image(tmp_path / "images", "slide.tif")
     window = make_window(tmp_path / "images")
@@ -127,6 +128,7 @@ class _GatedSource:
         return self._source.region(x0, y0, x1, y1, level)
 
 
+@pytest.mark.slow
 def test_the_tiles_of_a_view_left_behind_are_not_decoded(qtbot):
     rgb = np.random.default_rng(5).integers(0, 255, (3000, 3000, 3), dtype=np.uint8)
     source = _GatedSource(rgb)
@@ -152,6 +154,7 @@ def test_the_tiles_of_a_view_left_behind_are_not_decoded(qtbot):
     assert sorted(source.read) == [(0, 0, 0), (0, 2048, 2048), (0, 2048, 2560), (0, 2560, 2048), (0, 2560, 2560)]
 
 
+@pytest.mark.slow
 def test_a_coarser_level_decoded_stands_in_for_a_sharper_tile_until_it_comes(qtbot, tmp_path):
     path = tmp_path / "pyramid.tif"
     half = np.random.default_rng(6).integers(0, 255, (1050, 2100, 3), dtype=np.uint8)

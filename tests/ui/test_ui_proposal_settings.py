@@ -51,6 +51,7 @@ def test_the_settings_are_kept_per_model_and_used_by_the_next_run(qtbot, make_wi
     assert saved_params(again.proposing._settings, "demo").points_per_side == 8   # Cancel keeps what was kept
 
 
+@pytest.mark.slow
 def test_a_kept_value_that_is_not_valid_gives_the_defaults(qtbot, make_window):
     window = make_window(ready=False)
     settings = window.proposing._settings

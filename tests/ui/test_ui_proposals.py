@@ -158,6 +158,7 @@ def test_propose_on_every_image_cancel_and_go_on(qtbot, make_window, tmp_path):
     assert all(window.session.pending_proposal_counts()[i.id] for i in window.session.images()[:7])
 
 
+@pytest.mark.slow
 def test_a_ragged_proposal_is_drawn_as_edge_pixels_and_accepted_like_any(qtbot, make_window, discs):
     """Thresholded noise (thousands of specks, as a random-weight model proposes) is shown as an image of its edge
     pixels, not stroked as a path on the GUI thread; hovering and accepting it work as for a smooth one."""

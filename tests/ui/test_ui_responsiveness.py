@@ -29,6 +29,7 @@ def test_the_event_loop_runs_on_while_an_image_is_embedded(qtbot, make_window, f
     assert len(gaps) > 50 and max(gaps) < MAX_GAP, f"longest gap {max(gaps) * 1000:.0f} ms"
 
 
+@pytest.mark.slow
 def test_widgets_are_only_touched_from_the_gui_thread(qtbot, make_window, folder, monkeypatch):
     """Worker signals reach widgets through queued connections: a slot run in a worker thread may crash Qt."""
     from PySide6.QtCore import QThread

@@ -16,6 +16,7 @@ def _paint_and_accept(qtbot, window):
     assert stored(window)
 
 
+@pytest.mark.slow
 def test_next_image_without_instances_skips_annotated_and_done_ones(qtbot, make_window, tmp_path, folder):
     for name in ("c_empty.png", "d_empty.png"):
         (folder / name).write_bytes((folder / "b_generated_1.png").read_bytes())
@@ -67,6 +68,7 @@ def test_a_project_reopens_at_the_image_it_was_left_at(qtbot, make_window, folde
     assert third.session.image.path == "a_scene.png"  # the first image not done, as for a project never opened
 
 
+@pytest.mark.slow
 def test_an_unreadable_record_is_named_and_projects_still_open(qtbot, make_window, folder, paths):
     paths.config_dir.mkdir(parents=True)
     paths.last_images.write_text("{not json", encoding="utf-8")

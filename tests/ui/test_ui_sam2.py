@@ -29,6 +29,7 @@ def test_a_click_on_a_sam2_model_gives_its_mask(qtbot, make_window, folder, tmp_
     assert np.array_equal(window.session.draft_mask.dense(), expected.masks[expected.best])
 
 
+@pytest.mark.slow
 def test_the_registered_model_menu_lists_both_families(qtbot, make_window, tmp_path, monkeypatch, tiny_sam2):
     monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
     window = make_window(ready=False)

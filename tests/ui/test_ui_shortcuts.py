@@ -7,6 +7,7 @@ from app.ui.keymap import ACTIONS, FILE_NAME, load_keymap
 from window_helpers import drag, key, stored, wait_ready
 
 
+@pytest.mark.slow
 def test_first_run_writes_the_defaults_and_help_lists_them(qtbot, make_window, paths):
     window = make_window(ready=False)
     config = paths.config_dir / FILE_NAME

@@ -119,6 +119,7 @@ def test_cancel_stops_the_run_and_keeps_the_adapter_in_use(qtbot, make_window, a
     assert window.model.adapter == str(project.path_of(kept.path))
 
 
+@pytest.mark.slow
 def test_fine_tune_without_accepted_instances_says_what_to_do(qtbot, make_window, tmp_path):
     folder = tmp_path / "empty"
     folder.mkdir()

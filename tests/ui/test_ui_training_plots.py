@@ -20,6 +20,7 @@ def trailing_mean(values, window):
     return np.array([np.mean(values[max(0, i - window + 1):i + 1]) for i in range(len(values))])
 
 
+@pytest.mark.slow
 def test_moving_mean_std_matches_the_definition():
     values = np.random.default_rng(0).normal(size=37)
     mean, std = moving_mean_std(values, 5)

@@ -72,6 +72,7 @@ def test_blocks_beyond_a_registered_models_depth_are_refused_before_it_loads(pro
     assert "block indices [32] out of range for an encoder with 32 blocks" in _one_line(capsys.readouterr().err)
 
 
+@pytest.mark.slow
 def test_blocks_beyond_a_checkpoint_files_depth_are_refused_before_a_run_starts(project_dir, model, capsys):
     assert main(_args(project_dir, model)[:-2] + ["--blocks", "last:9"]) == 2
     assert "blocks='last:9' but the encoder has 4 blocks" in _one_line(capsys.readouterr().err)
@@ -114,6 +115,7 @@ def test_a_damaged_mask_leaves_its_image_out_by_name(project_dir, model, capsys)
     assert "[train] skipped img1.png: the mask of instance 2 is damaged in the project database" in err
 
 
+@pytest.mark.slow
 def test_damaged_masks_everywhere_fail_the_run_in_one_line(project_dir, model, capsys):
     with sqlite3.connect(project_dir / ".mopeft" / "project.db") as conn:
         conn.execute("UPDATE instances SET rle = '!!!!'")

@@ -38,6 +38,7 @@ def test_training_moves_only_peft_parameters():
     assert changed and all(".peft." in k for k in changed)
 
 
+@pytest.mark.slow
 def test_cancel_is_honoured_before_the_next_step():
     settings = TrainSettings(steps=50)
     sam, data = wrapped_and_prepared(settings)
@@ -47,6 +48,7 @@ def test_cancel_is_honoured_before_the_next_step():
     assert len(events) == 2
 
 
+@pytest.mark.slow
 def test_non_finite_loss_stops_with_a_clear_message(monkeypatch):
     settings = TrainSettings(steps=5)
     sam, data = wrapped_and_prepared(settings)
@@ -62,6 +64,7 @@ def test_non_finite_loss_stops_with_a_clear_message(monkeypatch):
         train_loop(sam, data, settings)
 
 
+@pytest.mark.slow
 def test_out_of_memory_retries_with_a_smaller_batch(monkeypatch):
     settings = TrainSettings(steps=2, images_per_step=2)
     sam, data = wrapped_and_prepared(settings)
@@ -79,6 +82,7 @@ def test_out_of_memory_retries_with_a_smaller_batch(monkeypatch):
     assert calls[0] == 2 and all(e.batch_images == 1 for e in events)
 
 
+@pytest.mark.slow
 def test_out_of_memory_at_the_smallest_batch_stops_cleanly(monkeypatch):
     settings = TrainSettings(steps=2, images_per_step=1, objects_per_image=1)
     sam, data = wrapped_and_prepared(settings)
@@ -114,6 +118,7 @@ def _names_by_scale(sam, settings):
     return {g["lr_scale"]: {names[id(p)] for p in g["params"]} for g in loop._param_groups(sam, settings)}
 
 
+@pytest.mark.slow
 def test_gate_bias_sets_where_the_gates_start():
     low = TrainSettings(MoPEFTConfig(blocks="last:2", gate_bias=-3.0))
     sam, data = wrapped_and_prepared(low)
@@ -141,6 +146,7 @@ def test_adapter_dropout_starts_after_the_first_quarter_of_the_steps():
     assert _adapter_dropouts(sam) == {0.0} and not sam.training
 
 
+@pytest.mark.slow
 def test_adapter_dropout_acts_in_training_mode_only():
     settings = TrainSettings(MoPEFTConfig(["adapter"], blocks="last:2"))
     sam, data = wrapped_and_prepared(settings)

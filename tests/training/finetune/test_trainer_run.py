@@ -78,6 +78,7 @@ def test_cancel_saves_nothing(project_dir, tiny_sam):
         assert project.adapters.list() == []
 
 
+@pytest.mark.slow
 def test_single_image_trains_without_validation(project_dir, tiny_sam):
     with Project.open(project_dir) as project:
         examples, _ = collect_examples(project)
