@@ -110,6 +110,22 @@ def _embedding_rows(model, image: np.ndarray) -> tuple[list[tuple[str, str, str,
     return rows, engine
 
 
+def _prompt_rows(times: dict[str, list[float]], reference: str, called: str, multimask: bool,
+                 ious: list[float]) -> list[tuple[str, str, str, str]]:
+    """A row per path of `times` (seconds per prompt, the first a warm-up left out): median, p95 and the ratio to
+    the `reference` path's median (named `called` in the notes), with the fast path's IoU against it."""
+    ref50 = _ms(times[reference][1:], 50)
+    label = "3 masks" if multimask else "1 mask"
+    rows = []
+    for name, values in times.items():
+        values = values[1:]
+        note = f"{_ms(values, 50) / ref50:.2f}x {called}"
+        if name == "engine, fast path":
+            note += f"; IoU vs {called} min {min(ious):.4f} mean {np.mean(ious):.4f}"
+        rows.append((f"{name}, {label}", f"{_ms(values, 50):.1f}", f"{_ms(values, 95):.1f}", note))
+    return rows
+
+
 def _sam2_prompt_rows(fast, image: np.ndarray, prompts: list[dict]) -> list[tuple[str, str, str, str]]:
     """Sam2Engine's reference path (transformers' Sam2Model decoder, the equal of its whole pipeline: tests/sam2)
     and its fast path on each prompt in turn, and the fast path's IoU with the reference."""
@@ -127,14 +143,7 @@ def _sam2_prompt_rows(fast, image: np.ndarray, prompts: list[dict]) -> list[tupl
             times["engine, reference path"].append(t_exact)
             times["engine, fast path"].append(t_fast)
             ious.extend(_iou(a, b) for a, b in zip(got.masks, want.masks))
-        ref50 = _ms(times["engine, reference path"][1:], 50)
-        label = "3 masks" if multimask else "1 mask"
-        for name, values in times.items():
-            values = values[1:]
-            note = f"{_ms(values, 50) / ref50:.2f}x reference"
-            if name == "engine, fast path":
-                note += f"; IoU vs reference min {min(ious):.4f} mean {np.mean(ious):.4f}"
-            rows.append((f"{name}, {label}", f"{_ms(values, 50):.1f}", f"{_ms(values, 95):.1f}", note))
+        rows += _prompt_rows(times, "engine, reference path", "reference", multimask, ious)
     return rows
 
 
@@ -164,14 +173,7 @@ def _sam_prompt_rows(fast, image: np.ndarray, prompts: list[dict]) -> list[tuple
             for name, t in zip(times, (t_ref, t_exact, t_fast)):
                 times[name].append(t)
             ious.extend(_iou(a, b) for a, b in zip(pred.masks, masks))
-        ref50 = _ms(times["SamPredictor.predict"][1:], 50)
-        label = "3 masks" if multimask else "1 mask"
-        for name, values in times.items():
-            values = values[1:]
-            note = f"{_ms(values, 50) / ref50:.2f}x SamPredictor"
-            if name == "engine, fast path":
-                note += f"; IoU vs SamPredictor min {min(ious):.4f} mean {np.mean(ious):.4f}"
-            rows.append((f"{name}, {label}", f"{_ms(values, 50):.1f}", f"{_ms(values, 95):.1f}", note))
+        rows += _prompt_rows(times, "SamPredictor.predict", "SamPredictor", multimask, ious)
     return rows
 
 
