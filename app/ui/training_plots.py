@@ -113,6 +113,8 @@ class LossPlot(_LivePlot):
         self.steps: list[int] = []
         self.losses: list[float] = []
         self.window = smoothing_window(0)
+        self.getAxis("bottom").enableAutoSIPrefix(False)   # steps are counted, never "x0.001"
+        self.redraw()
 
     def reset(self) -> None:
         """Forget the previous run."""
@@ -127,6 +129,10 @@ class LossPlot(_LivePlot):
         self._dirty = True
 
     def redraw(self) -> None:
+        if not self.steps:  # before a run: a plain 0-1 frame, not pyqtgraph's empty range (-0.5 to 0.5, x0.001)
+            self.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+        else:
+            self.getViewBox().enableAutoRange()
         x = np.asarray(self.steps)
         self.raw.setData(x, np.asarray(self.losses))
         mean, std = moving_mean_std(self.losses, self.window)

@@ -90,3 +90,20 @@ def _check_heatmap(heatmap, steps):
     recent = np.mean([gate_matrix(e.gates)[2] for e in steps[-WINDOW:]], axis=0)
     assert heatmap.values == pytest.approx(recent)
     assert heatmap.getPlotItem().titleLabel.text == f"Gates, last {WINDOW} steps"
+
+
+def test_the_loss_plot_frames_0_to_1_before_a_run_and_fits_the_run_after(qtbot):
+    from app.ui.training_plots import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+    assert (x0, x1, y0, y1) == (0, 1, 0, 1) and plot.getAxis("bottom").labelString().count("x0.") == 0
+    for step in range(1, 41):
+        plot.add(StepEvent(step, 40, 2.0 / step, 1e-3, {}, 0.0, 0.5, 0.6, 2))
+    plot.redraw()
+    qtbot.waitUntil(lambda: plot.getViewBox().viewRange()[0][1] >= 40, timeout=3000)   # pyqtgraph fits lazily
+    assert plot.getViewBox().viewRange()[0][0] < 5
