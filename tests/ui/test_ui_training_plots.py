@@ -100,6 +100,8 @@ def test_the_loss_plot_frames_0_to_1_before_a_run_and_fits_the_run_after(qtbot):
     plot.resize(400, 300)
     plot.show()
     qtbot.waitExposed(plot)
+    plot.reset()   # as the window does: an empty run drawn
+    qtbot.wait(100)
     (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
     assert (x0, x1, y0, y1) == (0, 1, 0, 1) and plot.getAxis("bottom").labelString().count("x0.") == 0
     for step in range(1, 41):
