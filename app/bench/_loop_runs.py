@@ -51,12 +51,12 @@ STRATEGIES = {s.name: s for s in (
 """The four strategies of issue 21 item 6, by letter."""
 
 
-def propose(engine: SamEngine, rgb: np.ndarray, overrides: dict) -> list:
-    """The automatic proposals of the engine's model for one image (app.autoseg's parameters, those named in
-    `overrides` replaced), best predicted IoU first."""
+def propose(engine: SamEngine, rgb: np.ndarray, params: dict) -> list:
+    """The automatic proposals of the engine's model for one image (`params`: AutoParams as a dict), best predicted
+    IoU first."""
     from app.autoseg import AutoParams, propose_instances
 
-    return propose_instances(engine, rgb, AutoParams(**overrides))
+    return propose_instances(engine, rgb, AutoParams.from_dict(params))
 
 
 @dataclass
@@ -125,7 +125,7 @@ class SeedRun:
     def _proposed(self, model: _Model, index: int) -> list:
         key = (model.key, index)
         if key not in self._proposals:
-            self._proposals[key] = propose(model.engine, self.dataset[index].rgb, self.args.auto)
+            self._proposals[key] = propose(model.engine, self.dataset[index].rgb, self.args.auto_params)
         return self._proposals[key]
 
     def _label(self, model: _Model, proposals: bool, index: int) -> ImageActions:

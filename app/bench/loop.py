@@ -48,11 +48,13 @@ def register(sub) -> None:
     p.add_argument("--uncertainty", default=DEFAULT_SCORE, choices=sorted(SCORES),
                    help=f"the score (d) ranks the next images by (default {DEFAULT_SCORE})")
     p.add_argument("--points-per-side", type=int, default=None, metavar="N",
-                   help="the proposals' point grid (default: app.autoseg's)")
+                   help="the proposals' point grid (default: what the app uses for the model, 16 for demo)")
     p.add_argument("--pred-iou-thresh", type=float, default=None, metavar="T",
-                   help="keep proposals with a predicted IoU above T (default: app.autoseg's, SAM's 0.88)")
+                   help="keep proposals with a predicted IoU above T (default: what the app uses for the model: "
+                        "SAM's 0.88, 0.5 for demo)")
     p.add_argument("--stability-thresh", type=float, default=None, metavar="T",
-                   help="keep proposals with a stability score of at least T (default: app.autoseg's, SAM's 0.95)")
+                   help="keep proposals with a stability score of at least T (default: what the app uses for the "
+                        "model: SAM's 0.95, 0.6 for demo)")
     p.add_argument("--accepted-masks", choices=["proposal", "truth"], default="proposal",
                    help="what an instance accepted as proposed trains with: the proposal's mask, as in the app "
                         "(default), or its ground truth")
@@ -91,10 +93,20 @@ def _check(args) -> tuple[list[str], list[str], list[str]]:
     try:
         from app.autoseg import AutoParams
 
-        args.auto_params = AutoParams(**args.auto).to_dict()
+        AutoParams(**args.auto)
     except ValueError as exc:
         args.parser.error(f"--points-per-side, --pred-iou-thresh, --stability-thresh: {exc}")
     return files, names, configs
+
+
+def proposal_params(arch: str, overrides: dict) -> dict:
+    """The proposals' parameters for a model of `arch`: what the app proposes with for it (`params_for`: SAM's
+    defaults, the demo model's own), those named in `overrides` replaced."""
+    from dataclasses import replace
+
+    from app.services.proposing import params_for
+
+    return replace(params_for(arch), **overrides).to_dict()
 
 
 def run(args) -> int:
@@ -118,6 +130,7 @@ def run(args) -> int:
         print(f"mopeft bench loop: error: {need} images with instances needed ({args.holdout} held out + "
               f"{args.rounds} rounds x {args.images_per_round}), but {', '.join(short)} has fewer", file=sys.stderr)
         return 1
+    args.auto_params = proposal_params(loaded.arch, args.auto)
     started = time.perf_counter()
     strategies = [STRATEGIES[s] for s in args.strategies]
     results = {name: run_dataset(loaded.sam, data, strategies, configs, args,

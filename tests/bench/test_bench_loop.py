@@ -77,7 +77,7 @@ def test_spearman_ranks_with_ties_and_refuses_constant_input():
 
 
 def _args(**overrides):
-    values = dict(rounds=2, images_per_round=1, holdout=1, seeds=1, uncertainty="mean_doubt", auto={},
+    values = dict(rounds=2, images_per_round=1, holdout=1, seeds=1, uncertainty="mean_doubt", auto_params={},
                   max_clicks=2, accepted_masks="proposal", steps=1, blocks="last:2", lr=None,
                   kind_lr={"lora": 0.3, "prefix": 10.0, "gate": 1.0}, adapter_dropout=0.5)
     return argparse.Namespace(**{**values, **overrides})
@@ -90,7 +90,7 @@ def test_d_labels_the_most_uncertain_images_first_and_work_done_once_is_shared(t
     by_pixels = {image.rgb.tobytes(): image.name for image in images}
     calls = []
 
-    def fake_propose(engine, rgb, overrides):
+    def fake_propose(engine, rgb, params):
         name = by_pixels[rgb.tobytes()]
         calls.append(name)
         return [Proposed(np.zeros((128, 128), bool), predicted_iou=1 - doubt[name], stability=1.0)]
@@ -151,3 +151,13 @@ def test_too_few_images_and_unknown_strategies_are_refused(tmp_path, capsys):
     assert main(["bench", "loop", "--model", str(model), "--data", str(tmp_path / "c" / "annotations.json"),
                  "--out", str(tmp_path / "out")]) == 1
     assert "13 images with instances needed" in capsys.readouterr().err
+
+
+def test_proposals_use_what_the_app_proposes_with_for_the_model_unless_overridden():
+    from app.bench.loop import proposal_params
+    from app.services.proposing import params_for
+
+    demo, sam = proposal_params("demo", {}), proposal_params("vit_b", {})
+    assert demo == params_for("demo").to_dict() and (demo["pred_iou_thresh"], demo["points_per_side"]) == (0.5, 16)
+    assert (sam["pred_iou_thresh"], sam["stability_score_thresh"]) == (0.88, 0.95)
+    assert proposal_params("demo", {"pred_iou_thresh": 0.7})["pred_iou_thresh"] == 0.7
