@@ -150,16 +150,21 @@ def first_layer_projections(layer: nn.Module, keys: torch.Tensor, pe: torch.Tens
     return project(t2i.k_proj, kpe), project(t2i.v_proj, keys), q_t
 
 
+def _self_attended(layer: nn.Module, queries, query_pe, norm1):
+    """A two-way block's self-attention on the prompt tokens, then its first norm (the first block adds no
+    positional encoding)."""
+    if layer.skip_first_layer_pe:
+        queries = _self_attention(layer.self_attn, queries, queries)
+    else:
+        queries = queries + _self_attention(layer.self_attn, queries + query_pe, queries)
+    return norm1(queries)
+
+
 def two_way_layer(layer: nn.Module, queries, keys, query_pe, key_pe, first):
     """A two-way attention block's forward on (N, C) tensors, reusing precomputed image projections `first`
     (`first_layer_projections`) when given."""
     norm1, norm2, norm3, norm4 = _norms(layer)
-    if layer.skip_first_layer_pe:
-        queries = _self_attention(layer.self_attn, queries, queries)
-    else:
-        q = queries + query_pe
-        queries = queries + _self_attention(layer.self_attn, q, queries)
-    queries = norm1(queries)
+    queries = _self_attended(layer, queries, query_pe, norm1)
 
     t2i, i2t = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
     q = queries + query_pe
@@ -218,12 +223,7 @@ def _batch_image_to_token(attn: nn.Module, q_t: torch.Tensor | None, kpe: torch.
 def _batch_two_way_layer(layer: nn.Module, queries, keys, query_pe, key_pe, first):
     """`two_way_layer` for B prompts: queries (B, n, C); keys (HW, C) shared in the first layer, else (B, HW, C)."""
     norm1, norm2, norm3, norm4 = _norms(layer)
-    if layer.skip_first_layer_pe:
-        queries = _self_attention(layer.self_attn, queries, queries)
-    else:
-        q = queries + query_pe
-        queries = queries + _self_attention(layer.self_attn, q, queries)
-    queries = norm1(queries)
+    queries = _self_attended(layer, queries, query_pe, norm1)
 
     t2i, i2t = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
     q = queries + query_pe
