@@ -150,36 +150,43 @@ def first_layer_projections(layer: nn.Module, keys: torch.Tensor, pe: torch.Tens
     return project(t2i.k_proj, kpe), project(t2i.v_proj, keys), q_t
 
 
-def _self_attended(layer: nn.Module, queries, query_pe, norm1):
-    """A two-way block's self-attention on the prompt tokens, then its first norm (the first block adds no
-    positional encoding)."""
+def _two_way_block(layer: nn.Module, queries, keys, query_pe, key_pe, first, to_image, first_to_image, to_token):
+    """A two-way attention block's forward, its cross-attentions given: `to_image(attn, q, kpe, keys)`,
+    `first_to_image(attn, q, k_img, v_img)` on the image's precomputed projections `first`, and
+    `to_token(attn, q_img, kpe, k_in, v_in)` (one prompt's (N, C) tensors, or B prompts' (B, N, C))."""
+    norm1, norm2, norm3, norm4 = _norms(layer)
     if layer.skip_first_layer_pe:
         queries = _self_attention(layer.self_attn, queries, queries)
     else:
         queries = queries + _self_attention(layer.self_attn, queries + query_pe, queries)
-    return norm1(queries)
-
-
-def two_way_layer(layer: nn.Module, queries, keys, query_pe, key_pe, first):
-    """A two-way attention block's forward on (N, C) tensors, reusing precomputed image projections `first`
-    (`first_layer_projections`) when given."""
-    norm1, norm2, norm3, norm4 = _norms(layer)
-    queries = _self_attended(layer, queries, query_pe, norm1)
+    queries = norm1(queries)
 
     t2i, i2t = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
     q = queries + query_pe
     if first is None:
         kpe = keys + key_pe
-        q_img, t2i_out = None, token_to_image(t2i, q, kpe, keys)
+        q_img, t2i_out = None, to_image(t2i, q, kpe, keys)
     else:
         (k_img, v_img, q_img), kpe = first, None
-        t2i_out = attend(t2i, project(t2i.q_proj, q), k_img, v_img)
+        t2i_out = first_to_image(t2i, q, k_img, v_img)
     queries = norm2(queries + t2i_out)
     queries = norm3(queries + layer.mlp(queries))
 
     q = queries + query_pe
-    keys = norm4(keys + image_to_token(i2t, q_img, kpe, q, queries))
+    keys = norm4(keys + to_token(i2t, q_img, kpe, q, queries))
     return queries, keys
+
+
+def _first_to_image(attn: nn.Module, q: torch.Tensor, k_img: torch.Tensor, v_img: torch.Tensor) -> torch.Tensor:
+    """One prompt's (n, C) queries attending to the image's precomputed k and v."""
+    return attend(attn, project(attn.q_proj, q), k_img, v_img)
+
+
+def two_way_layer(layer: nn.Module, queries, keys, query_pe, key_pe, first):
+    """A two-way attention block's forward on (N, C) tensors, reusing precomputed image projections `first`
+    (`first_layer_projections`) when given."""
+    return _two_way_block(layer, queries, keys, query_pe, key_pe, first, token_to_image, _first_to_image,
+                          image_to_token)
 
 
 def run_transformer(transformer: nn.Module, point_emb, keys, pe, first):
@@ -220,26 +227,16 @@ def _batch_image_to_token(attn: nn.Module, q_t: torch.Tensor | None, kpe: torch.
     return torch.baddbmm(out.bias, p.view(b, h * n, -1).transpose(1, 2), vw.reshape(b, h * n, -1))
 
 
+def _batch_first_to_image(attn: nn.Module, q: torch.Tensor, k_img: torch.Tensor, v_img: torch.Tensor) -> torch.Tensor:
+    """B prompts' (B, n, C) queries attending to the image's own projections, as one stack of rows."""
+    b, n = q.shape[:2]
+    return attend(attn, attn.q_proj(q).reshape(b * n, -1), k_img, v_img).view(b, n, -1)
+
+
 def _batch_two_way_layer(layer: nn.Module, queries, keys, query_pe, key_pe, first):
     """`two_way_layer` for B prompts: queries (B, n, C); keys (HW, C) shared in the first layer, else (B, HW, C)."""
-    norm1, norm2, norm3, norm4 = _norms(layer)
-    queries = _self_attended(layer, queries, query_pe, norm1)
-
-    t2i, i2t = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
-    q = queries + query_pe
-    if first is None:
-        kpe = keys + key_pe
-        q_img, t2i_out = None, _batch_token_to_image(t2i, q, kpe, keys)
-    else:  # the image's own projections: every prompt's queries attend to them as one stack of rows
-        (k_img, v_img, q_img), kpe = first, None
-        b, n = q.shape[:2]
-        t2i_out = attend(t2i, t2i.q_proj(q).reshape(b * n, -1), k_img, v_img).view(b, n, -1)
-    queries = norm2(queries + t2i_out)
-    queries = norm3(queries + layer.mlp(queries))
-
-    q = queries + query_pe
-    keys = norm4(keys + _batch_image_to_token(i2t, q_img, kpe, q, queries))
-    return queries, keys
+    return _two_way_block(layer, queries, keys, query_pe, key_pe, first, _batch_token_to_image,
+                          _batch_first_to_image, _batch_image_to_token)
 
 
 def run_transformer_batch(transformer: nn.Module, point_emb, keys, pe, first):
