@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -29,6 +30,18 @@ CPU_BATCH_BYTES = 4 << 20
 """Image-token bytes per slice of a batch on a CPU: batched image-side tensors (B x HW x C) past the
 caches make every elementwise op memory-bound (ViT-B, 16 prompts at once: 2x slower than one by one;
 demo model, 32 at once: 1.8x faster)."""
+
+
+@dataclass(frozen=True)
+class DecoderImage:
+    """What a fast decoder needs per image, computed once by its `prepare` (SAM 2.1's adds its
+    high-resolution maps: `app.sam2.fast_decoder.Sam2DecoderImage`)."""
+
+    tokens: torch.Tensor  # (HW, C) image embedding tokens, raster order
+    pe: torch.Tensor  # (HW, C) dense positional encoding
+    grid: tuple[int, int]  # (h, w) of the embedding
+    no_mask_keys: torch.Tensor  # tokens + the no-mask dense embedding
+    first_layer: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # layer-0 k, v, q (q as (h, D/h, HW))
 
 
 def out_proj(attn: nn.Module) -> nn.Module:

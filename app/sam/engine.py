@@ -25,10 +25,10 @@ import torch
 from segment_anything.modeling import Sam
 from segment_anything.utils.transforms import ResizeLongestSide
 
-from app.decoder_layout import bilinear, threshold_planes
+from app.decoder_layout import DecoderImage, bilinear, threshold_planes
 from app.device import PrecisionChoice, choose_precision
 from app.sam.embedding_cache import EmbeddingCache
-from app.sam.fast_decoder import DecoderImage, FastMaskDecoder
+from app.sam.fast_decoder import FastMaskDecoder
 from app.sam.prompts import check_prompts
 from app.sam.signature import embedding_key, image_signature, model_signature
 

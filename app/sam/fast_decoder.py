@@ -16,24 +16,11 @@ Results equal the reference up to float rounding (tests/sam/test_engine_fast_dec
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from segment_anything.modeling import Sam
 
-from app.decoder_layout import (batch_folds, batch_slices, first_layer_projections, run_transformer,
+from app.decoder_layout import (DecoderImage, batch_folds, batch_slices, first_layer_projections, run_transformer,
                                 run_transformer_batch, upscale_and_project)
-
-
-@dataclass(frozen=True)
-class DecoderImage:
-    """What the decoder needs per image, computed once by `FastMaskDecoder.prepare`."""
-
-    tokens: torch.Tensor  # (HW, C) image embedding tokens, raster order
-    pe: torch.Tensor  # (HW, C) dense positional encoding
-    grid: tuple[int, int]  # (h, w) of the embedding
-    no_mask_keys: torch.Tensor  # tokens + the no-mask dense embedding
-    first_layer: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # layer-0 k, v, q (q as (h, D/h, HW))
 
 
 class FastMaskDecoder:

@@ -18,19 +18,15 @@ import torch
 from torch import nn
 from transformers import Sam2Model
 
-from app.decoder_layout import (batch_folds, batch_slices, first_layer_projections, run_transformer,
-                                run_transformer_batch, scrambled_rows, upscale_and_project)
+from app.decoder_layout import (DecoderImage, batch_folds, batch_slices, first_layer_projections,
+                                run_transformer, run_transformer_batch, scrambled_rows, upscale_and_project)
 
 
 @dataclass(frozen=True)
-class Sam2DecoderImage:
-    """What the decoder needs per image, computed once by `Sam2FastDecoder.prepare`."""
+class Sam2DecoderImage(DecoderImage):
+    """What the decoder needs per image, computed once by `Sam2FastDecoder.prepare`: SAM 1's, and the two
+    high-resolution maps."""
 
-    tokens: torch.Tensor  # (HW, C) image embedding tokens, raster order
-    pe: torch.Tensor  # (HW, C) dense positional encoding
-    grid: tuple[int, int]  # (h, w) of the embedding
-    no_mask_keys: torch.Tensor  # tokens + the no-mask dense embedding
-    first_layer: tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # layer-0 k, v, q (q as (h, D/h, HW))
     high_res: tuple[torch.Tensor, torch.Tensor]  # s1 and s0 as up-scaler rows (`scrambled_rows`)
 
 
