@@ -128,19 +128,26 @@ class _GatedSource:
         return self._source.region(x0, y0, x1, y1, level)
 
 
-@pytest.mark.slow
-def test_the_tiles_of_a_view_left_behind_are_not_decoded(qtbot):
-    rgb = np.random.default_rng(5).integers(0, 255, (3000, 3000, 3), dtype=np.uint8)
-    source = _GatedSource(rgb)
+def _shown_in_a_view(qtbot, source, width: int, height: int):
+    """`source` as a TiledImageItem in a shown view of this size: (item, view)."""
     scene = QGraphicsScene()
     item = TiledImageItem(LargePixels.of(source))
     scene.addItem(item)
     view = QGraphicsView(scene)
+    scene.setParent(view)   # the view does not own its scene: kept alive with it
     qtbot.addWidget(view)
+    view.resize(width, height)
+    view.show()
+    return item, view
+
+
+@pytest.mark.slow
+def test_the_tiles_of_a_view_left_behind_are_not_decoded(qtbot):
+    rgb = np.random.default_rng(5).integers(0, 255, (3000, 3000, 3), dtype=np.uint8)
+    source = _GatedSource(rgb)
+    item, view = _shown_in_a_view(qtbot, source, 700, 300)
     for policy in (view.setHorizontalScrollBarPolicy, view.setVerticalScrollBarPolicy):
         policy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    view.resize(700, 300)
-    view.show()
     view.centerOn(QPointF(350, 150))              # tiles (0, 0) and (512, 0) in view, (0, 0) nearer the centre
     view.viewport().grab()
     qtbot.waitUntil(lambda: source.read == [(0, 0, 0)])   # the decoder waits at the gate with the first tile
@@ -163,13 +170,7 @@ def test_a_coarser_level_decoded_stands_in_for_a_sharper_tile_until_it_comes(qtb
                   compression="zlib")
         tif.write(half, tile=(256, 256), photometric="rgb", subfiletype=1)
     source = TiffSource(path)
-    scene = QGraphicsScene()
-    item = TiledImageItem(LargePixels.of(source))
-    scene.addItem(item)
-    view = QGraphicsView(scene)
-    qtbot.addWidget(view)
-    view.resize(500, 300)
-    view.show()
+    item, view = _shown_in_a_view(qtbot, source, 500, 300)
     box = (2000, 1000, 2040, 1020)
     x0, y0, x1, y1 = box
     view.scale(0.5, 0.5)                                      # the half level is decoded for this view
